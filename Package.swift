@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+// Workerman for Swift: event-driven socket servers in layers. No package dependencies (DESIGN decision 1).
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "swift-workerman",
+    products: [
+        .library(name: "WorkermanEventLoop", targets: ["WorkermanEventLoop"]),
+        .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
+        .library(name: "Workerman", targets: ["Workerman"]),
+        .executable(name: "demo", targets: ["WorkermanDemo"]),
+    ],
+    targets: [
+        .target(name: "CWorkermanShims", path: "Sources/CShims"),
+        .target(
+            name: "WorkermanEventLoop",
+            dependencies: ["CWorkermanShims"],
+            path: "Sources/EventLoop",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "WorkermanTestSupport",
+            dependencies: ["WorkermanEventLoop"],
+            path: "Sources/TestSupport",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Workerman",
+            dependencies: ["WorkermanEventLoop"],
+            path: "Sources/Workerman",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "WorkermanDemo",
+            dependencies: ["Workerman"],
+            path: "Examples/Demo",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WorkermanEventLoopTests",
+            dependencies: ["WorkermanEventLoop", "WorkermanTestSupport", "CWorkermanShims"],
+            path: "Tests/EventLoopTests",
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,90 @@
+// What Glibc does not expose to Swift, or exposes in a shape Swift cannot use well:
+// epoll (its event struct is packed on x86_64), eventfd, the FD_* macros, and a
+// signal handler that only writes the signal number to a pipe.
+#ifndef C_WORKERMAN_SHIMS_H
+#define C_WORKERMAN_SHIMS_H
+
+#include <stdint.h>
+#include <sys/select.h>
+
+#ifdef __linux__
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+// MARK: - epoll
+
+static const uint32_t WM_EPOLLIN = EPOLLIN;
+static const uint32_t WM_EPOLLOUT = EPOLLOUT;
+static const uint32_t WM_EPOLLERR = EPOLLERR;
+static const uint32_t WM_EPOLLHUP = EPOLLHUP;
+static const uint32_t WM_EPOLLRDHUP = EPOLLRDHUP;
+static const int WM_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
+static const int WM_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
+static const int WM_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
+
+/// Wraps `epoll_ctl(2)` so Swift never builds the packed `struct epoll_event` itself.
+static inline int wm_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event event;
+    event.events = events;
+    event.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &event);
+}
+
+/// The size of one kernel event record, so Swift can allocate a buffer of them.
+static inline int wm_epoll_event_size(void) { return (int)sizeof(struct epoll_event); }
+
+/// Wraps `epoll_wait(2)` over a caller-owned buffer of `count` raw events.
+static inline int wm_epoll_wait(int epfd, void *buffer, int count, int timeout_ms) {
+    return epoll_wait(epfd, (struct epoll_event *)buffer, count, timeout_ms);
+}
+
+static inline uint32_t wm_epoll_event_flags(const void *buffer, int index) {
+    return ((const struct epoll_event *)buffer)[index].events;
+}
+
+static inline uint64_t wm_epoll_event_data(const void *buffer, int index) {
+    return ((const struct epoll_event *)buffer)[index].data.u64;
+}
+
+// MARK: - eventfd
+
+static const int WM_EFD_NONBLOCK = EFD_NONBLOCK;
+static const int WM_EFD_CLOEXEC = EFD_CLOEXEC;
+#endif
+
+// MARK: - select
+
+static const int WM_FD_SETSIZE = FD_SETSIZE;
+
+static inline void wm_fd_zero(fd_set *set) { FD_ZERO(set); }
+static inline void wm_fd_set(int fd, fd_set *set) { FD_SET(fd, set); }
+static inline void wm_fd_clr(int fd, fd_set *set) { FD_CLR(fd, set); }
+static inline int wm_fd_isset(int fd, const fd_set *set) { return FD_ISSET(fd, (fd_set *)set); }
+
+// MARK: - signals
+
+/// The highest signal number the self-pipe handler serves.
+#define WM_SIGNAL_MAX 64
+
+/// Routes `signo` to `write_fd` (a non-blocking pipe) and installs the writing handler.
+/// Returns 0, or -1 with errno set. `write_fd` = -1 removes the route and restores the
+/// default disposition.
+int wm_signal_route(int signo, int write_fd);
+
+/// The write end a signal is routed to, or -1.
+int wm_signal_route_fd(int signo);
+
+// MARK: - descriptors
+
+/// `pipe2(fds, O_NONBLOCK | O_CLOEXEC)`: Glibc hides `pipe2` from Swift (it needs _GNU_SOURCE).
+int wm_pipe_nonblocking(int fds[2]);
+
+// MARK: - errno and threads
+
+/// `errno` as a function: Swift reads the thread-local through it at once after a call.
+static inline int wm_errno(void);
+
+#include <errno.h>
+static inline int wm_errno(void) { return errno; }
+
+#endif

@@ -1,0 +1,278 @@
+// One event loop per process, on one thread (DESIGN decision 2).
+//
+// Tick order (DESIGN decision 4), one iteration of `run()`:
+//
+//   1. now    — read the clock once.
+//   2. timers — run every timer due at `now`, earliest first (equal deadlines in scheduling order). A
+//               repeating timer is re-queued at now + interval after its callback, so it fires at most
+//               once per tick, and a slow callback delays its next run (Workerman's semantics).
+//   3. poll   — block in the backend until a descriptor is ready or the next deadline. The timeout is 0
+//               when next-tick jobs or signals are pending, the time to the next timer when one is
+//               queued, and infinite otherwise: an idle loop makes exactly one blocking syscall.
+//   4. I/O    — for each ready descriptor, in the order the backend reported them, call its watcher. An
+//               event is dropped when its descriptor was unwatched earlier in the tick, or closed and
+//               reused (the registration's generation travels with the event).
+//               Jobs sent through the handle run here, when its wake-up descriptor is reported.
+//   5. next tick — run the jobs queued with `nextTick`; jobs they queue run in the next tick.
+//   6. signals — run the watchers of signals that arrived (the C handler only wrote to a pipe).
+//
+// A callback that throws goes to `errorHandler`; the loop keeps running.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A single-threaded event loop: descriptors, timers, next-tick jobs and signals, dispatched in a
+/// documented order. Not `Sendable`: use `handle` to reach it from another thread.
+///
+/// ```swift
+/// let loop = try EventLoop()
+/// try loop.addTimer(every: 1.0) { print("tick") }
+/// try loop.watchSignal(SIGINT) { _ in loop.stop() }
+/// loop.run()
+/// ```
+public final class EventLoop {
+    /// How `run` decides to return.
+    public enum RunMode: Sendable {
+        /// Return when stopped, or when nothing is watched, scheduled or queued.
+        case untilIdle
+        /// Return only when stopped (a server's loop: it waits for work forever).
+        case untilStopped
+    }
+
+    /// The readiness backend, e.g. `epoll`.
+    public let backend: any IOBackend
+    public let clock: any LoopClock
+
+    /// Called with every error a callback throws (and with errors the loop could not return to anyone).
+    /// Defaults to a line on standard error.
+    public var errorHandler: (any Error) -> Void = { error in EventLoop.logToStandardError("\(error)") }
+
+    /// How many callbacks have thrown, for `status` (`throw_exception`).
+    public private(set) var callbackErrorCount = 0
+
+    let core: HandleCore
+    var descriptors = DescriptorTable()
+    var timers = TimerQueue()
+    var deferredJobs: [() throws -> Void] = []
+    var spareDeferredJobs: [() throws -> Void] = []
+    var handleJobs: [HandleCore.Job] = []
+    var signals = SignalState()
+    var readyEvents: UnsafeMutableBufferPointer<ReadyEvent>
+
+    /// Where the loop writes what it is doing; `bindActivityRecord` moves it to shared memory.
+    package private(set) var activityRecord: UnsafeMutablePointer<ActivityRecord>
+    private var ownsActivityRecord = true
+
+    private var stopRequested = false
+    private var running = false
+    public private(set) var isClosed = false
+
+    /// Makes a loop on the chosen backend.
+    ///
+    /// - Parameters:
+    ///   - backend: `.automatic` (epoll on Linux), `.epoll` or `.select`.
+    ///   - clock: where time comes from; tests pass a manual clock.
+    ///   - maxEventsPerPoll: how many ready descriptors one poll reports at most.
+    public convenience init(
+        backend kind: BackendKind = .automatic,
+        clock: any LoopClock = MonotonicClock(),
+        maxEventsPerPoll: Int = 1024
+    ) throws(EventLoopError) {
+        let backend: any IOBackend
+        do {
+            backend = try kind.makeBackend()
+        } catch {
+            throw EventLoopError(.backendFailure, "create \(kind) backend", cause: error)
+        }
+        try self.init(backend: backend, clock: clock, maxEventsPerPoll: maxEventsPerPoll)
+    }
+
+    /// Makes a loop on a backend of your own (tests use a scripted one).
+    public init(
+        backend: any IOBackend,
+        clock: any LoopClock = MonotonicClock(),
+        maxEventsPerPoll: Int = 1024
+    ) throws(EventLoopError) {
+        self.backend = backend
+        self.clock = clock
+        do {
+            core = try HandleCore()
+        } catch {
+            backend.close()
+            throw EventLoopError(.backendFailure, "create wake-up eventfd", cause: error)
+        }
+        readyEvents = .allocate(capacity: max(1, maxEventsPerPoll))
+        activityRecord = .allocate(capacity: 1)
+        activityRecord.initialize(to: ActivityRecord())
+        do {
+            try watchInternal(core.wakeFD) { [unowned self] _ in self.runHandleJobs() }
+        } catch {
+            readyEvents.deallocate()
+            activityRecord.deallocate()
+            backend.close()
+            throw error
+        }
+    }
+
+    deinit {
+        close()
+        readyEvents.deallocate()
+        if ownsActivityRecord { activityRecord.deallocate() }
+    }
+
+    /// The thread-safe doorway to this loop.
+    public var handle: EventLoopHandle { EventLoopHandle(core: core) }
+
+    /// Whether the calling thread is the one running this loop (true before `run` too, from any thread:
+    /// a loop is configured before it runs).
+    public var inLoopThread: Bool { !running || core.isLoopThread }
+
+    /// Traps unless called on the loop thread (or before the loop runs).
+    public func preconditionInLoop(file: StaticString = #fileID, line: UInt = #line) {
+        precondition(inLoopThread, "EventLoop used from a thread other than its own", file: file, line: line)
+    }
+
+    /// What the loop is doing right now.
+    public var activity: LoopActivity { LoopActivity(activityRecord.pointee) }
+
+    /// Moves the activity record to `record` (shared memory the status command reads). The caller keeps
+    /// `record` alive for the loop's lifetime.
+    package func bindActivityRecord(to record: UnsafeMutablePointer<ActivityRecord>) {
+        record.pointee = activityRecord.pointee
+        if ownsActivityRecord { activityRecord.deallocate() }
+        activityRecord = record
+        ownsActivityRecord = false
+    }
+
+    /// Notes that a layer above is about to run a user callback for `subject`, so status can name it.
+    @inline(__always)
+    public func noteActivity(_ callback: ActivityCallback, subject: UInt64) {
+        activityRecord.pointee.callback = callback.rawValue
+        activityRecord.pointee.subject = subject
+    }
+
+    /// Whether anything would keep `run(.untilIdle)` going.
+    public var hasWork: Bool {
+        descriptors.userCount > 0 || timers.count > 0 || !deferredJobs.isEmpty || signals.watcherCount > 0
+    }
+
+    // MARK: - Running
+
+    /// Runs ticks until `stop()`, or (in `.untilIdle` mode) until there is nothing left to wait for.
+    ///
+    /// - Throws: `EventLoopError` with `.backendFailure` if the backend's poll fails for good.
+    public func run(_ mode: RunMode = .untilIdle) throws(EventLoopError) {
+        precondition(!running, "EventLoop.run() called while already running")
+        guard !isClosed else { throw EventLoopError(.loopClosed, "run") }
+        running = true
+        stopRequested = false
+        core.bindLoopThread()
+        defer {
+            running = false
+            core.unbindLoopThread()
+            activityRecord.pointee.phase = ActivityRecord.idle
+        }
+        while !stopRequested {
+            if mode == .untilIdle && !hasWork && !core.hasJobs { break }
+            try tick()
+        }
+    }
+
+    /// Runs one tick, blocking in poll at most as the tick order says. Tests step a loop with it.
+    public func tick() throws(EventLoopError) {
+        var now = clock.nanoseconds()
+        runDueTimers(now: now)
+        if stopRequested { return }
+
+        let timeout: PollTimeout
+        if !deferredJobs.isEmpty || signals.hasPending {
+            timeout = .immediate
+        } else if let deadline = timers.nextDeadline {
+            timeout = deadline <= now ? .immediate : .nanoseconds(deadline - now)
+        } else {
+            timeout = .indefinite
+        }
+
+        activityRecord.pointee.phase = ActivityRecord.polling
+        activityRecord.pointee.since = now
+        let found: Int
+        do {
+            found = try backend.poll(timeout: timeout, into: readyEvents)
+        } catch {
+            try recoverFromPollFailure(error)
+            return
+        }
+        now = clock.nanoseconds()
+        activityRecord.pointee.phase = ActivityRecord.running
+        activityRecord.pointee.since = now
+
+        dispatchReadyEvents(count: found)
+        runDeferredJobs()
+        runPendingSignals()
+        activityRecord.pointee.ticks &+= 1
+    }
+
+    /// Makes `run()` return after the current tick. From another thread, use `handle.stop()`.
+    public func stop() {
+        stopRequested = true
+    }
+
+    /// Releases the backend, the wake-up and signal descriptors, and every watcher, timer and job. Watched
+    /// descriptors are not closed: their owners close them. Idempotent; `deinit` calls it.
+    public func close() {
+        guard !isClosed else { return }
+        precondition(!running || core.isLoopThread, "EventLoop.close() from another thread while it runs")
+        isClosed = true
+        stopRequested = true
+        _ = core.close()
+        closeSignals()
+        descriptors.removeAll()
+        timers.cancelAll()
+        deferredJobs.removeAll()
+        backend.close()
+    }
+
+    // MARK: - Next tick
+
+    /// Queues `job` to run after this tick's I/O callbacks (or in the next tick, if called from a
+    /// next-tick job). The poll does not block while jobs are queued.
+    public func nextTick(_ job: @escaping () throws -> Void) {
+        deferredJobs.append(job)
+    }
+
+    private func runDeferredJobs() {
+        guard !deferredJobs.isEmpty else { return }
+        // Swap in the spare array so jobs queued by these jobs wait for the next tick, and neither array
+        // is reallocated in a steady state.
+        swap(&deferredJobs, &spareDeferredJobs)
+        activityRecord.pointee.callback = ActivityCallback.deferred.rawValue
+        for job in spareDeferredJobs {
+            do { try job() } catch { report(error, in: .deferred, subject: 0) }
+        }
+        spareDeferredJobs.removeAll(keepingCapacity: true)
+    }
+
+    private func runHandleJobs() {
+        core.drain(into: &handleJobs)
+        activityRecord.pointee.callback = ActivityCallback.job.rawValue
+        for job in handleJobs { job(self) }
+        handleJobs.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: - Errors
+
+    func report(_ error: any Error, in callback: ActivityCallback, subject: UInt64) {
+        callbackErrorCount += 1
+        errorHandler(CallbackFailure(callback: callback, subject: subject, error: error))
+    }
+
+    static func logToStandardError(_ message: String) {
+        let line = "workerman: \(message)\n"
+        var bytes = Array(line.utf8)
+        _ = bytes.withUnsafeMutableBytes { raw in Glibc.write(2, raw.baseAddress, raw.count) }
+    }
+}
+
+@available(*, unavailable, message: "EventLoop is bound to its thread; use loop.handle from other threads")
+extension EventLoop: Sendable {}

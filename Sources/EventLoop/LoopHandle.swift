@@ -1,0 +1,109 @@
+import CWorkermanShims
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one thread-safe doorway into an event loop (DESIGN decision 2): run a closure on the loop from any
+/// thread, waking it if it is blocked in poll.
+///
+/// ```swift
+/// let handle = loop.handle
+/// Thread { handle.execute { loop in print("on the loop thread") } }
+/// ```
+public struct EventLoopHandle: Sendable, Hashable {
+    let core: HandleCore
+
+    /// Runs `job` on the loop thread during its next tick. Returns false (and drops the job) if the
+    /// loop is closed.
+    @discardableResult
+    public func execute(_ job: @escaping @Sendable (EventLoop) -> Void) -> Bool {
+        core.enqueue(job)
+    }
+
+    /// Asks the loop to stop after its current tick; safe from any thread and from signal-free contexts.
+    @discardableResult
+    public func stop() -> Bool {
+        core.enqueue { loop in loop.stop() }
+    }
+
+    /// Whether the calling thread is the thread running the loop.
+    public var inLoopThread: Bool { core.isLoopThread }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.core === rhs.core }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(core)) }
+}
+
+/// The shared state behind `EventLoopHandle`: a locked job queue and a wake-up descriptor.
+///
+/// Safety of `@unchecked Sendable`: `jobs` and `closed` are only touched under `state`'s mutex, the flags
+/// are atomics, and `wakeFD` is immutable and closed only in `deinit`, when no handle can reach it, so a
+/// late `execute` never writes into a reused descriptor.
+final class HandleCore: @unchecked Sendable {
+    typealias Job = @Sendable (EventLoop) -> Void
+
+    private struct State {
+        var jobs: [Job] = []
+        var closed = false
+    }
+
+    let wakeFD: CInt
+    private let state = Mutex(State())
+    /// True from the first job enqueued after a drain until the loop drains again: later producers skip
+    /// the wake-up write, which they would only duplicate.
+    private let wakePending = Atomic<Bool>(false)
+    /// `pthread_self()` of the thread running the loop, or 0.
+    private let loopThread = Atomic<UInt>(0)
+
+    init() throws(Errno) {
+        wakeFD = try Syscalls.eventfd()
+    }
+
+    deinit {
+        try? Syscalls.close(wakeFD)  // nothing can be done about a failed close of our own eventfd
+    }
+
+    func enqueue(_ job: @escaping Job) -> Bool {
+        let accepted = state.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            state.jobs.append(job)
+            return true
+        }
+        guard accepted else { return false }
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+            var one: UInt64 = 1
+            // EAGAIN means the counter is saturated: the loop is awake already. Other errors cannot
+            // happen on our own eventfd.
+            _ = try? Syscalls.write(wakeFD, &one, 8)
+        }
+        return true
+    }
+
+    /// Called on the loop thread when `wakeFD` is readable: resets the wake-up, then takes every job.
+    func drain(into jobs: inout [Job]) {
+        var counter: UInt64 = 0
+        _ = try? Syscalls.read(wakeFD, &counter, 8)  // EAGAIN: a spurious wake-up, nothing to reset
+        // Cleared before taking the jobs, so a job enqueued after the take wakes the loop again.
+        wakePending.store(false, ordering: .sequentiallyConsistent)
+        state.withLock { state in swap(&state.jobs, &jobs) }
+    }
+
+    var hasJobs: Bool { state.withLock { !$0.jobs.isEmpty } }
+
+    /// Refuses jobs from now on and returns those still queued (to be dropped).
+    func close() -> [Job] {
+        state.withLock { state in
+            state.closed = true
+            defer { state.jobs = [] }
+            return state.jobs
+        }
+    }
+
+    func bindLoopThread() { loopThread.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .releasing) }
+    func unbindLoopThread() { loopThread.store(0, ordering: .releasing) }
+
+    var isLoopThread: Bool {
+        loopThread.load(ordering: .acquiring) == UInt(bitPattern: Int(bitPattern: pthread_self()))
+    }
+}

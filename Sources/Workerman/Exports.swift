@@ -1,0 +1,2 @@
+// The umbrella module: `import Workerman` brings in every layer.
+@_exported import WorkermanEventLoop
