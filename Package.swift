@@ -10,6 +10,8 @@ let package = Package(
     name: "swift-workerman",
     products: [
         .library(name: "WorkermanEventLoop", targets: ["WorkermanEventLoop"]),
+        .library(name: "WorkermanTransport", targets: ["WorkermanTransport"]),
+        .library(name: "WorkermanProtocols", targets: ["WorkermanProtocols"]),
         .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
         .library(name: "Workerman", targets: ["Workerman"]),
         .executable(name: "demo", targets: ["WorkermanDemo"]),
@@ -23,14 +25,26 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "WorkermanTransport",
+            dependencies: ["WorkermanEventLoop", "CWorkermanShims"],
+            path: "Sources/Transport",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "WorkermanProtocols",
+            dependencies: ["WorkermanTransport"],
+            path: "Sources/Protocols",
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "WorkermanTestSupport",
-            dependencies: ["WorkermanEventLoop"],
+            dependencies: ["WorkermanEventLoop", "WorkermanTransport"],
             path: "Sources/TestSupport",
             swiftSettings: strictSettings
         ),
         .target(
             name: "Workerman",
-            dependencies: ["WorkermanEventLoop"],
+            dependencies: ["WorkermanEventLoop", "WorkermanTransport", "WorkermanProtocols"],
             path: "Sources/Workerman",
             swiftSettings: strictSettings
         ),
@@ -44,6 +58,18 @@ let package = Package(
             name: "WorkermanEventLoopTests",
             dependencies: ["WorkermanEventLoop", "WorkermanTestSupport", "CWorkermanShims"],
             path: "Tests/EventLoopTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WorkermanTransportTests",
+            dependencies: ["WorkermanTransport", "WorkermanTestSupport", "CWorkermanShims"],
+            path: "Tests/TransportTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WorkermanProtocolsTests",
+            dependencies: ["WorkermanProtocols", "WorkermanTestSupport"],
+            path: "Tests/ProtocolsTests",
             swiftSettings: strictSettings
         ),
     ],

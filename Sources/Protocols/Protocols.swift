@@ -1,0 +1,1 @@
+// Codecs: text, frame, HTTP/1.1, WebSocket. All sans-I/O.
