@@ -64,6 +64,10 @@ public final class EventLoop {
     package private(set) var activityRecord: UnsafeMutablePointer<ActivityRecord>
     private var ownsActivityRecord = true
 
+    /// Per-loop state of the layers above (the transport's counters and read buffer), keyed by type, so
+    /// nothing is a process-wide global (STYLE: no static registries).
+    package var attachments: [ObjectIdentifier: AnyObject] = [:]
+
     private var stopRequested = false
     private var running = false
     public private(set) var isClosed = false

@@ -56,5 +56,11 @@ public struct CallbackFailure: Error, CustomStringConvertible {
     public let subject: UInt64
     public let error: any Error
 
+    public init(callback: ActivityCallback, subject: UInt64, error: any Error) {
+        self.callback = callback
+        self.subject = subject
+        self.error = error
+    }
+
     public var description: String { "error in \(callback) callback for \(subject): \(error)" }
 }

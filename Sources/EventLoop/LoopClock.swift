@@ -1,3 +1,7 @@
+// CWorkermanShims: its headers pull in `struct timespec`, and in a whole-module (release) build Swift
+// attributes the type to the shim module, so MemberImportVisibility wants it imported here.
+import CWorkermanShims
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -79,6 +79,10 @@ int wm_signal_route_fd(int signo);
 /// `pipe2(fds, O_NONBLOCK | O_CLOEXEC)`: Glibc hides `pipe2` from Swift (it needs _GNU_SOURCE).
 int wm_pipe_nonblocking(int fds[2]);
 
+struct sockaddr;
+/// `accept4(fd, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC)`: also hidden behind _GNU_SOURCE.
+int wm_accept_nonblocking(int fd, struct sockaddr *address, unsigned int *length);
+
 // MARK: - errno and threads
 
 /// `errno` as a function: Swift reads the thread-local through it at once after a call.

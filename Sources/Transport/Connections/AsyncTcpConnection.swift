@@ -1,0 +1,201 @@
+import WorkermanEventLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A client stream connection (Workerman's `AsyncTcpConnection`): `tcp://host:port`, `unix:///path`, or a
+/// codec scheme such as `text://` or `ws://`. Connecting never blocks the loop; names are resolved off
+/// the loop thread.
+///
+/// ```swift
+/// let client = try AsyncTcpConnection<TextCodec>(loop: loop, url: "text://127.0.0.1:5678")
+/// client.onConnect = { client in client.send("hello") }
+/// client.onMessage = { client, line in print(line) }
+/// client.onClose = { client in (client as? AsyncTcpConnection<TextCodec>)?.reconnect(after: 1) }
+/// client.connect()
+/// ```
+public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwner {
+    public let endpoint: Endpoint
+    /// Called each time the connection is established (again after every reconnect).
+    public var onConnect: ((AsyncTcpConnection<C>) throws -> Void)?
+    /// Give up connecting after this many seconds (nil: wait for the kernel's own timeout).
+    public var connectTimeout: Double? = 10
+
+    private var reconnectTimer: TimerID?
+    private var timeoutTimer: TimerID?
+    private var connectStarted: UInt64 = 0
+    private var pendingAddress: SocketAddress?
+
+    /// Prepares a client; nothing happens until `connect()`.
+    ///
+    /// - Throws: `TransportError` `.invalidAddress` when `url` does not parse.
+    public init(loop: EventLoop, url: String, codec: C = C()) throws(TransportError) {
+        endpoint = try Endpoint(url)
+        guard endpoint.transport != .udp else {
+            throw TransportError(.invalidAddress, "connect \(url)", detail: "use AsyncUdpConnection for udp://")
+        }
+        super.init(
+            context: TransportContext.of(loop),
+            fd: -1,
+            status: .initial,
+            transport: endpoint.transport,
+            remoteAddress: nil,
+            codec: codec
+        )
+    }
+
+    override var isClient: Bool { true }
+
+    /// Starts connecting (from `initial`, `closing` or `closed`; otherwise does nothing). Failures reach
+    /// `onError` with `.connectFailed`, then `onClose`.
+    public func connect() {
+        guard status == .initial || status == .closed || status == .closing else { return }
+        if status == .closing { destroy() }
+        cancelReconnect()
+        status = .connecting
+        connectStarted = MonotonicClock.now()
+        context.registerSource(self) { [unowned self] in self.fd >= 0 ? [self] : [] }
+        armTimeout()
+        do {
+            if let address = try endpoint.numericAddress() {
+                open(address)
+                return
+            }
+        } catch {
+            fail(error)
+            return
+        }
+        Resolver.resolve(host: endpoint.host, port: endpoint.port, on: loop) { [weak self] result in
+            guard let self, self.status == .connecting, self.fd < 0 else { return }
+            switch result {
+            case .success(let address): self.open(address)
+            case .failure(let error): self.fail(error)
+            }
+        }
+    }
+
+    /// Connects again after `seconds` (0: now). Typically called from `onClose`.
+    public func reconnect(after seconds: Double = 0) {
+        if status != .closed && status != .initial { destroy() }
+        cancelReconnect()
+        status = .initial
+        knownLength = 0
+        codec = C()
+        guard seconds > 0 else {
+            connect()
+            return
+        }
+        reconnectTimer = try? loop.addTimer(after: seconds) { [weak self] in
+            self?.reconnectTimer = nil
+            self?.connect()
+        }
+    }
+
+    /// Cancels a reconnect scheduled with `reconnect(after:)`.
+    public func cancelReconnect() {
+        if let reconnectTimer { loop.cancelTimer(reconnectTimer) }
+        reconnectTimer = nil
+    }
+
+    /// Closes (after flushing), and cancels a pending reconnect (unlike Workerman, issue #253).
+    public override func close() {
+        cancelReconnect()
+        super.close()
+        if status == .initial { status = .closed }
+    }
+
+    // MARK: - Connecting
+
+    private func open(_ address: SocketAddress) {
+        pendingAddress = address
+        let operation = "connect \(endpoint)"
+        do {
+            fd = try SocketCalls.socket(domain: address.family, type: CInt(SOCK_STREAM.rawValue))
+        } catch {
+            fail(TransportError(.connectFailed, operation, cause: error))
+            return
+        }
+        context.statistics.connections += 1
+        do {
+            let connected = try SocketCalls.connect(fd, address)
+            try startWatching(for: .writable)
+            if connected { finishConnecting() }
+        } catch let error as Errno {
+            fail(TransportError(.connectFailed, operation, cause: error))
+        } catch let error as TransportError {
+            fail(error)
+        } catch {
+            fail(TransportError(.connectFailed, operation, detail: "\(error)"))
+        }
+    }
+
+    override func finishConnecting() {
+        guard status == .connecting, fd >= 0 else { return }
+        let code = (try? SocketCalls.option(fd, SOL_SOCKET, SO_ERROR)) ?? 0
+        guard code == 0, let peer = SocketCalls.remoteAddress(fd) else {
+            let elapsed = Double(MonotonicClock.now() - connectStarted) / 1e9
+            fail(
+                TransportError(
+                    .connectFailed,
+                    "connect \(endpoint)",
+                    cause: code == 0 ? nil : Errno(rawValue: code),
+                    detail: code == 0 ? "failed after \((elapsed * 1000).rounded() / 1000) seconds" : nil
+                )
+            )
+            return
+        }
+        cancelTimeout()
+        if endpoint.transport == .tcp {
+            // As Workerman does for client sockets; failure only loses an optimisation.
+            try? SocketCalls.setOption(fd, CInt(IPPROTO_TCP), TCP_NODELAY, 1)
+            try? SocketCalls.setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1)
+        }
+        remoteAddress = endpoint.transport == .unix ? pendingAddress : peer
+        status = .established
+        var codecContext = makeCodecContext()
+        codec.connectionEstablished(&codecContext)
+        // The codec's greeting (a WebSocket upgrade request) goes ahead of anything queued while connecting.
+        if !codecContext.replies.isEmpty { sendQueue.prepend(codecContext.takeReplies()) }
+        updateInterest()
+        if let onConnect {
+            invokeUserCallback(.onConnect) { try onConnect(self) }
+        }
+        if status == .established, !sendQueue.isEmpty { flushSendQueue() }
+    }
+
+    private func fail(_ error: TransportError) {
+        cancelTimeout()
+        status = .closing  // Workerman: CLOSING during onError, then CLOSED
+        fireError(error)
+        destroy()
+    }
+
+    private func armTimeout() {
+        cancelTimeout()
+        guard let connectTimeout, connectTimeout > 0 else { return }
+        timeoutTimer = try? loop.addTimer(after: connectTimeout) { [weak self] in
+            guard let self, self.status == .connecting else { return }
+            self.timeoutTimer = nil
+            self.fail(TransportError(.connectFailed, "connect \(self.endpoint)", cause: .timedOut, detail: "no answer within \(connectTimeout) s"))
+        }
+    }
+
+    private func cancelTimeout() {
+        if let timeoutTimer { loop.cancelTimer(timeoutTimer) }
+        timeoutTimer = nil
+    }
+
+    override func clearCallbacks() {
+        super.clearCallbacks()
+        onConnect = nil
+    }
+
+    override func fireClose() {
+        cancelTimeout()
+        super.fireClose()
+        if status == .closed { context.unregisterSource(self) }
+    }
+
+    func connectionClosed(_ connection: Connection) {}
+}

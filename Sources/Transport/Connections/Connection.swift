@@ -1,0 +1,403 @@
+import WorkermanEventLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The codec-independent part of a stream connection: socket, buffers, back-pressure, life cycle and
+/// statistics. `TcpConnection<C>` adds the codec and the typed callbacks. Loop-bound: not `Sendable`.
+///
+/// Send semantics are Workerman's (reference §2.3): bytes go straight to the socket when nothing is
+/// queued; otherwise they queue, and a send is refused only when the queue is *already* at
+/// `maxSendBufferSize`, so one oversized message is always accepted.
+public class Connection {
+    /// Per-process id, shared by server and client connections (Workerman's `$connection->id`).
+    public let id: Int
+    public let loop: EventLoop
+    let context: TransportContext
+    /// The socket, or -1 once closed.
+    public internal(set) var fd: CInt
+    public internal(set) var status: ConnectionStatus
+    public let transport: TransportKind
+    /// The peer's address (for a unix socket, its path or empty).
+    public internal(set) var remoteAddress: SocketAddress?
+
+    /// Queued output at or above this fires `onBufferFull`, and further sends are dropped
+    /// (default `TcpConnection.defaultMaxSendBufferSize`, 1 MiB).
+    public var maxSendBufferSize: Int
+    /// The largest message a codec may announce (default 10 MiB).
+    public var maxPackageSize: Int
+    public internal(set) var bytesRead = 0
+    public internal(set) var bytesWritten = 0
+    /// State the application hangs on the connection (Workerman users set `$connection->uid`).
+    public var userInfo: [String: Any] = [:]
+
+    var receiveBuffer = ByteBuffer()
+    var sendQueue = SendQueue()
+    /// Length of the message being received when the codec already said it; 0 when unknown.
+    var knownLength = 0
+    public private(set) var isPaused = false
+    /// The connection `pipe(to:)` feeds from, paused while this one's buffer is full.
+    var pipeSource: Connection?
+    var owner: ConnectionOwner?
+
+    /// Workerman's `TcpConnection::$defaultMaxSendBufferSize`.
+    public static let defaultMaxSendBufferSize = 1024 * 1024
+    /// Workerman's `TcpConnection::$defaultMaxPackageSize`.
+    public static let defaultMaxPackageSize = 10 * 1024 * 1024
+
+    init(
+        context: TransportContext,
+        fd: CInt,
+        status: ConnectionStatus,
+        transport: TransportKind,
+        remoteAddress: SocketAddress?,
+        maxSendBufferSize: Int = Connection.defaultMaxSendBufferSize,
+        maxPackageSize: Int = Connection.defaultMaxPackageSize
+    ) {
+        self.context = context
+        self.loop = context.loop
+        self.id = context.takeConnectionID()
+        self.fd = fd
+        self.status = status
+        self.transport = transport
+        self.remoteAddress = remoteAddress
+        self.maxSendBufferSize = maxSendBufferSize
+        self.maxPackageSize = maxPackageSize
+    }
+
+    // MARK: - Addresses
+
+    /// The remote IP (no brackets), or "" if unknown.
+    public var remoteIP: String { remoteAddress.map { $0.isIPv4 || $0.isIPv6 ? $0.ip : "" } ?? "" }
+    public var remotePort: Int { remoteAddress?.port ?? 0 }
+    /// The local address, read from the socket on demand.
+    public var localAddress: SocketAddress? { fd >= 0 ? SocketCalls.localAddress(fd) : nil }
+    public var localIP: String { localAddress.map { $0.isIPv4 || $0.isIPv6 ? $0.ip : "" } ?? "" }
+    public var localPort: Int { localAddress?.port ?? 0 }
+
+    /// Bytes queued for sending (Workerman's `getSendBufferQueueSize()`).
+    public var sendBufferQueueSize: Int { sendQueue.count }
+    /// Bytes received and not yet processed (Workerman's `getRecvBufferQueueSize()`).
+    public var receiveBufferQueueSize: Int { receiveBuffer.readableBytes }
+    /// Whether nothing waits to be sent.
+    public var bufferIsEmpty: Bool { sendQueue.isEmpty }
+
+    /// The codec's name for listings; `raw` without one.
+    public var codecName: String { "raw" }
+
+    var info: ConnectionInfo {
+        ConnectionInfo(
+            id: id,
+            transport: transport,
+            codec: codecName,
+            localAddress: localAddress?.description ?? "",
+            remoteAddress: remoteAddress?.description ?? "",
+            receiveQueue: receiveBuffer.readableBytes,
+            sendQueue: sendQueue.count,
+            bytesRead: bytesRead,
+            bytesWritten: bytesWritten,
+            status: status
+        )
+    }
+
+    // MARK: - Hooks for the typed subclass
+
+    /// Runs the codec over received bytes; returns how many it used. Stops early when paused or closing.
+    func processReceived(_ bytes: UnsafeRawBufferPointer) -> Int { bytes.count }
+    func fireClose() {}
+    func fireError(_ error: TransportError) {}
+    func fireBufferFull() {}
+    func fireBufferDrain() {}
+    func clearCallbacks() {}
+    /// A client connection's socket became writable while connecting.
+    func finishConnecting() {}
+
+    // MARK: - Event handling
+
+    func startWatching(for interest: IOEvents) throws(TransportError) {
+        do {
+            try loop.watch(fd, for: interest) { [unowned self] events in self.handle(events) }
+        } catch {
+            throw TransportError(.loopFailed, "watch connection \(id) fd \(fd)", detail: "\(error)")
+        }
+    }
+
+    private func handle(_ events: IOEvents) {
+        if status == .connecting {
+            finishConnecting()
+            return
+        }
+        if events.contains(.readable) && !isPaused && status == .established {
+            readFromSocket()
+        }
+        if events.contains(.writable) && status != .closed {
+            flushSendQueue()
+        }
+    }
+
+    /// The interest the connection's state calls for.
+    private var wantedInterest: IOEvents {
+        var interest: IOEvents = []
+        if status == .established && !isPaused { interest.insert(.readable) }
+        if !sendQueue.isEmpty || status == .connecting { interest.insert(.writable) }
+        return interest
+    }
+
+    func updateInterest() {
+        guard fd >= 0 else { return }
+        // Only fails if the fd is not watched, which a live connection's always is.
+        try? loop.setInterest(wantedInterest, for: fd)
+    }
+
+    private func readFromSocket() {
+        let buffer = context.readBuffer
+        let result: IOResult<Int>
+        do {
+            result = try Syscalls.read(fd, buffer, TransportContext.readSize)
+        } catch {
+            // A reset is the peer closing first; anything else on a connected socket ends it too.
+            context.statistics.clientClose += 1
+            destroy()
+            return
+        }
+        guard case .processed(let count) = result else { return }
+        guard count > 0 else {
+            peerClosed()
+            return
+        }
+        bytesRead += count
+        context.statistics.bytesRead += count
+        if receiveBuffer.isEmpty {
+            // The common case: parse straight from the loop's read buffer and keep only a leftover.
+            let fresh = UnsafeRawBufferPointer(start: buffer, count: count)
+            let used = processReceived(fresh)
+            if used < count && status != .closed {
+                receiveBuffer.append(UnsafeRawBufferPointer(rebasing: fresh[used...]))
+            }
+        } else {
+            receiveBuffer.append(UnsafeRawBufferPointer(start: buffer, count: count))
+            processBuffered()
+        }
+    }
+
+    /// Processes what `receiveBuffer` holds (after more arrived, or on resume).
+    func processBuffered() {
+        guard !receiveBuffer.isEmpty else { return }
+        // A copy, so callbacks run while parsing never overlap an access to the stored buffer.
+        let snapshot = receiveBuffer
+        let used = snapshot.withReadableBytes { processReceived($0) }
+        guard status != .closed, used > 0 else { return }
+        if used >= receiveBuffer.readableBytes {
+            receiveBuffer.release()
+        } else {
+            receiveBuffer.consume(used)
+        }
+    }
+
+    /// The peer finished sending (EOF). What it sent has been processed; answers already queued are
+    /// still flushed before the socket closes (a half-closed client still gets its response).
+    private func peerClosed() {
+        context.statistics.clientClose += 1
+        if sendQueue.isEmpty {
+            destroy()
+        } else {
+            status = .closing
+            updateInterest()
+        }
+    }
+
+    // MARK: - Sending
+
+    /// Sends bytes as they are, with no codec (Workerman's `send($data, true)`).
+    @discardableResult
+    public func sendRaw(_ bytes: ByteBuffer) -> SendResult {
+        bytes.withReadableBytes { sendBytes($0, keeping: bytes) }
+    }
+
+    /// Sends bytes as they are, with no codec.
+    @discardableResult
+    public func sendRaw(_ text: String) -> SendResult {
+        var text = text
+        return text.withUTF8 { sendBytes(UnsafeRawBufferPointer($0), keeping: nil) }
+    }
+
+    /// The send algorithm of Workerman's reference §2.3. `keeping` is the buffer `bytes` points into, if
+    /// any: a large remainder is queued by reference instead of copied.
+    func sendBytes(_ bytes: UnsafeRawBufferPointer, keeping owner: ByteBuffer?) -> SendResult {
+        switch status {
+        case .closing, .closed:
+            return .failed
+        case .initial, .connecting:
+            guard acceptIntoQueue() else { return .failed }
+            enqueue(bytes, owner: owner, from: 0)
+            return .queued
+        case .established:
+            guard sendQueue.isEmpty else {
+                guard acceptIntoQueue() else { return .failed }
+                enqueue(bytes, owner: owner, from: 0)
+                return .queued
+            }
+            guard !bytes.isEmpty else { return .written }
+            let result: IOResult<Int>
+            do {
+                result = try SocketCalls.send(fd, bytes)
+            } catch {
+                context.statistics.sendFail += 1
+                fireError(TransportError(.sendFailed, "send to \(remoteAddress?.description ?? "peer")", cause: error, detail: "client closed"))
+                destroy()
+                return .failed
+            }
+            var written = 0
+            if case .processed(let count) = result { written = count }
+            bytesWritten += written
+            context.statistics.bytesWritten += written
+            if written == bytes.count { return .written }
+            enqueue(bytes, owner: owner, from: written)
+            updateInterest()
+            return .queued
+        }
+    }
+
+    /// Workerman's rule: refuse only when the queue is non-empty and already at the limit.
+    private func acceptIntoQueue() -> Bool {
+        guard !sendQueue.isEmpty, sendQueue.count >= maxSendBufferSize else { return true }
+        context.statistics.sendFail += 1
+        fireError(TransportError(.sendFailed, "send to \(remoteAddress?.description ?? "peer")", detail: "send buffer full and drop package"))
+        return false
+    }
+
+    private func enqueue(_ bytes: UnsafeRawBufferPointer, owner: ByteBuffer?, from offset: Int) {
+        if var owner, bytes.count - offset > SendQueue.coalesceLimit, owner.readableBytes == bytes.count {
+            owner.consume(offset)
+            sendQueue.append(owner)
+        } else {
+            sendQueue.append(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+        }
+        if sendQueue.count >= maxSendBufferSize {
+            pipeSource?.pauseReceiving()
+            fireBufferFull()
+        }
+    }
+
+    func flushSendQueue() {
+        guard !sendQueue.isEmpty else {
+            updateInterest()
+            return
+        }
+        let fd = self.fd
+        let outcome: (SendQueue.FlushResult, written: Int)
+        do {
+            outcome = try sendQueue.flush(iovecs: context.iovecs, capacity: TransportContext.iovecCapacity) {
+                (vectors, count) throws(Errno) in try SocketCalls.writev(fd, vectors, count)
+            }
+        } catch {
+            context.statistics.sendFail += 1
+            destroy()
+            return
+        }
+        bytesWritten += outcome.written
+        context.statistics.bytesWritten += outcome.written
+        guard outcome.0 == .drained else {
+            updateInterest()
+            return
+        }
+        updateInterest()
+        pipeSource?.resumeReceiving()
+        fireBufferDrain()
+        if status == .closing { destroy() }
+    }
+
+    // MARK: - Flow control
+
+    /// Stops reading; data already received waits (Workerman's `pauseRecv()`).
+    public func pauseReceiving() {
+        guard !isPaused else { return }
+        isPaused = true
+        updateInterest()
+    }
+
+    /// Reads again and, in the next tick, delivers messages already buffered (Workerman's `resumeRecv()`).
+    public func resumeReceiving() {
+        guard isPaused else { return }
+        isPaused = false
+        updateInterest()
+        guard !receiveBuffer.isEmpty else { return }
+        // Deferred, so a resume from inside this connection's own onMessage does not recurse.
+        loop.nextTick { [weak self] in
+            guard let self, !self.isPaused, self.status == .established else { return }
+            self.processBuffered()
+        }
+    }
+
+    // MARK: - Closing
+
+    /// Closes after everything queued is sent; a connection still connecting is destroyed at once.
+    /// `onClose` fires once, when the socket is closed.
+    public func close() {
+        switch status {
+        case .initial, .connecting:
+            destroy()
+        case .closing, .closed:
+            return
+        case .established:
+            status = .closing
+            if sendQueue.isEmpty {
+                destroy()
+            } else {
+                updateInterest()
+            }
+        }
+    }
+
+    /// Closes the socket now, dropping queued output; fires `onClose` once.
+    public func destroy() {
+        guard status != .closed else { return }
+        let wasOpen = fd >= 0
+        if wasOpen {
+            loop.unwatch(fd)
+            try? Syscalls.close(fd)  // the socket is gone either way; nothing useful to do on failure
+            fd = -1
+            context.statistics.connections -= 1
+        }
+        status = .closed
+        knownLength = 0
+        isPaused = false
+        receiveBuffer.release()
+        sendQueue.removeAll()
+        let source = pipeSource
+        pipeSource = nil
+        source?.resumeReceiving()
+        fireClose()
+        // A client that reconnected from onClose keeps its callbacks; anything else drops them, which
+        // breaks the cycles user closures make through the connection (as Workerman does).
+        if status == .closed {
+            owner?.connectionClosed(self)
+            clearCallbacks()
+        }
+    }
+
+    // MARK: - User callbacks
+
+    /// Runs a user callback with its activity noted for `status`; a throw is logged, counted, and closes
+    /// this connection (DESIGN decision 7).
+    @inline(__always)
+    func invokeUserCallback(_ kind: ActivityCallback, _ body: () throws -> Void) {
+        loop.noteActivity(kind, subject: UInt64(id))
+        do {
+            try body()
+        } catch {
+            context.statistics.throwException += 1
+            loop.errorHandler(CallbackFailure(callback: kind, subject: UInt64(id), error: error))
+            if kind != .onClose { close() }
+        }
+    }
+}
+
+/// Whoever keeps a connection alive while it is open: a server's table or the client registry.
+protocol ConnectionOwner: AnyObject {
+    func connectionClosed(_ connection: Connection)
+}
+
+@available(*, unavailable, message: "connections are bound to their event loop's thread")
+extension Connection: Sendable {}

@@ -1,0 +1,215 @@
+import WorkermanEventLoop
+
+/// A stream connection (TCP or unix) driven by codec `C`: Workerman's `TcpConnection`, typed.
+///
+/// ```swift
+/// server.onMessage = { connection, line in      // TcpConnection<TextCodec>, String
+///     connection.send("you said: \(line)")
+/// }
+/// ```
+public class TcpConnection<C: Codec>: Connection {
+    public var codec: C
+
+    /// Called with each decoded message.
+    public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
+    /// Called once, whatever closed the connection.
+    public var onClose: ((TcpConnection<C>) throws -> Void)?
+    /// Called with Workerman's codes: `.sendFailed` (peer gone, or buffer full), `.connectFailed`,
+    /// `.protocolError` (the codec rejected the stream).
+    public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
+    /// Called when queued output reaches `maxSendBufferSize` (possibly many times).
+    public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
+    /// Called each time queued output drains to empty.
+    public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
+
+    init(
+        context: TransportContext,
+        fd: CInt,
+        status: ConnectionStatus,
+        transport: TransportKind,
+        remoteAddress: SocketAddress?,
+        codec: C = C()
+    ) {
+        self.codec = codec
+        super.init(context: context, fd: fd, status: status, transport: transport, remoteAddress: remoteAddress)
+    }
+
+    public override var codecName: String { C.self == RawCodec.self ? "raw" : String(describing: C.self) }
+
+    /// A codec context for this connection.
+    @inline(__always)
+    func makeCodecContext() -> CodecContext {
+        CodecContext(maxPackageSize: maxPackageSize, isClient: isClient)
+    }
+
+    /// Overridden by client connections.
+    var isClient: Bool { false }
+
+    // MARK: - Sending
+
+    /// Encodes `message` with the codec and sends it. See `SendResult` for what the answer means.
+    @discardableResult
+    public func send(_ message: C.Outbound) -> SendResult {
+        guard status != .closing && status != .closed else { return .failed }
+        var scratch = ByteBuffer()
+        swap(&scratch, &context.encodeScratch)
+        scratch.clear()
+        var codecContext = makeCodecContext()
+        codec.encode(message, into: &scratch, &codecContext)
+        if codecContext.hasEffects { apply(&codecContext) }
+        let result: SendResult
+        if scratch.isEmpty {
+            result = .queued  // the codec parked it (Workerman's encode returning '')
+        } else {
+            result = scratch.withReadableBytes { sendBytes($0, keeping: scratch) }
+        }
+        if scratch.capacity <= 64 * 1024 {
+            swap(&scratch, &context.encodeScratch)  // keep the scratch unless one send made it huge
+        }
+        return result
+    }
+
+    /// Sends `message`, then closes once it is written (Workerman's `close($data)`).
+    public func close(with message: C.Outbound) {
+        guard status == .established else {
+            close()
+            return
+        }
+        send(message)
+        close()
+    }
+
+    /// Applies the side effects a codec asked for: replies first, then pause or close.
+    func apply(_ codecContext: inout CodecContext) {
+        if !codecContext.replies.isEmpty {
+            let replies = codecContext.takeReplies()
+            _ = replies.withReadableBytes { sendBytes($0, keeping: nil) }
+        }
+        if codecContext.pauseRequested { pauseReceiving() }
+        if codecContext.closeRequested { close() }
+    }
+
+    // MARK: - Receiving
+
+    override func processReceived(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        while offset < bytes.count && !isPaused && status == .established {
+            let remaining = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            if knownLength > 0 {
+                guard remaining.count >= knownLength else { break }
+                let length = knownLength
+                knownLength = 0
+                deliver(UnsafeRawBufferPointer(rebasing: remaining[..<length]))
+                offset += length
+                continue
+            }
+            var codecContext = makeCodecContext()
+            let decision = codec.input(remaining, &codecContext)
+            switch decision {
+            case .needMore:
+                if codecContext.hasEffects { apply(&codecContext) }
+                return offset
+            case .consumed(let length):
+                if codecContext.hasEffects { apply(&codecContext) }
+                precondition(length > 0 && length <= remaining.count, "\(C.self).input consumed \(length) of \(remaining.count) bytes")
+                offset += length
+            case .message(let length):
+                if codecContext.hasEffects { apply(&codecContext) }
+                guard length > 0, length <= maxPackageSize else {
+                    reject(CodecRejection("package length \(length) exceeds maxPackageSize \(maxPackageSize)", code: 413))
+                    return bytes.count
+                }
+                guard remaining.count >= length else {
+                    knownLength = length
+                    return offset
+                }
+                deliver(UnsafeRawBufferPointer(rebasing: remaining[..<length]))
+                offset += length
+            case .reject(let rejection):
+                if !codecContext.replies.isEmpty {
+                    let replies = codecContext.takeReplies()
+                    _ = replies.withReadableBytes { sendBytes($0, keeping: nil) }
+                }
+                reject(rejection)
+                return bytes.count
+            }
+        }
+        return offset
+    }
+
+    private func deliver(_ packet: UnsafeRawBufferPointer) {
+        var codecContext = makeCodecContext()
+        let message: C.Message?
+        do {
+            message = try codec.decode(packet, &codecContext)
+        } catch {
+            if !codecContext.replies.isEmpty {
+                let replies = codecContext.takeReplies()
+                _ = replies.withReadableBytes { sendBytes($0, keeping: nil) }
+            }
+            reject(error)
+            return
+        }
+        context.statistics.totalRequest += 1
+        if codecContext.hasEffects { apply(&codecContext) }
+        guard let message, let onMessage else { return }
+        invokeUserCallback(.onMessage) { try onMessage(self, message) }
+    }
+
+    /// The stream is invalid: count it, tell `onError`, and close after any answer the codec queued.
+    private func reject(_ rejection: CodecRejection) {
+        context.statistics.packetErr += 1
+        knownLength = 0
+        fireError(TransportError(.protocolError, "receive from \(remoteAddress?.description ?? "peer")", detail: rejection.description))
+        pauseReceiving()
+        close()
+    }
+
+    // MARK: - Callbacks
+
+    override func fireClose() {
+        guard let onClose else { return }
+        invokeUserCallback(.onClose) { try onClose(self) }
+    }
+
+    override func fireError(_ error: TransportError) {
+        guard let onError else { return }
+        invokeUserCallback(.onError) { try onError(self, error) }
+    }
+
+    override func fireBufferFull() {
+        guard let onBufferFull else { return }
+        invokeUserCallback(.onBufferFull) { try onBufferFull(self) }
+    }
+
+    override func fireBufferDrain() {
+        guard let onBufferDrain else { return }
+        invokeUserCallback(.onBufferDrain) { try onBufferDrain(self) }
+    }
+
+    override func clearCallbacks() {
+        onMessage = nil
+        onClose = nil
+        onError = nil
+        onBufferFull = nil
+        onBufferDrain = nil
+    }
+}
+
+extension TcpConnection where C.Outbound == ByteBuffer {
+    /// Sends what `source` receives to this connection, with back-pressure: `source` pauses while this
+    /// connection's buffer is full and resumes when it drains; closing `source` closes this one
+    /// (Workerman's `pipe()`; call it both ways for a proxy).
+    public func pipe<S>(from source: TcpConnection<S>) where S.Message == ByteBuffer {
+        pipeSource = source
+        source.onMessage = { [weak self] _, bytes in self?.send(bytes) }
+        source.onClose = { [weak self] _ in self?.close() }
+    }
+}
+
+extension TcpConnection where C.Message == ByteBuffer {
+    /// Pipes this connection into `destination` (see `pipe(from:)`).
+    public func pipe<D>(to destination: TcpConnection<D>) where D.Outbound == ByteBuffer {
+        destination.pipe(from: self)
+    }
+}

@@ -1,0 +1,189 @@
+import WorkermanEventLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Accepts stream connections (TCP or unix) on one listener and runs them with codec `C`. The callbacks
+/// set here are copied onto every accepted connection (as Workerman copies a Worker's).
+///
+/// ```swift
+/// let server = try TcpServer<TextCodec>(loop: loop, address: "text://127.0.0.1:0")
+/// server.onMessage = { connection, line in connection.send(line.uppercased()) }
+/// try server.start()
+/// print(server.listener!.address.port)
+/// ```
+public final class TcpServer<C: Codec>: ConnectionOwner {
+    public let loop: EventLoop
+    public let endpoint: Endpoint
+    public var options: ListenOptions
+    let context: TransportContext
+    public private(set) var listener: Listener?
+
+    /// The live connections of this server, by id (Workerman's `$worker->connections`).
+    public private(set) var connections: [Int: TcpConnection<C>] = [:]
+
+    public var onConnect: ((TcpConnection<C>) throws -> Void)?
+    public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
+    public var onClose: ((TcpConnection<C>) throws -> Void)?
+    public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
+    public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
+    public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
+    /// Makes each connection's codec (default `C()`), for codecs configured per server.
+    public var makeCodec: () -> C = { C() }
+
+    /// Applied to each new connection.
+    public var maxSendBufferSize = Connection.defaultMaxSendBufferSize
+    public var maxPackageSize = Connection.defaultMaxPackageSize
+
+    public private(set) var isAccepting = false
+    private var backoffTimer: TimerID?
+    /// How long accepting pauses after EMFILE/ENFILE.
+    public var acceptBackoff = 0.1
+
+    public init(loop: EventLoop, endpoint: Endpoint, options: ListenOptions = ListenOptions()) {
+        self.loop = loop
+        self.endpoint = endpoint
+        self.options = options
+        self.context = TransportContext.of(loop)
+    }
+
+    public convenience init(loop: EventLoop, address: String, options: ListenOptions = ListenOptions()) throws(TransportError) {
+        self.init(loop: loop, endpoint: try Endpoint(address), options: options)
+    }
+
+    /// Binds (or adopts `listener`) and starts accepting.
+    public func start(adopting inherited: Listener? = nil) throws(TransportError) {
+        guard self.listener == nil else { return }
+        let listener: Listener
+        if let adopted = inherited {
+            listener = adopted
+        } else {
+            listener = try Listener(endpoint: endpoint, options: options)
+        }
+        do {
+            try loop.watch(listener.fd, for: .readable) { [unowned self] _ in self.acceptConnections() }
+        } catch {
+            throw TransportError(.loopFailed, "accept on \(endpoint)", detail: "\(error)")
+        }
+        self.listener = listener
+        isAccepting = true
+        context.registerSource(self) { [unowned self] in Array(self.connections.values) }
+    }
+
+    /// Stops accepting, keeping the listener (Workerman's `pauseAccept()`).
+    public func pauseAccept() {
+        guard let listener, isAccepting else { return }
+        isAccepting = false
+        try? loop.setInterest([], for: listener.fd)  // watched since start, so this cannot fail
+    }
+
+    /// Accepts again (Workerman's `resumeAccept()`).
+    public func resumeAccept() {
+        guard let listener, !isAccepting else { return }
+        isAccepting = true
+        try? loop.setInterest(.readable, for: listener.fd)
+    }
+
+    /// Stops accepting and closes the listener; open connections stay (Workerman's `unlisten()`).
+    public func stop() {
+        guard let listener else { return }
+        if let backoffTimer { loop.cancelTimer(backoffTimer) }
+        loop.unwatch(listener.fd)
+        listener.close()
+        self.listener = nil
+        isAccepting = false
+    }
+
+    /// Stops accepting and closes every connection (after flushing what each has queued).
+    public func closeAll() {
+        stop()
+        for connection in connections.values { connection.close() }
+        if connections.isEmpty { context.unregisterSource(self) }
+    }
+
+    // MARK: - Accepting
+
+    private func acceptConnections() {
+        guard let listener else { return }
+        for attempt in 0..<max(1, options.acceptBatch) {
+            let result: IOResult<(CInt, SocketAddress?)>
+            do {
+                result = try SocketCalls.accept(listener.fd)
+            } catch Errno.tooManyOpenFiles, Errno.systemFileTableFull {
+                backOffAccepting()
+                return
+            } catch Errno.connectionAborted {
+                continue  // the client gave up before we accepted: nothing to do
+            } catch {
+                loop.errorHandler(TransportError(.listenFailed, "accept on \(endpoint)", cause: error))
+                return
+            }
+            guard case .processed(let (fd, remote)) = result else {
+                // Readable but nothing to accept on the first try: another process won the race.
+                if attempt == 0 { context.statistics.thunderHerd += 1 }
+                return
+            }
+            adopt(fd: fd, remote: remote)
+        }
+    }
+
+    /// Out of descriptors: accepting again at once would spin (the listener stays readable). Pause, say
+    /// so, and try again shortly; existing connections are served meanwhile.
+    private func backOffAccepting() {
+        context.statistics.acceptFailures += 1
+        loop.errorHandler(
+            TransportError(
+                .listenFailed,
+                "accept on \(endpoint)",
+                cause: .tooManyOpenFiles,
+                detail: "out of file descriptors; pausing accept for \(acceptBackoff) s"
+            )
+        )
+        pauseAccept()
+        backoffTimer = try? loop.addTimer(after: acceptBackoff) { [weak self] in
+            self?.backoffTimer = nil
+            self?.resumeAccept()
+        }
+    }
+
+    private func adopt(fd: CInt, remote: SocketAddress?) {
+        let connection = TcpConnection<C>(
+            context: context,
+            fd: fd,
+            status: .established,
+            transport: endpoint.transport,
+            remoteAddress: remote,
+            codec: makeCodec()
+        )
+        connection.maxSendBufferSize = maxSendBufferSize
+        connection.maxPackageSize = maxPackageSize
+        connection.onMessage = onMessage
+        connection.onClose = onClose
+        connection.onError = onError
+        connection.onBufferFull = onBufferFull
+        connection.onBufferDrain = onBufferDrain
+        connection.owner = self
+        context.statistics.connections += 1
+        do {
+            try connection.startWatching(for: .readable)
+        } catch {
+            loop.errorHandler(error)
+            try? Syscalls.close(fd)  // never handed to anyone
+            context.statistics.connections -= 1
+            return
+        }
+        connections[connection.id] = connection
+        if let onConnect {
+            connection.invokeUserCallback(.onConnect) { try onConnect(connection) }
+        }
+    }
+
+    func connectionClosed(_ connection: Connection) {
+        connections[connection.id] = nil
+        if listener == nil && connections.isEmpty { context.unregisterSource(self) }
+    }
+}
+
+@available(*, unavailable)
+extension TcpServer: Sendable {}

@@ -1,0 +1,85 @@
+import WorkermanEventLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The transport's per-loop (so per-process) state: statistics, the one read buffer every connection
+/// reads into (DESIGN decision 10), scratch space for encoding and `writev`, connection ids, and the
+/// registry of live connections that `connections` lists. Not a global: one per event loop.
+public final class TransportContext {
+    public let loop: EventLoop
+    /// The counters `status` shows.
+    public var statistics = TransportStatistics()
+
+    /// Bytes one read asks for (Workerman reads 65535; 64 KiB here).
+    static let readSize = 65536
+    let readBuffer: UnsafeMutableRawPointer
+    /// Reused for `send` encoding; taken and given back so it is never accessed twice at once.
+    var encodeScratch = ByteBuffer(capacity: 4096)
+    let iovecs: UnsafeMutablePointer<iovec>
+    static let iovecCapacity = 64
+
+    private var nextConnectionID = 1
+    /// Servers and client connections register here to be listed by `connections`.
+    private var sources: [ObjectIdentifier: () -> [Connection]] = [:]
+
+    private init(loop: EventLoop) {
+        self.loop = loop
+        readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
+        iovecs = .allocate(capacity: Self.iovecCapacity)
+        SocketCalls.ignoreBrokenPipe()
+    }
+
+    deinit {
+        readBuffer.deallocate()
+        iovecs.deallocate()
+    }
+
+    /// The context of `loop`, made on first use.
+    public static func of(_ loop: EventLoop) -> TransportContext {
+        let key = ObjectIdentifier(TransportContext.self)
+        if let context = loop.attachments[key] as? TransportContext { return context }
+        let context = TransportContext(loop: loop)
+        loop.attachments[key] = context
+        return context
+    }
+
+    /// A per-process connection id, as Workerman's (starting at 1, shared by server and client connections).
+    func takeConnectionID() -> Int {
+        defer { nextConnectionID = nextConnectionID == Int.max ? 1 : nextConnectionID + 1 }
+        return nextConnectionID
+    }
+
+    func registerSource(_ owner: AnyObject, _ list: @escaping () -> [Connection]) {
+        sources[ObjectIdentifier(owner)] = list
+    }
+
+    func unregisterSource(_ owner: AnyObject) {
+        sources[ObjectIdentifier(owner)] = nil
+    }
+
+    /// Every live connection of this loop, for the `connections` command.
+    public var liveConnections: [Connection] {
+        sources.values.flatMap { $0() }.sorted { $0.id < $1.id }
+    }
+
+    /// One row per live connection: what `connections` prints.
+    public var connectionListing: [ConnectionInfo] { liveConnections.map(\.info) }
+}
+
+/// A snapshot of one connection, for the `connections` command.
+public struct ConnectionInfo: Hashable, Sendable {
+    public var id: Int
+    public var transport: TransportKind
+    public var codec: String
+    public var localAddress: String
+    public var remoteAddress: String
+    /// Bytes received and not yet processed.
+    public var receiveQueue: Int
+    /// Bytes queued for sending.
+    public var sendQueue: Int
+    public var bytesRead: Int
+    public var bytesWritten: Int
+    public var status: ConnectionStatus
+}

@@ -1,0 +1,23 @@
+/// The per-process counters that `status` shows (DESIGN decision 9), kept by the transport.
+public struct TransportStatistics: Hashable, Sendable {
+    /// Open sockets (accepted and client connections), not objects.
+    public var connections = 0
+    /// Messages delivered to `onMessage` (or raw reads, or datagrams).
+    public var totalRequest = 0
+    /// Streams a codec rejected.
+    public var packetErr = 0
+    /// Accepts that found nothing: another process took the connection first.
+    public var thunderHerd = 0
+    /// Connections the peer closed first.
+    public var clientClose = 0
+    /// Sends that failed: peer gone, or send buffer full.
+    public var sendFail = 0
+    /// User callbacks that threw.
+    public var throwException = 0
+    public var bytesRead = 0
+    public var bytesWritten = 0
+    /// Accepts refused for lack of descriptors (EMFILE/ENFILE).
+    public var acceptFailures = 0
+
+    public init() {}
+}
