@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "WorkermanEventLoop", targets: ["WorkermanEventLoop"]),
         .library(name: "WorkermanTransport", targets: ["WorkermanTransport"]),
         .library(name: "WorkermanProtocols", targets: ["WorkermanProtocols"]),
+        .library(name: "WorkermanProcess", targets: ["WorkermanProcess"]),
         .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
         .library(name: "Workerman", targets: ["Workerman"]),
         .executable(name: "demo", targets: ["WorkermanDemo"]),
@@ -37,6 +38,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "WorkermanProcess",
+            dependencies: ["WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop", "CWorkermanShims"],
+            path: "Sources/Process",
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "WorkermanTestSupport",
             dependencies: ["WorkermanEventLoop", "WorkermanTransport"],
             path: "Sources/TestSupport",
@@ -44,7 +51,7 @@ let package = Package(
         ),
         .target(
             name: "Workerman",
-            dependencies: ["WorkermanEventLoop", "WorkermanTransport", "WorkermanProtocols"],
+            dependencies: ["WorkermanEventLoop", "WorkermanTransport", "WorkermanProtocols", "WorkermanProcess"],
             path: "Sources/Workerman",
             swiftSettings: strictSettings
         ),
@@ -70,6 +77,18 @@ let package = Package(
             name: "WorkermanProtocolsTests",
             dependencies: ["WorkermanProtocols", "WorkermanTestSupport"],
             path: "Tests/ProtocolsTests",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "WorkermanProcessTestServer",
+            dependencies: ["Workerman"],
+            path: "Tests/ProcessTestServer",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WorkermanProcessTests",
+            dependencies: ["WorkermanProcess", "WorkermanProcessTestServer", "WorkermanTestSupport"],
+            path: "Tests/ProcessTests",
             swiftSettings: strictSettings
         ),
     ],

@@ -200,6 +200,7 @@ public final class EventLoop {
 
         activityRecord.pointee.phase = ActivityRecord.polling
         activityRecord.pointee.since = now
+        activityRecord.pointee.timers = UInt64(timers.count)
         let found: Int
         do {
             found = try backend.poll(timeout: timeout, into: readyEvents)

@@ -38,6 +38,8 @@ public struct ActivityRecord {
     public var since: UInt64 = 0
     /// Ticks completed.
     public var ticks: UInt64 = 0
+    /// Live timers, as of the end of the last tick (status shows it).
+    public var timers: UInt64 = 0
 
     public init() {}
 

@@ -2,3 +2,4 @@
 @_exported import WorkermanEventLoop
 @_exported import WorkermanTransport
 @_exported import WorkermanProtocols
+@_exported import WorkermanProcess

@@ -83,6 +83,22 @@ struct sockaddr;
 /// `accept4(fd, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC)`: also hidden behind _GNU_SOURCE.
 int wm_accept_nonblocking(int fd, struct sockaddr *address, unsigned int *length);
 
+// MARK: - processes
+
+/// Whether the caller runs on the process's main thread (its thread id equals the process id).
+int wm_is_main_thread(void);
+
+/// `prctl(PR_SET_PDEATHSIG, signal)`: the kernel sends `signal` when the parent dies.
+int wm_set_parent_death_signal(int signal);
+
+/// `prctl(PR_SET_NAME)`: the 15-byte thread name `top` and `ps -L` show.
+void wm_set_thread_name(const char *name);
+
+/// Sets the title `ps` shows by overwriting the process's argv area, first moving the environment
+/// strings that follow it elsewhere so the whole area is usable (what nginx and PHP's
+/// cli_set_process_title do). Returns the number of bytes available (0 if unsupported).
+int wm_set_process_title(int argc, char **argv, const char *title);
+
 // MARK: - errno and threads
 
 /// `errno` as a function: Swift reads the thread-local through it at once after a call.

@@ -43,6 +43,9 @@ public struct CodecContext {
     public var closeRequested = false
     /// Ask the connection to stop reading until `resumeRequested` (a codec waiting on its own output).
     public var pauseRequested = false
+    /// The connection will close once idle (graceful stop or reload): a codec that can say so to the peer
+    /// does (HTTP answers `Connection: close`).
+    public internal(set) var isDraining = false
 
     public init(maxPackageSize: Int, isClient: Bool = false) {
         self.maxPackageSize = maxPackageSize

@@ -37,6 +37,8 @@ public class Connection {
     /// Length of the message being received when the codec already said it; 0 when unknown.
     var knownLength = 0
     public private(set) var isPaused = false
+    /// Set by `closeWhenIdle()`: close as soon as nothing is being received or sent.
+    public private(set) var isDraining = false
     /// The connection `pipe(to:)` feeds from, paused while this one's buffer is full.
     var pipeSource: Connection?
     var owner: ConnectionOwner?
@@ -179,6 +181,7 @@ public class Connection {
             receiveBuffer.append(UnsafeRawBufferPointer(start: buffer, count: count))
             processBuffered()
         }
+        if isDraining { closeIfIdleAndDraining() }
     }
 
     /// Processes what `receiveBuffer` holds (after more arrived, or on resume).
@@ -305,7 +308,11 @@ public class Connection {
         updateInterest()
         pipeSource?.resumeReceiving()
         fireBufferDrain()
-        if status == .closing { destroy() }
+        if status == .closing {
+            destroy()
+        } else if isDraining {
+            closeIfIdleAndDraining()
+        }
     }
 
     // MARK: - Flow control
@@ -347,6 +354,21 @@ public class Connection {
             } else {
                 updateInterest()
             }
+        }
+    }
+
+    /// Closes as soon as the connection is idle: nothing half-received, nothing queued to send. For a
+    /// graceful stop or reload: the exchange in flight finishes, then the connection closes (an HTTP codec
+    /// also answers `Connection: close` from now on).
+    public func closeWhenIdle() {
+        guard status == .established else { return }
+        isDraining = true
+        closeIfIdleAndDraining()
+    }
+
+    func closeIfIdleAndDraining() {
+        if isDraining && status == .established && sendQueue.isEmpty && receiveBuffer.isEmpty && knownLength == 0 {
+            close()
         }
     }
 

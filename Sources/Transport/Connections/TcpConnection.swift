@@ -39,7 +39,9 @@ public class TcpConnection<C: Codec>: Connection {
     /// A codec context for this connection.
     @inline(__always)
     func makeCodecContext() -> CodecContext {
-        CodecContext(maxPackageSize: maxPackageSize, isClient: isClient)
+        var codecContext = CodecContext(maxPackageSize: maxPackageSize, isClient: isClient)
+        codecContext.isDraining = isDraining
+        return codecContext
     }
 
     /// Overridden by client connections.

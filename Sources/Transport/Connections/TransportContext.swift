@@ -9,8 +9,14 @@ import Glibc
 /// registry of live connections that `connections` lists. Not a global: one per event loop.
 public final class TransportContext {
     public let loop: EventLoop
-    /// The counters `status` shows.
-    public var statistics = TransportStatistics()
+    /// The counters `status` shows. They live behind a pointer so the process layer can move them into
+    /// the shared-memory status board, where `status` reads them live (DESIGN decision 9).
+    public var statistics: TransportStatistics {
+        _read { yield statisticsRecord.pointee }
+        _modify { yield &statisticsRecord.pointee }
+    }
+    private var statisticsRecord: UnsafeMutablePointer<TransportStatistics>
+    private var ownsStatisticsRecord = true
 
     /// Bytes one read asks for (Workerman reads 65535; 64 KiB here).
     static let readSize = 65536
@@ -28,12 +34,24 @@ public final class TransportContext {
         self.loop = loop
         readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
         iovecs = .allocate(capacity: Self.iovecCapacity)
+        statisticsRecord = .allocate(capacity: 1)
+        statisticsRecord.initialize(to: TransportStatistics())
         SocketCalls.ignoreBrokenPipe()
     }
 
     deinit {
         readBuffer.deallocate()
         iovecs.deallocate()
+        if ownsStatisticsRecord { statisticsRecord.deallocate() }
+    }
+
+    /// Moves the counters to `record` (shared memory), keeping their values. The caller keeps `record`
+    /// alive as long as this context.
+    package func bindStatistics(to record: UnsafeMutablePointer<TransportStatistics>) {
+        record.pointee = statisticsRecord.pointee
+        if ownsStatisticsRecord { statisticsRecord.deallocate() }
+        statisticsRecord = record
+        ownsStatisticsRecord = false
     }
 
     /// The context of `loop`, made on first use.

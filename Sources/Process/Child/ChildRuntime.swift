@@ -1,0 +1,179 @@
+import CWorkermanShims
+import WorkermanEventLoop
+import WorkermanTransport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A worker process: finds its worker in the plan, takes its listener, binds its status slot, runs
+/// `onWorkerStart` and its loop until told to stop or reload (Workerman §5.1, child side).
+final class ChildRuntime {
+    let plan: [WorkerBase]
+    let settings: ProcessSettings
+    let role: [String: String]
+    let log: ProcessLog
+    var loop: EventLoop!
+    var worker: WorkerBase!
+    var board: StatusBoard?
+    var slot: UnsafeMutablePointer<SlotRecord>?
+    private var exitCode: CInt = 0
+    private var stopping = false
+
+    init(plan: [WorkerBase], settings: ProcessSettings, role: [String: String]) {
+        self.plan = plan
+        self.settings = settings
+        self.role = role
+        self.log = ProcessLog(path: role[ChildEnvironment.logFile] ?? "/dev/null", echo: role[ChildEnvironment.daemon] == nil)
+    }
+
+    /// Runs the child; never returns.
+    func run() -> Never {
+        do {
+            try start()
+            try loop.run(.untilStopped)
+        } catch {
+            log.write("worker process \(getpid()) failed: \(error)")
+            exit(250)
+        }
+        slot?.pointee.state = SlotRecord.free
+        exit(exitCode)
+    }
+
+    private func start() throws {
+        guard let index = role[ChildEnvironment.plan].flatMap(Int.init), index >= 0, index < plan.count,
+            plan[index].identity == role[ChildEnvironment.identity]
+        else {
+            throw ProcessError(
+                .noSuchWorker,
+                "start worker \(role[ChildEnvironment.identity] ?? "?")",
+                detail: "this program builds no such worker at position \(role[ChildEnvironment.plan] ?? "?"); workers must be made in the same order in every run"
+            )
+        }
+        worker = plan[index]
+        worker.id = role[ChildEnvironment.workerID].flatMap(Int.init) ?? 0
+        loop = try EventLoop(backend: worker.backend)
+        worker.loop = loop
+        WorkerRegistry.shared.loop = loop
+        ProcessTitle.set("\(settings.processTitle): worker process  \(worker.name) \(worker.address ?? "none")")
+        bindStatusSlot()
+        // Every other worker's listener stays in the master: this process serves only its own worker.
+        var inherited: Listener?
+        if let endpoint = worker.endpoint, role[ChildEnvironment.listenFD] != nil {
+            inherited = try Listener(adopting: ChildEnvironment.inheritedListenFD, endpoint: endpoint)
+        }
+        try worker.startServing(on: loop, inherited: inherited)
+        try UserSwitch.apply(user: worker.user, group: worker.group)
+        try installSignals()
+        try watchMaster()
+        do {
+            try worker.runWorkerStart()
+        } catch {
+            throw ProcessError(.spawnFailed, "onWorkerStart of \(worker.name)", detail: "\(error)")
+        }
+        slot?.pointee.state = SlotRecord.running
+    }
+
+    private func bindStatusSlot() {
+        guard let path = role[ChildEnvironment.board], let slotIndex = role[ChildEnvironment.slot].flatMap(Int.init),
+            let board = try? StatusBoard.open(path: path, writable: true), slotIndex < board.slotCount
+        else { return }
+        self.board = board
+        let record = board.slot(slotIndex)
+        record.pointee.pid = getpid()
+        record.pointee.workerIndex = Int32(worker.planIndex ?? -1)
+        record.pointee.workerID = Int32(worker.id)
+        record.pointee.startedAt = Int64(time(nil))
+        record.pointee.state = SlotRecord.starting
+        withUnsafeMutablePointer(to: &record.pointee.activity) { loop.bindActivityRecord(to: $0) }
+        withUnsafeMutablePointer(to: &record.pointee.statistics) { TransportContext.of(loop).bindStatistics(to: $0) }
+        slot = record
+    }
+
+    // MARK: - Signals (DESIGN decision 6)
+
+    private func installSignals() throws {
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGTSTP] {
+            try loop.watchSignal(signal) { [unowned self] _ in self.stop(graceful: false) }
+        }
+        try loop.watchSignal(SIGQUIT) { [unowned self] _ in self.stop(graceful: true) }
+        try loop.watchSignal(SIGUSR1) { [unowned self] _ in self.reload(graceful: false) }
+        try loop.watchSignal(SIGUSR2) { [unowned self] _ in self.reload(graceful: true) }
+        try loop.watchSignal(SIGIO) { [unowned self] _ in self.writeConnections() }
+    }
+
+    /// A child whose master died (SIGKILL, a crash) stops instead of serving on unsupervised: Linux sends
+    /// it SIGTERM when its parent dies. A master already gone before this line is caught by the check.
+    private func watchMaster() throws {
+        _ = wm_set_parent_death_signal(SIGTERM)
+        if let master = role[ChildEnvironment.masterPID].flatMap(pid_t.init), getppid() != master {
+            stop(graceful: false)
+        }
+    }
+
+    func stop(graceful: Bool) {
+        guard !stopping else { return }
+        stopping = true
+        slot?.pointee.state = SlotRecord.stopping
+        do {
+            try worker.runWorkerStop()
+        } catch {
+            log.write("onWorkerStop of \(worker.name) threw: \(error)")
+        }
+        finish(graceful: graceful, timeout: graceful ? settings.gracefulStopTimeout : min(1, settings.stopTimeout / 2))
+    }
+
+    func reload(graceful: Bool) {
+        do {
+            try worker.runWorkerReload()
+        } catch {
+            log.write("onWorkerReload of \(worker.name) threw: \(error)")
+        }
+        guard worker.reloadable, !stopping else { return }
+        stopping = true
+        slot?.pointee.state = SlotRecord.stopping
+        // Our reload lets the exchange in flight finish (closeWhenIdle), so a rolling reload under load
+        // fails no request; graceful reload waits longer for long-lived connections.
+        finish(graceful: true, timeout: graceful ? settings.gracefulStopTimeout : max(0.5, settings.stopTimeout - 0.5))
+    }
+
+    /// Stops accepting, then closes connections (at once, or once idle), and exits when none is left or
+    /// `timeout` passes (then closing what remains).
+    private func finish(graceful: Bool, timeout: Double) {
+        if graceful {
+            worker.drainConnections()
+        } else {
+            worker.stopServing(closeConnections: true)
+        }
+        let deadline = MonotonicClock.now() + UInt64(max(0, timeout) * 1e9)
+        var check: TimerID?
+        let done = { [unowned self] in
+            if let check { self.loop.cancelTimer(check) }
+            self.loop.stop()
+        }
+        if worker.connectionCount == 0 {
+            done()
+            return
+        }
+        check = try? loop.addTimer(every: 0.02) { [unowned self] in
+            if self.worker.connectionCount == 0 {
+                done()
+            } else if MonotonicClock.now() >= deadline {
+                self.log.write("worker[\(self.worker.name):\(getpid())] closing \(self.worker.connectionCount) remaining connection(s)")
+                for connection in TransportContext.of(self.loop).liveConnections { connection.destroy() }
+                done()
+            }
+        }
+    }
+
+    /// `connections`: this process's rows, written next to the status board for the CLI to collect.
+    private func writeConnections() {
+        guard let board else { return }
+        let rows = ConnectionsReport.rows(
+            pid: getpid(),
+            workerName: worker.name,
+            connections: TransportContext.of(loop).connectionListing
+        )
+        try? writeText(rows, to: "\(board.path).connections.\(getpid())")
+    }
+}

@@ -1,0 +1,211 @@
+import WorkermanEventLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Carries out a command line: start (in the foreground or as a daemon), stop, restart, reload, status and
+/// connections, with Workerman's messages and exit codes (usage errors exit 2, "not run" exits 1).
+struct CommandLineRunner {
+    let plan: [WorkerBase]
+    let settings: ProcessSettings
+    let paths: RuntimePaths
+    let pidFile: PidFile
+    let program: String
+
+    init(plan: [WorkerBase], settings: ProcessSettings) {
+        self.plan = plan
+        self.settings = settings
+        let executable = ChildSpawner.executablePath()
+        self.paths = RuntimePaths(settings: settings, executable: executable)
+        self.program = CommandLine.arguments.first ?? executable
+        let name = executable.split(separator: "/").last.map(String.init) ?? executable
+        self.pidFile = PidFile(path: paths.pidFile, marker: name)
+    }
+
+    func run(arguments: [String]) -> CInt {
+        let command: ControlCommand
+        do {
+            command = try ControlCommand.parse(arguments)
+        } catch {
+            say("\(error.detail ?? error.description)", to: 2)
+            say(ControlCommand.usage(program: program), to: 2)
+            return 2
+        }
+        let log = ProcessLog(path: paths.logFile, echo: true)
+        switch command {
+        case .start(let daemon):
+            return start(daemon: daemon || settings.daemonize, log: log)
+        case .restart(let daemon, let graceful):
+            if pidFile.liveMaster() != nil {
+                let stopped = stop(graceful: graceful, log: log)
+                guard stopped == 0 else { return stopped }
+            }
+            return start(daemon: daemon || settings.daemonize, log: log)
+        case .stop(let graceful):
+            return stop(graceful: graceful, log: log)
+        case .reload(let graceful):
+            guard let master = pidFile.liveMaster() else { return notRunning(log) }
+            kill(master, graceful ? SIGUSR2 : SIGUSR1)
+            log.write("Workerman[\(paths.startFile)] reload\(graceful ? " -g" : "")")
+            return 0
+        case .status(let live):
+            return status(live: live, log: log)
+        case .connections:
+            return connections(log: log)
+        }
+    }
+
+    private func notRunning(_ log: ProcessLog) -> CInt {
+        say("Workerman[\(paths.startFile)] not run", to: 2)
+        return 1
+    }
+
+    // MARK: - start
+
+    private func start(daemon: Bool, log: ProcessLog) -> CInt {
+        if pidFile.liveMaster() != nil {
+            say("Workerman[\(paths.startFile)] already running", to: 2)
+            return 1
+        }
+        do {
+            // Unwritable files fail here, before anything starts.
+            try pidFile.checkWritable()
+            try checkFileWritable(paths.logFile, what: "log file")
+            if daemon { try checkFileWritable(paths.stdoutFile, what: "stdout file") }
+        } catch {
+            say("\(error)", to: 2)
+            return 1
+        }
+        log.write("Workerman[\(paths.startFile)] start in \(daemon ? "DAEMON" : "DEBUG") mode")
+        guard daemon else { return runMaster(daemon: false) }
+        return startDaemon(log: log)
+    }
+
+    /// Daemon mode without `fork()`: the master is our own executable started again in a new session, its
+    /// output on `stdoutFile` (DESIGN decision 5: forking a process that may have threads is unsafe). This
+    /// process waits until the master is up, prints the table, and leaves.
+    private func startDaemon(log: ProcessLog) -> CInt {
+        let pid: pid_t
+        do {
+            pid = try ChildSpawner.spawn(
+                executable: paths.startFile,
+                arguments: ["\(settings.processTitle): master process  start_file=\(paths.startFile)"] + CommandLine.arguments.dropFirst(),
+                environment: [ChildEnvironment.role: "master"],
+                listenFD: nil,
+                newSession: true,
+                standardOutput: paths.stdoutFile
+            )
+        } catch {
+            say("\(error)", to: 2)
+            return 1
+        }
+        let deadline = MonotonicClock.now() + 10_000_000_000
+        while MonotonicClock.now() < deadline {
+            var status: CInt = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                say("Workerman[\(paths.startFile)] start failed (exit status \(status)); see \(paths.logFile)", to: 2)
+                return 1
+            }
+            if pidFile.liveMaster() == pid, access(paths.statusFile, R_OK) == 0 {
+                say(StartTable.render(plan: plan, daemon: true, program: program))
+                return 0
+            }
+            usleep(10_000)  // polling the daemon's start-up, bounded by the deadline above
+        }
+        say("Workerman[\(paths.startFile)] start timed out; see \(paths.logFile)", to: 2)
+        return 1
+    }
+
+    /// Runs the supervisor in this process until it stops.
+    func runMaster(daemon: Bool) -> CInt {
+        let log = ProcessLog(path: paths.logFile, echo: !daemon)
+        ProcessTitle.set("\(settings.processTitle): master process  start_file=\(paths.startFile)")
+        do {
+            try pidFile.write(getpid())
+            let supervisor = try Supervisor(plan: plan, settings: settings, paths: paths, log: log, daemon: daemon)
+            if !daemon { say(StartTable.render(plan: plan, daemon: false, program: program)) }
+            try supervisor.run()
+        } catch {
+            log.write("Workerman[\(paths.startFile)] start failed: \(error)")
+            pidFile.remove()
+            return 1
+        }
+        pidFile.remove()
+        return 0
+    }
+
+    // MARK: - stop
+
+    private func stop(graceful: Bool, log: ProcessLog) -> CInt {
+        guard let master = pidFile.liveMaster() else { return notRunning(log) }
+        kill(master, graceful ? SIGQUIT : SIGINT)
+        log.write("Workerman[\(paths.startFile)] is \(graceful ? "gracefully " : "")stopping ...")
+        let limit = (graceful ? settings.gracefulStopTimeout : 0) + settings.stopTimeout + 3
+        let deadline = MonotonicClock.now() + UInt64(limit * 1e9)
+        while MonotonicClock.now() < deadline {
+            if kill(master, 0) != 0 && errno == ESRCH {
+                log.write("Workerman[\(paths.startFile)] stop success")
+                return 0
+            }
+            usleep(10_000)  // Workerman polls every 10 ms; bounded by the deadline above
+        }
+        log.write("Workerman[\(paths.startFile)] stop fail")
+        return 1
+    }
+
+    // MARK: - status, connections
+
+    private func status(live: Bool, log: ProcessLog) -> CInt {
+        guard pidFile.liveMaster() != nil else { return notRunning(log) }
+        let board: StatusBoard
+        do {
+            board = try StatusBoard.open(path: paths.statusFile, writable: false)
+        } catch {
+            say("\(error)", to: 2)
+            return 1
+        }
+        var report = StatusReport(plan: plan, board: board, startFile: paths.startFile)
+        if !live {
+            say(report.render())
+            return 0
+        }
+        _ = report.render()  // the first sample, so qps has a baseline
+        while pidFile.liveMaster() != nil {
+            sleep(1)  // status -d refreshes once a second until Ctrl-C
+            say("\u{1b}[H\u{1b}[2J" + report.render() + "Press Ctrl+C to quit.")
+        }
+        return 0
+    }
+
+    private func connections(log: ProcessLog) -> CInt {
+        guard let master = pidFile.liveMaster(),
+            let board = try? StatusBoard.open(path: paths.statusFile, writable: false)
+        else { return notRunning(log) }
+        let pids = (0..<board.slotCount).map { board.slot($0).pointee.pid }.filter { $0 > 0 && kill($0, 0) == 0 }
+        for pid in pids { unlink("\(paths.statusFile).connections.\(pid)") }
+        kill(master, SIGIO)
+        // Each child writes its rows when its loop sees the signal; a busy child cannot, so wait at most
+        // half a second (Workerman waits 0.5 s too) and mark the missing ones.
+        let deadline = MonotonicClock.now() + 500_000_000
+        var found: [pid_t: String] = [:]
+        while MonotonicClock.now() < deadline && found.count < pids.count {
+            for pid in pids where found[pid] == nil {
+                if let text = try? readText("\(paths.statusFile).connections.\(pid)") { found[pid] = text }
+            }
+            usleep(5_000)
+        }
+        var rows = [ConnectionsReport.header]
+        for pid in pids {
+            unlink("\(paths.statusFile).connections.\(pid)")
+            guard let text = found[pid] else {
+                rows.append([String(pid), "[busy]"] + Array(repeating: "", count: ConnectionsReport.header.count - 2))
+                continue
+            }
+            for line in text.split(separator: "\n") { rows.append(line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)) }
+        }
+        say("--------------------------------------------------WORKERMAN CONNECTION STATUS--------------------------------------------------")
+        say(StatusReport.table(rows), to: 1)
+        return 0
+    }
+}

@@ -1,0 +1,264 @@
+import WorkermanEventLoop
+import WorkermanTransport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The master process (Workerman §5.1, §5.4–§5.6): opens the shared listeners, starts a child per worker
+/// slot, restarts children that die (with back-off when they keep dying at start), and carries out stop
+/// and rolling reload. Runs on its own event loop: signals and child exits are loop callbacks.
+final class Supervisor {
+    struct Slot {
+        let workerIndex: Int
+        let workerID: Int
+        var pid: pid_t = 0
+        var startedAt: UInt64 = 0
+        /// Consecutive deaths within a second of starting, for the back-off.
+        var quickDeaths = 0
+        var restartTimer: TimerID?
+        var killTimer: TimerID?
+    }
+
+    enum State {
+        case running
+        case reloading
+        case stopping
+    }
+
+    let plan: [WorkerBase]
+    let settings: ProcessSettings
+    let paths: RuntimePaths
+    let log: ProcessLog
+    let daemon: Bool
+    let executable: String
+    let loop: EventLoop
+    private(set) var board: StatusBoard!
+    private var listeners: [Int: Listener] = [:]
+    private(set) var slots: [Slot] = []
+    private(set) var state = State.running
+    private var reloadQueue: [Int] = []
+    private var reloadGraceful = false
+    private var reloadingSlot: Int?
+    /// Called when the last child is gone after a stop.
+    var onStopped: (() -> Void)?
+
+    init(plan: [WorkerBase], settings: ProcessSettings, paths: RuntimePaths, log: ProcessLog, daemon: Bool) throws {
+        self.plan = plan
+        self.settings = settings
+        self.paths = paths
+        self.log = log
+        self.daemon = daemon
+        self.executable = ChildSpawner.executablePath()
+        self.loop = try EventLoop()
+    }
+
+    /// Opens listeners and the status board, starts every child, and runs until stopped.
+    func run() throws {
+        try openListeners()
+        for (index, worker) in plan.enumerated() {
+            for id in 0..<worker.count { slots.append(Slot(workerIndex: index, workerID: id)) }
+        }
+        board = try StatusBoard.create(path: paths.statusFile, slots: slots.count, workers: plan.count, masterPID: getpid())
+        try installSignals()
+        for index in slots.indices { spawn(slot: index) }
+        try loop.run(.untilStopped)
+    }
+
+    /// Non-reusePort listeners are bound here, before any child starts, so every child of a worker shares
+    /// one socket and a port in use fails the start with a clear error.
+    private func openListeners() throws {
+        for (index, worker) in plan.enumerated() {
+            guard let endpoint = worker.endpoint, !worker.reusePort else { continue }
+            do {
+                listeners[index] = try Listener(endpoint: endpoint, options: worker.listenOptions)
+            } catch {
+                throw ProcessError(.listenFailed, "listen on \(worker.address ?? "")", detail: error.description)
+            }
+        }
+    }
+
+    // MARK: - Children
+
+    private func spawn(slot index: Int) {
+        let slot = slots[index]
+        let worker = plan[slot.workerIndex]
+        let title = "\(settings.processTitle): worker process  \(worker.name) \(worker.address ?? "none")"
+        var environment = [
+            ChildEnvironment.role: "worker",
+            ChildEnvironment.plan: String(slot.workerIndex),
+            ChildEnvironment.identity: worker.identity,
+            ChildEnvironment.workerID: String(slot.workerID),
+            ChildEnvironment.slot: String(index),
+            ChildEnvironment.board: paths.statusFile,
+            ChildEnvironment.masterPID: String(getpid()),
+            ChildEnvironment.logFile: paths.logFile,
+        ]
+        if daemon { environment[ChildEnvironment.daemon] = "1" }
+        let listener = listeners[slot.workerIndex]
+        if listener != nil { environment[ChildEnvironment.listenFD] = String(ChildEnvironment.inheritedListenFD) }
+        do {
+            let pid = try ChildSpawner.spawn(
+                executable: executable,
+                arguments: [title] + CommandLine.arguments.dropFirst(),
+                environment: environment,
+                listenFD: listener?.fd
+            )
+            slots[index].pid = pid
+            slots[index].startedAt = MonotonicClock.now()
+        } catch {
+            log.write("worker[\(worker.name)] could not start: \(error)")
+            scheduleRestart(slot: index, quick: true)
+        }
+    }
+
+    private func childExited(pid: pid_t, status: CInt) {
+        guard let index = slots.firstIndex(where: { $0.pid == pid }) else { return }
+        let worker = plan[slots[index].workerIndex]
+        if let killTimer = slots[index].killTimer { loop.cancelTimer(killTimer) }
+        slots[index].killTimer = nil
+        slots[index].pid = 0
+        board.slot(index).pointee.state = SlotRecord.free
+        // During a stop, an interrupt is the expected way out: count it as a clean exit (Workerman 4.2).
+        let counted = state == .stopping && (status == SIGINT || status == SIGTERM) ? 0 : status
+        board.recordExit(worker: slots[index].workerIndex, status: counted)
+        if counted != 0 { log.write("worker[\(worker.name):\(pid)] exit with status \(status)") }
+
+        if state == .stopping {
+            if slots.allSatisfy({ $0.pid == 0 }) { finishStop() }
+            return
+        }
+        let quick = MonotonicClock.now() - slots[index].startedAt < 1_000_000_000 && reloadingSlot != index
+        if reloadingSlot == index {
+            reloadingSlot = nil
+            spawn(slot: index)
+            reloadNext()
+        } else {
+            scheduleRestart(slot: index, quick: quick)
+        }
+    }
+
+    /// Restarts at once, unless the child keeps dying within a second of starting: then waits 0.1 s,
+    /// 0.2 s, 0.4 s … up to 10 s, so a broken worker does not spin the machine.
+    private func scheduleRestart(slot index: Int, quick: Bool) {
+        slots[index].quickDeaths = quick ? slots[index].quickDeaths + 1 : 0
+        let deaths = slots[index].quickDeaths
+        guard deaths > 1 else {
+            spawn(slot: index)
+            return
+        }
+        let delay = min(10, 0.1 * Double(1 << min(deaths - 2, 10)))
+        log.write("worker[\(plan[slots[index].workerIndex].name)] keeps exiting at start; restarting in \(delay) s")
+        slots[index].restartTimer = try? loop.addTimer(after: delay) { [unowned self] in
+            self.slots[index].restartTimer = nil
+            if self.state != .stopping { self.spawn(slot: index) }
+        }
+    }
+
+    private func reapChildren() {
+        while true {
+            var status: CInt = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            childExited(pid: pid, status: status)
+        }
+    }
+
+    // MARK: - Signals
+
+    private func installSignals() throws {
+        try loop.watchSignal(SIGCHLD) { [unowned self] _ in self.reapChildren() }
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGTSTP] {
+            try loop.watchSignal(signal) { [unowned self] _ in self.stop(graceful: false) }
+        }
+        try loop.watchSignal(SIGQUIT) { [unowned self] _ in self.stop(graceful: true) }
+        try loop.watchSignal(SIGUSR1) { [unowned self] _ in self.reload(graceful: false) }
+        try loop.watchSignal(SIGUSR2) { [unowned self] _ in self.reload(graceful: true) }
+        try loop.watchSignal(SIGIO) { [unowned self] _ in self.signalChildren(SIGIO) }
+        try loop.watchSignal(SIGPIPE) { _ in }
+    }
+
+    private func signalChildren(_ signal: CInt) {
+        for slot in slots where slot.pid > 0 { kill(slot.pid, signal) }
+    }
+
+    // MARK: - Stop
+
+    func stop(graceful: Bool) {
+        guard state != .stopping else { return }
+        state = .stopping
+        log.write("Workerman[\(paths.startFile)] \(graceful ? "gracefully " : "")stopping ...")
+        for index in slots.indices {
+            if let timer = slots[index].restartTimer { loop.cancelTimer(timer) }
+            slots[index].restartTimer = nil
+        }
+        signalChildren(graceful ? SIGQUIT : SIGINT)
+        // The child closes what remains at its own timeout; this is the backstop for a child stuck in a
+        // callback, which cannot run its loop to see the signal.
+        let grace = graceful ? settings.gracefulStopTimeout + settings.stopTimeout : settings.stopTimeout
+        for index in slots.indices where slots[index].pid > 0 {
+            let pid = slots[index].pid
+            slots[index].killTimer = try? loop.addTimer(after: grace) { [unowned self] in
+                if self.slots[index].pid == pid {
+                    self.log.write("worker[\(self.plan[self.slots[index].workerIndex].name):\(pid)] did not stop in \(grace) s: killed")
+                    kill(pid, SIGKILL)
+                }
+            }
+        }
+        if slots.allSatisfy({ $0.pid == 0 }) { finishStop() }
+    }
+
+    private func finishStop() {
+        for listener in listeners.values { listener.close() }
+        listeners.removeAll()
+        for worker in plan {
+            if case .unix(let path)? = try? worker.endpoint?.numericAddress() { unlink(path) }
+        }
+        unlink(paths.statusFile)
+        log.write("Workerman[\(paths.startFile)] has been stopped")
+        onStopped?()
+        loop.stop()
+    }
+
+    // MARK: - Reload
+
+    /// Rolling reload: one child at a time is replaced; children of non-reloadable workers only run
+    /// `onWorkerReload` (Workerman §5.5).
+    func reload(graceful: Bool) {
+        guard state == .running else { return }
+        log.write("Workerman[\(paths.startFile)] \(graceful ? "gracefully " : "")reloading")
+        let signal = graceful ? SIGUSR2 : SIGUSR1
+        reloadGraceful = graceful
+        reloadQueue = []
+        for (index, slot) in slots.enumerated() where slot.pid > 0 {
+            if plan[slot.workerIndex].reloadable {
+                reloadQueue.append(index)
+            } else {
+                kill(slot.pid, signal)
+            }
+        }
+        state = .reloading
+        reloadNext()
+    }
+
+    private func reloadNext() {
+        guard state == .reloading else { return }
+        guard let index = reloadQueue.first else {
+            state = .running
+            log.write("Workerman[\(paths.startFile)] reload done")
+            return
+        }
+        reloadQueue.removeFirst()
+        let pid = slots[index].pid
+        guard pid > 0 else {
+            reloadNext()
+            return
+        }
+        reloadingSlot = index
+        kill(pid, reloadGraceful ? SIGUSR2 : SIGUSR1)
+        let grace = (reloadGraceful ? settings.gracefulStopTimeout : 0) + settings.stopTimeout
+        slots[index].killTimer = try? loop.addTimer(after: grace) { [unowned self] in
+            if self.slots[index].pid == pid { kill(pid, SIGKILL) }
+        }
+    }
+}

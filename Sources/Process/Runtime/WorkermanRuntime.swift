@@ -1,0 +1,25 @@
+import WorkermanEventLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where `runAll()` goes: a child serves its worker; a daemon master supervises; otherwise the command
+/// line says what to do (Workerman §1.4, §5.7).
+enum WorkermanRuntime {
+    static func runAll() -> Never {
+        let plan = WorkerRegistry.shared.seal()
+        let settings = WorkerRegistry.settingsLock.value
+        let role = ChildEnvironment.take()
+        switch role[ChildEnvironment.role] {
+        case "worker":
+            ChildRuntime(plan: plan, settings: settings, role: role).run()
+        case "master":
+            let cli = CommandLineRunner(plan: plan, settings: settings)
+            exit(cli.runMaster(daemon: true))
+        default:
+            let cli = CommandLineRunner(plan: plan, settings: settings)
+            exit(cli.run(arguments: Array(CommandLine.arguments.dropFirst())))
+        }
+    }
+}

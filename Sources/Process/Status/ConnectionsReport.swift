@@ -1,0 +1,38 @@
+import WorkermanTransport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `connections` command's table (Workerman §5.9): one row per connection of every process.
+enum ConnectionsReport {
+    static let header = [
+        "PID", "Worker", "CID", "Trans", "Protocol", "ipv4", "ipv6", "Recv-Q", "Send-Q", "Bytes-R", "Bytes-W",
+        "Status", "Local Address", "Foreign Address",
+    ]
+
+    /// This process's rows, tab-separated (the CLI aligns them).
+    static func rows(pid: pid_t, workerName: String, connections: [ConnectionInfo]) -> String {
+        connections.map { info in
+            let ipv4 = info.remoteAddress.first?.isNumber == true ? "1" : "0"
+            let ipv6 = info.remoteAddress.hasPrefix("[") ? "1" : "0"
+            return [
+                String(pid), workerName, String(info.id), info.transport.rawValue, info.codec, ipv4, ipv6,
+                size(info.receiveQueue), size(info.sendQueue), size(info.bytesRead), size(info.bytesWritten),
+                info.status.rawValue, info.localAddress, info.remoteAddress,
+            ].joined(separator: "\t")
+        }.joined(separator: "\n")
+    }
+
+    /// `B`, `KB`, `MB`, `GB` with one decimal, as Workerman prints sizes.
+    static func size(_ bytes: Int) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes)B" : String(format1: value) + units[unit]
+    }
+}

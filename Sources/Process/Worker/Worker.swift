@@ -1,0 +1,113 @@
+import WorkermanEventLoop
+import WorkermanTransport
+
+/// A listen address + callbacks + a process count (Workerman's `Worker`), for stream transports (TCP,
+/// unix), typed by its codec: `onMessage` gets what the codec decodes.
+///
+/// ```swift
+/// let ws = Worker(websocket: "0.0.0.0:2346")
+/// ws.count = 4
+/// ws.onMessage = { connection, message in connection.send("hello \(message)") }
+/// Worker.runAll()
+/// ```
+///
+/// A user codec: `Worker<MyCodec>("myproto://0.0.0.0:1234")`.
+public final class Worker<C: Codec>: WorkerBase {
+    public var onWorkerStart: ((Worker<C>) throws -> Void)?
+    public var onWorkerReload: ((Worker<C>) throws -> Void)?
+    public var onWorkerStop: ((Worker<C>) throws -> Void)?
+    public var onConnect: ((TcpConnection<C>) throws -> Void)?
+    public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
+    public var onClose: ((TcpConnection<C>) throws -> Void)?
+    public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
+    public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
+    public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
+
+    /// Applied to each new connection (Workerman's `defaultMaxSendBufferSize` / `defaultMaxPackageSize`).
+    public var maxSendBufferSize = Connection.defaultMaxSendBufferSize
+    public var maxPackageSize = Connection.defaultMaxPackageSize
+    /// Makes each connection's codec, for codecs configured per worker.
+    public var makeCodec: () -> C = { C() }
+
+    /// The server once listening.
+    public private(set) var server: TcpServer<C>?
+
+    /// A worker listening on `address` (`scheme://host:port` or `unix:///path`); nil for no listener.
+    ///
+    /// - Throws: `TransportError` `.invalidAddress` when the address does not parse.
+    public init(_ address: String?) throws(TransportError) {
+        try super.init(address: address)
+        if let endpoint, endpoint.transport == .udp {
+            throw TransportError(.invalidAddress, "worker \(address ?? "")", detail: "use UdpWorker for udp:// addresses")
+        }
+    }
+
+    /// This process's live connections of this worker, by id (Workerman's `$worker->connections`).
+    public var connections: [Int: TcpConnection<C>] { server?.connections ?? [:] }
+
+    override var connectionCount: Int { server?.connections.count ?? 0 }
+
+    override func startServing(on loop: EventLoop, inherited: Listener?) throws {
+        self.loop = loop
+        guard let endpoint, server == nil else { return }
+        var options = listenOptions
+        options.reusePort = reusePort
+        let server = TcpServer<C>(loop: loop, endpoint: endpoint, options: options)
+        server.onConnect = onConnect
+        server.onMessage = onMessage
+        server.onClose = onClose
+        server.onError = onError
+        server.onBufferFull = onBufferFull
+        server.onBufferDrain = onBufferDrain
+        server.maxSendBufferSize = maxSendBufferSize
+        server.maxPackageSize = maxPackageSize
+        server.makeCodec = makeCodec
+        try server.start(adopting: inherited)
+        self.server = server
+    }
+
+    override func stopServing(closeConnections: Bool) {
+        guard let server else { return }
+        if closeConnections {
+            server.closeAll()
+        } else {
+            server.stop()
+        }
+    }
+
+    override func drainConnections() {
+        server?.stop()
+        for connection in server?.connections.values ?? [:].values {
+            connection.closeWhenIdle()
+        }
+    }
+
+    /// Stops accepting for a while (Workerman's `pauseAccept()`).
+    public func pauseAccept() { server?.pauseAccept() }
+
+    /// Accepts again (Workerman's `resumeAccept()`).
+    public func resumeAccept() { server?.resumeAccept() }
+
+    override func runWorkerStart() throws { try onWorkerStart?(self) }
+    override func runWorkerStop() throws { try onWorkerStop?(self) }
+    override func runWorkerReload() throws { try onWorkerReload?(self) }
+}
+
+extension Worker where C == RawCodec {
+    /// A raw TCP worker: `onMessage` gets each read as it came.
+    public convenience init(tcp address: String) throws(TransportError) { try self.init("tcp://" + address) }
+
+    /// A raw unix-socket worker on `path`.
+    public convenience init(unix path: String) throws(TransportError) { try self.init("unix://" + path) }
+
+    /// A worker with no listener: timers and clients only (its processes still run `onWorkerStart`).
+    public convenience init() { try! self.init(nil) }  // no address: nothing can fail to parse
+
+    /// Turns this program into a master that supervises the processes of every worker made so far,
+    /// driven by the command line (`start [-d] | stop [-g] | restart | reload [-g] | status [-d] |
+    /// connections`). Returns only in a command that does not start a server; a master and its
+    /// children exit when stopped.
+    public static func runAll() {
+        WorkermanRuntime.runAll()
+    }
+}

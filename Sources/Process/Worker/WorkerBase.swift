@@ -1,0 +1,83 @@
+import WorkermanEventLoop
+import WorkermanTransport
+
+/// What every kind of worker shares: the listen address, the process settings and the process plan.
+/// Use `Worker<C>` (streams) or `UdpWorker<C>`; this base is what the supervisor sees.
+public class WorkerBase {
+    /// The listen address as given, e.g. `websocket://0.0.0.0:2346`; nil for a worker with no listener
+    /// (timers only).
+    public let address: String?
+    /// `address` parsed; nil with no listener.
+    public let endpoint: Endpoint?
+    /// How many processes run this worker (at least 1).
+    public var count = 1 {
+        didSet { if count < 1 { count = 1 } }
+    }
+    /// Shown in `status`, process titles and logs.
+    public var name = "none"
+    /// This process's index within the worker, 0 ..< count, stable across restarts. Set in the child.
+    public internal(set) var id = 0
+    /// Each process binds its own `SO_REUSEPORT` socket instead of sharing the master's.
+    public var reusePort = false
+    /// Run the children as this user and group (the master keeps its own, to bind low ports and signal).
+    public var user: String?
+    public var group: String?
+    /// False: a reload only runs `onWorkerReload`; the processes are not replaced.
+    public var reloadable = true
+    /// Socket options for the listener.
+    public var listenOptions = ListenOptions()
+    /// The loop backend of the worker's processes.
+    public var backend: BackendKind = .automatic
+
+    /// Position in the process plan; nil for a worker made inside a running child.
+    private(set) var planIndex: Int?
+
+    /// The loop this worker runs on, once it runs.
+    public internal(set) var loop: EventLoop?
+
+    init(address: String?, transport: TransportKind? = nil) throws(TransportError) {
+        self.address = address
+        self.endpoint = try address.map { (text) throws(TransportError) in try Endpoint(text, transport: transport) }
+        self.planIndex = WorkerRegistry.shared.register(self)
+    }
+
+    /// The name and address the supervisor matches a child against: `name listen`.
+    var identity: String { "\(name) \(address ?? "none")" }
+
+    /// The transport column of the status and start tables.
+    var transportName: String { endpoint?.transport.rawValue ?? "none" }
+
+    // MARK: - Overridden by the typed workers
+
+    /// Starts listening on `loop`, adopting an inherited listener when given.
+    func startServing(on loop: EventLoop, inherited: Listener?) throws {}
+    /// Stops accepting; with `closeConnections`, closes every connection too.
+    func stopServing(closeConnections: Bool) {}
+    /// Live connections of this worker in this process.
+    var connectionCount: Int { 0 }
+    /// Asks every connection to close once idle (graceful stop and reload).
+    func drainConnections() {}
+    func runWorkerStart() throws {}
+    func runWorkerStop() throws {}
+    func runWorkerReload() throws {}
+
+    // MARK: - Run-time listening (inside a child)
+
+    /// Starts listening inside a running process (a second port opened from `onWorkerStart`). Several
+    /// processes listening on one port need `reusePort`.
+    public func listen() throws {
+        guard let loop = loop ?? WorkerRegistry.shared.loop else {
+            throw ProcessError(.listenFailed, "listen on \(address ?? "none")", detail: "no event loop runs yet: call listen() from onWorkerStart")
+        }
+        self.loop = loop
+        try startServing(on: loop, inherited: nil)
+    }
+
+    /// Stops listening; existing connections stay (Workerman's `unlisten()`).
+    public func unlisten() {
+        stopServing(closeConnections: false)
+    }
+}
+
+@available(*, unavailable, message: "workers are bound to their process's event loop")
+extension WorkerBase: Sendable {}
