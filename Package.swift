@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
         .library(name: "Workerman", targets: ["Workerman"]),
         .executable(name: "demo", targets: ["WorkermanDemo"]),
+        .executable(name: "ws-echo", targets: ["WorkermanWebSocketEcho"]),
+        .executable(name: "autobahn-client", targets: ["WorkermanAutobahnClient"]),
     ],
     targets: [
         .target(name: "CWorkermanShims", path: "Sources/CShims"),
@@ -80,6 +82,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "WorkermanWebSocketEcho",
+            dependencies: ["Workerman"],
+            path: "Examples/WebSocketEcho",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "WorkermanAutobahnClient",
+            dependencies: ["Workerman"],
+            path: "Examples/AutobahnClient",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "WorkermanProcessTestServer",
             dependencies: ["Workerman"],
             path: "Tests/ProcessTestServer",
@@ -89,6 +103,12 @@ let package = Package(
             name: "WorkermanProcessTests",
             dependencies: ["WorkermanProcess", "WorkermanProcessTestServer", "WorkermanTestSupport"],
             path: "Tests/ProcessTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WorkermanConformanceTests",
+            dependencies: ["WorkermanWebSocketEcho", "WorkermanAutobahnClient"],
+            path: "Tests/ConformanceTests",
             swiftSettings: strictSettings
         ),
     ],

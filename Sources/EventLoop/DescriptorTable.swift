@@ -50,15 +50,23 @@ struct DescriptorTable {
         return Self.userData(fd: fd, generation: generation)
     }
 
-    mutating func remove(_ fd: CInt) {
-        guard contains(fd) else { return }
+    /// Forgets `fd` and hands its watcher back: the caller releases it after this mutation, because the
+    /// release may run a deinit that calls back into the loop (the loop skips exclusivity checks on this table).
+    @discardableResult
+    mutating func remove(_ fd: CInt) -> Watcher? {
+        guard contains(fd) else { return nil }
         if !entries[Int(fd)].isInternal { userCount -= 1 }
+        let watcher = entries[Int(fd)].watcher.take()
         entries[Int(fd)] = Registration()
+        return watcher
     }
 
-    mutating func removeAll() {
-        entries.removeAll()
+    /// Forgets every descriptor and hands the registrations back, to be released after this mutation.
+    mutating func removeAll() -> [Registration] {
+        var removed: [Registration] = []
+        swap(&removed, &entries)
         userCount = 0
+        return removed
     }
 
     /// Descriptors currently watched, the loop's own included.

@@ -41,7 +41,9 @@ extension EventLoop {
         if current < 0 && wm_signal_route(signal, pipe.write) != 0 {
             throw EventLoopError(.signalUnavailable, operation, cause: Errno(rawValue: wm_errno()))
         }
-        signals.watchers[signal] = watcher
+        // A replaced watcher comes back out and is released after this mutation (see EventLoop's stored
+        // properties: `signals` skips exclusivity checks).
+        _ = signals.watchers.updateValue(watcher, forKey: signal)
     }
 
     /// Stops watching `signal` and restores its default disposition. Returns false if it was not watched.
@@ -102,8 +104,9 @@ extension EventLoop {
     }
 
     func closeSignals() {
-        for signal in signals.watchers.keys { _ = wm_signal_route(signal, -1) }
-        signals.watchers.removeAll()
+        var watchers: [CInt: (CInt) throws -> Void] = [:]
+        swap(&watchers, &signals.watchers)  // released from this local, after the mutation
+        for signal in watchers.keys { _ = wm_signal_route(signal, -1) }
         signals.pending = 0
         if let pipe = signals.pipe {
             try? Syscalls.close(pipe.read)  // our own pipe: a failed close leaves nothing to do

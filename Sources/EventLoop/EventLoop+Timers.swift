@@ -44,13 +44,16 @@ extension EventLoop {
     @discardableResult
     public func cancelTimer(_ id: TimerID) -> Bool {
         assert(inLoopThread, "EventLoop used from a thread other than its own")
-        return timers.cancel(id)
+        // The callback comes back out and is released here, after the queue's mutation has ended: its
+        // deinit may call back into the loop.
+        let (cancelled, _) = timers.cancel(id)
+        return cancelled
     }
 
     /// Cancels every timer of this loop.
     public func cancelAllTimers() {
         assert(inLoopThread, "EventLoop used from a thread other than its own")
-        timers.cancelAll()
+        _ = timers.cancelAll()  // the callbacks are released after the queue's mutation, as in `cancelTimer`
     }
 
     /// Live timers (queued, or repeating and running now), as Workerman's `getTimerCount()`.
@@ -67,7 +70,8 @@ extension EventLoop {
         activityRecord.pointee.phase = ActivityRecord.running
         activityRecord.pointee.since = now
         activityRecord.pointee.callback = ActivityCallback.timer.rawValue
-        while let (id, callback, repeats) = timers.popDue(now: now) {
+        let mark = timers.queueMark  // timers queued by these callbacks wait for the next tick
+        while let (id, callback, repeats) = timers.popDue(now: now, queuedBefore: mark) {
             activityRecord.pointee.subject = id.rawValue
             do {
                 try callback()

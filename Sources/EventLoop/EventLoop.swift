@@ -5,7 +5,8 @@
 //   1. now    — read the clock once.
 //   2. timers — run every timer due at `now`, earliest first (equal deadlines in scheduling order). A
 //               repeating timer is re-queued at now + interval after its callback, so it fires at most
-//               once per tick, and a slow callback delays its next run (Workerman's semantics).
+//               once per tick, and a slow callback delays its next run (Workerman's semantics). Timers
+//               that these callbacks add wait for the next tick, even with a zero delay.
 //   3. poll   — block in the backend until a descriptor is ready or the next deadline. The timeout is 0
 //               when next-tick jobs or signals are pending, the time to the next timer when one is
 //               queued, and infinite otherwise: an idle loop makes exactly one blocking syscall.
@@ -51,26 +52,34 @@ public final class EventLoop {
     /// How many callbacks have thrown, for `status` (`throw_exception`).
     public private(set) var callbackErrorCount = 0
 
+    // `@exclusivity(unchecked)` on the state a tick touches: the runtime's dynamic exclusivity check costs
+    // about 25 instructions per access, and a tick made dozens (half of the loop's own instructions per
+    // ready descriptor). They are safe to skip because the loop is confined to one thread and no access to
+    // these properties spans a call that could reach them again: their mutations never run user code, and
+    // never release a callback (whose deinit could call back into the loop) — the timer queue and the
+    // descriptor table hand removed callbacks back, and jobs run from locals, not from the properties.
     let core: HandleCore
-    var descriptors = DescriptorTable()
-    var timers = TimerQueue()
-    var deferredJobs: [() throws -> Void] = []
-    var spareDeferredJobs: [() throws -> Void] = []
-    var handleJobs: [HandleCore.Job] = []
-    var signals = SignalState()
-    var readyEvents: UnsafeMutableBufferPointer<ReadyEvent>
+    @exclusivity(unchecked) var descriptors = DescriptorTable()
+    @exclusivity(unchecked) var timers = TimerQueue()
+    @exclusivity(unchecked) var deferredJobs: [DeferredJob] = []
+    @exclusivity(unchecked) var spareDeferredJobs: [DeferredJob] = []
+    var handleJobs: [HandleCore.QueuedJob] = []
+    @exclusivity(unchecked) var signals = SignalState()
+    let readyEvents: UnsafeMutableBufferPointer<ReadyEvent>
 
     /// Where the loop writes what it is doing; `bindActivityRecord` moves it to shared memory.
-    package private(set) var activityRecord: UnsafeMutablePointer<ActivityRecord>
+    @exclusivity(unchecked) package private(set) var activityRecord: UnsafeMutablePointer<ActivityRecord>
     private var ownsActivityRecord = true
 
     /// Per-loop state of the layers above (the transport's counters and read buffer), keyed by type, so
     /// nothing is a process-wide global (STYLE: no static registries).
     package var attachments: [ObjectIdentifier: AnyObject] = [:]
 
-    private var stopRequested = false
-    private var running = false
-    public private(set) var isClosed = false
+    @exclusivity(unchecked) private var stopRequested = false
+    @exclusivity(unchecked) private var running = false
+    /// Set while `run(.untilIdle)` runs: a tick whose timers took the last work does not block in poll.
+    @exclusivity(unchecked) private var returnsWhenIdle = false
+    @exclusivity(unchecked) public private(set) var isClosed = false
 
     /// Makes a loop on the chosen backend.
     ///
@@ -171,9 +180,12 @@ public final class EventLoop {
         guard !isClosed else { throw EventLoopError(.loopClosed, "run") }
         running = true
         stopRequested = false
+        returnsWhenIdle = mode == .untilIdle
         core.bindLoopThread()
         defer {
             running = false
+            stopRequested = false  // a stop ends this run only; it must not make later `tick()`s skip the poll
+            returnsWhenIdle = false
             core.unbindLoopThread()
             activityRecord.pointee.phase = ActivityRecord.idle
         }
@@ -184,7 +196,10 @@ public final class EventLoop {
     }
 
     /// Runs one tick, blocking in poll at most as the tick order says. Tests step a loop with it.
+    ///
+    /// - Throws: `EventLoopError` `.loopClosed`, or `.backendFailure` if the backend's poll fails for good.
     public func tick() throws(EventLoopError) {
+        guard !isClosed else { throw EventLoopError(.loopClosed, "tick") }
         var now = clock.nanoseconds()
         runDueTimers(now: now)
         if stopRequested { return }
@@ -195,6 +210,9 @@ public final class EventLoop {
         } else if let deadline = timers.nextDeadline {
             timeout = deadline <= now ? .immediate : .nanoseconds(deadline - now)
         } else {
+            // The timers just run may have taken the last work: then run(.untilIdle) must return, not block
+            // forever. Jobs sent through the handle are work too (their wake-up ends the poll at once).
+            if returnsWhenIdle && !hasWork && !core.hasJobs { return }
             timeout = .indefinite
         }
 
@@ -232,9 +250,11 @@ public final class EventLoop {
         stopRequested = true
         _ = core.close()
         closeSignals()
-        descriptors.removeAll()
-        timers.cancelAll()
-        deferredJobs.removeAll()
+        // Callbacks and jobs are released after the mutations that take them out (see the stored properties).
+        _ = descriptors.removeAll()
+        _ = timers.cancelAll()
+        var droppedJobs: [DeferredJob] = []
+        swap(&droppedJobs, &deferredJobs)
         backend.close()
     }
 
@@ -243,26 +263,41 @@ public final class EventLoop {
     /// Queues `job` to run after this tick's I/O callbacks (or in the next tick, if called from a
     /// next-tick job). The poll does not block while jobs are queued.
     public func nextTick(_ job: @escaping () throws -> Void) {
-        deferredJobs.append(job)
+        deferredJobs.append(DeferredJob(run: job))
+    }
+
+    /// A next-tick job as the queue stores it: in a struct, an array keeps the closure in its own
+    /// representation (an array of bare closures stores each behind a thunk context allocated per job).
+    struct DeferredJob {
+        let run: () throws -> Void
     }
 
     private func runDeferredJobs() {
         guard !deferredJobs.isEmpty else { return }
-        // Swap in the spare array so jobs queued by these jobs wait for the next tick, and neither array
-        // is reallocated in a steady state.
-        swap(&deferredJobs, &spareDeferredJobs)
+        // Take the queued jobs and leave the spare array's storage in their place, so jobs queued by these
+        // jobs wait for the next tick and neither array is reallocated in a steady state. The jobs run (and
+        // are released) from a local, not from a property.
+        var jobs: [DeferredJob] = []
+        swap(&jobs, &spareDeferredJobs)
+        swap(&jobs, &deferredJobs)
         activityRecord.pointee.callback = ActivityCallback.deferred.rawValue
-        for job in spareDeferredJobs {
-            do { try job() } catch { report(error, in: .deferred, subject: 0) }
+        for job in jobs {
+            do { try job.run() } catch { report(error, in: .deferred, subject: 0) }
         }
-        spareDeferredJobs.removeAll(keepingCapacity: true)
+        jobs.removeAll(keepingCapacity: true)
+        swap(&jobs, &spareDeferredJobs)
     }
 
     private func runHandleJobs() {
-        core.drain(into: &handleJobs)
+        // As in `runDeferredJobs`: the last batch's storage is swapped into the handle's queue, and the
+        // jobs run from a local.
+        var jobs: [HandleCore.QueuedJob] = []
+        swap(&jobs, &handleJobs)
+        core.drain(into: &jobs)
         activityRecord.pointee.callback = ActivityCallback.job.rawValue
-        for job in handleJobs { job(self) }
-        handleJobs.removeAll(keepingCapacity: true)
+        for job in jobs { job.run(self) }
+        jobs.removeAll(keepingCapacity: true)
+        swap(&jobs, &handleJobs)
     }
 
     // MARK: - Errors

@@ -43,8 +43,14 @@ public struct EventLoopHandle: Sendable, Hashable {
 final class HandleCore: @unchecked Sendable {
     typealias Job = @Sendable (EventLoop) -> Void
 
+    /// A job as the queue stores it. The struct keeps the closure in its own representation: an array of
+    /// bare closures stores each one re-abstracted, behind a thunk context allocated per job.
+    struct QueuedJob {
+        let run: Job
+    }
+
     private struct State {
-        var jobs: [Job] = []
+        var jobs: [QueuedJob] = []
         var closed = false
     }
 
@@ -67,11 +73,15 @@ final class HandleCore: @unchecked Sendable {
     func enqueue(_ job: @escaping Job) -> Bool {
         let accepted = state.withLock { state -> Bool in
             guard !state.closed else { return false }
-            state.jobs.append(job)
+            state.jobs.append(QueuedJob(run: job))
             return true
         }
         guard accepted else { return false }
-        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+        // The plain load keeps producers off the atomic read-modify-write (and the cache line in shared
+        // state) while a wake-up is pending. It cannot miss a drain: the drain clears the flag before it takes
+        // the jobs under the lock, and this job was appended under the same lock, so either the drain takes
+        // it or this load sees the cleared flag.
+        if !wakePending.load(ordering: .relaxed) && !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
             var one: UInt64 = 1
             // EAGAIN means the counter is saturated: the loop is awake already. Other errors cannot
             // happen on our own eventfd.
@@ -81,7 +91,7 @@ final class HandleCore: @unchecked Sendable {
     }
 
     /// Called on the loop thread when `wakeFD` is readable: resets the wake-up, then takes every job.
-    func drain(into jobs: inout [Job]) {
+    func drain(into jobs: inout [QueuedJob]) {
         var counter: UInt64 = 0
         _ = try? Syscalls.read(wakeFD, &counter, 8)  // EAGAIN: a spurious wake-up, nothing to reset
         // Cleared before taking the jobs, so a job enqueued after the take wakes the loop again.
@@ -92,7 +102,7 @@ final class HandleCore: @unchecked Sendable {
     var hasJobs: Bool { state.withLock { !$0.jobs.isEmpty } }
 
     /// Refuses jobs from now on and returns those still queued (to be dropped).
-    func close() -> [Job] {
+    func close() -> [QueuedJob] {
         state.withLock { state in
             state.closed = true
             defer { state.jobs = [] }

@@ -19,7 +19,14 @@ public final class ScriptedBackend: IOBackend {
     public private(set) var operations: [String] = []
     public private(set) var isClosed = false
 
-    private var script: [[(fd: CInt, events: IOEvents)]] = []
+    /// One future poll's result: by descriptor, or with raw user data. One queue, so polls come in the
+    /// order they were scripted, whichever way.
+    private enum Step {
+        case byDescriptor([(fd: CInt, events: IOEvents)])
+        case raw([ReadyEvent])
+    }
+
+    private var steps: [Step] = []
     private let clock: ManualClock?
     /// Descriptors that registration refuses, with the error to throw (to test the loop's error paths).
     public var refusals: [CInt: Errno] = [:]
@@ -29,16 +36,15 @@ public final class ScriptedBackend: IOBackend {
     /// Queues the result of one future poll. Events name descriptors; the user data is looked up at poll
     /// time, as the kernel would report it then.
     public func script(_ events: [(fd: CInt, events: IOEvents)]) {
-        script.append(events)
+        steps.append(.byDescriptor(events))
     }
 
     /// Queues a poll result with raw user data, to replay an event from an older registration.
     public func scriptRaw(_ events: [ReadyEvent]) {
-        rawScript.append(events)
+        steps.append(.raw(events))
     }
-    private var rawScript: [[ReadyEvent]] = []
 
-    public var pendingScripts: Int { script.count + rawScript.count }
+    public var pendingScripts: Int { steps.count }
 
     public func register(fd: CInt, interest: IOEvents, userData: UInt64) throws(Errno) {
         if let error = refusals[fd] { throw error }
@@ -63,17 +69,20 @@ public final class ScriptedBackend: IOBackend {
         into events: UnsafeMutableBufferPointer<ReadyEvent>
     ) throws(Errno) -> Int {
         timeouts.append(timeout)
-        if !rawScript.isEmpty {
-            let next = rawScript.removeFirst()
-            for (index, event) in next.prefix(events.count).enumerated() { events[index] = event }
-            return min(next.count, events.count)
-        }
-        guard !script.isEmpty else {
+        guard !steps.isEmpty else {
             if case .nanoseconds(let nanos) = timeout { clock?.advance(byNanoseconds: nanos) }
             return 0
         }
+        let next: [(fd: CInt, events: IOEvents)]
+        switch steps.removeFirst() {
+        case .raw(let raw):
+            for (index, event) in raw.prefix(events.count).enumerated() { events[index] = event }
+            return min(raw.count, events.count)
+        case .byDescriptor(let byDescriptor):
+            next = byDescriptor
+        }
         var stored = 0
-        for (fd, ready) in script.removeFirst() where stored < events.count {
+        for (fd, ready) in next where stored < events.count {
             guard let registration = registered[fd] else { continue }  // the kernel reports only what it has
             events[stored] = ReadyEvent(userData: registration.userData, events: ready)
             stored += 1

@@ -120,7 +120,7 @@ final class ChildRuntime {
         } catch {
             log.write("onWorkerStop of \(worker.name) threw: \(error)")
         }
-        finish(graceful: graceful, timeout: graceful ? settings.gracefulStopTimeout : min(1, settings.stopTimeout / 2))
+        finish(graceful ? .waitForClients : .closeNow, timeout: graceful ? settings.gracefulStopTimeout : min(1, settings.stopTimeout / 2))
     }
 
     func reload(graceful: Bool) {
@@ -133,17 +133,29 @@ final class ChildRuntime {
         stopping = true
         slot?.pointee.state = SlotRecord.stopping
         // Our reload lets the exchange in flight finish (closeWhenIdle), so a rolling reload under load
-        // fails no request; graceful reload waits longer for long-lived connections.
-        finish(graceful: true, timeout: graceful ? settings.gracefulStopTimeout : max(0.5, settings.stopTimeout - 0.5))
+        // fails no request; graceful reload leaves connections to their clients, up to its timeout.
+        finish(graceful ? .waitForClients : .closeWhenIdle, timeout: graceful ? settings.gracefulStopTimeout : max(0.5, settings.stopTimeout - 0.5))
     }
 
-    /// Stops accepting, then closes connections (at once, or once idle), and exits when none is left or
+    /// What a stopping process does with its connections.
+    private enum Ending {
+        /// Close them now (stop).
+        case closeNow
+        /// Close each once idle, so the exchange in flight finishes (reload).
+        case closeWhenIdle
+        /// Leave them open until their clients close them, as Workerman's graceful stop and reload do
+        /// (`stop -g`, `reload -g`): an answer still being prepared (a timer, a query) is not cut off,
+        /// which closing an idle-looking connection would do.
+        case waitForClients
+    }
+
+    /// Stops accepting, then closes connections as `ending` says, and exits when none is left or
     /// `timeout` passes (then closing what remains).
-    private func finish(graceful: Bool, timeout: Double) {
-        if graceful {
-            worker.drainConnections()
-        } else {
-            worker.stopServing(closeConnections: true)
+    private func finish(_ ending: Ending, timeout: Double) {
+        switch ending {
+        case .closeNow: worker.stopServing(closeConnections: true)
+        case .closeWhenIdle: worker.drainConnections()
+        case .waitForClients: worker.stopServing(closeConnections: false)
         }
         let deadline = MonotonicClock.now() + UInt64(max(0, timeout) * 1e9)
         var check: TimerID?

@@ -104,6 +104,9 @@ struct CommandLineRunner {
         while MonotonicClock.now() < deadline {
             var status: CInt = 0
             if waitpid(pid, &status, WNOHANG) == pid {
+                // The daemon logs why (a port in use, …) but does not echo: repeat its lines here.
+                let reasons = ((try? readText(paths.logFile)) ?? "").split(separator: "\n").filter { $0.contains(" pid:\(pid) ") }
+                for line in reasons { say(String(line), to: 2) }
                 say("Workerman[\(paths.startFile)] start failed (exit status \(status)); see \(paths.logFile)", to: 2)
                 return 1
             }
@@ -144,7 +147,7 @@ struct CommandLineRunner {
         let limit = (graceful ? settings.gracefulStopTimeout : 0) + settings.stopTimeout + 3
         let deadline = MonotonicClock.now() + UInt64(limit * 1e9)
         while MonotonicClock.now() < deadline {
-            if kill(master, 0) != 0 && errno == ESRCH {
+            if processHasExited(master) {
                 log.write("Workerman[\(paths.startFile)] stop success")
                 return 0
             }

@@ -51,11 +51,12 @@ final class Supervisor {
         self.daemon = daemon
         self.executable = ChildSpawner.executablePath()
         self.loop = try EventLoop()
+        // Bound here, before the caller prints the start table: a port in use fails the start first.
+        try openListeners()
     }
 
-    /// Opens listeners and the status board, starts every child, and runs until stopped.
+    /// Opens the status board, starts every child, and runs until stopped.
     func run() throws {
-        try openListeners()
         for (index, worker) in plan.enumerated() {
             for id in 0..<worker.count { slots.append(Slot(workerIndex: index, workerID: id)) }
         }

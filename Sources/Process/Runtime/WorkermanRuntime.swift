@@ -7,7 +7,7 @@ import Glibc
 /// Where `runAll()` goes: a child serves its worker; a daemon master supervises; otherwise the command
 /// line says what to do (Workerman §1.4, §5.7).
 enum WorkermanRuntime {
-    static func runAll() -> Never {
+    static func runAll(arguments: [String]) -> Never {
         let plan = WorkerRegistry.shared.seal()
         let settings = WorkerRegistry.settingsLock.value
         let role = ChildEnvironment.take()
@@ -19,7 +19,7 @@ enum WorkermanRuntime {
             exit(cli.runMaster(daemon: true))
         default:
             let cli = CommandLineRunner(plan: plan, settings: settings)
-            exit(cli.run(arguments: Array(CommandLine.arguments.dropFirst())))
+            exit(cli.run(arguments: arguments))
         }
     }
 }

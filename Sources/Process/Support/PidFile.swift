@@ -34,6 +34,17 @@ struct PidFile {
     }
 }
 
+/// Whether `pid` has exited: no such process, or a zombie nobody has reaped yet. A daemon master's parent
+/// is init, which in a container may reap late (or never), so `stop` must not wait for the reaping.
+func processHasExited(_ pid: pid_t) -> Bool {
+    if kill(pid, 0) != 0 && errno == ESRCH { return true }
+    guard let stat = try? readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else {
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+    let state = stat[stat.index(after: close)...].first { $0 != " " }
+    return state == "Z" || state == "X"
+}
+
 func checkFileWritable(_ path: String, what: String) throws(ProcessError) {
     let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
     guard fd >= 0 else {

@@ -22,6 +22,10 @@ public final class Worker<C: Codec>: WorkerBase {
     public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
     public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
     public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
+    /// What the codec reports besides messages; for WebSocket, prefer `onWebSocketConnect` and friends.
+    public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
+    /// Storage for protocol-specific hooks (`onWebSocketConnect`, …) set through extensions.
+    var protocolHooks: AnyObject?
 
     /// Applied to each new connection (Workerman's `defaultMaxSendBufferSize` / `defaultMaxPackageSize`).
     public var maxSendBufferSize = Connection.defaultMaxSendBufferSize
@@ -59,6 +63,7 @@ public final class Worker<C: Codec>: WorkerBase {
         server.onError = onError
         server.onBufferFull = onBufferFull
         server.onBufferDrain = onBufferDrain
+        server.onCodecEvent = onCodecEvent
         server.maxSendBufferSize = maxSendBufferSize
         server.maxPackageSize = maxPackageSize
         server.makeCodec = makeCodec
@@ -108,6 +113,12 @@ extension Worker where C == RawCodec {
     /// connections`). Returns only in a command that does not start a server; a master and its
     /// children exit when stopped.
     public static func runAll() {
-        WorkermanRuntime.runAll()
+        WorkermanRuntime.runAll(arguments: Array(CommandLine.arguments.dropFirst()))
+    }
+
+    /// `runAll()` with the command given in code instead of on the command line, for programs whose
+    /// own flags are not Workerman's: `Worker.runAll(arguments: ["start"])`.
+    public static func runAll(arguments: [String]) {
+        WorkermanRuntime.runAll(arguments: arguments)
     }
 }

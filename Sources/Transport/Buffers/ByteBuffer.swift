@@ -152,7 +152,9 @@ public struct ByteBuffer: Sendable {
     /// written (for `read(2)` straight into the buffer).
     @inline(__always)
     public mutating func reserveWritable(_ count: Int) -> UnsafeMutableRawPointer {
-        if let storage, isKnownUniquelyReferenced(&self.storage), writerIndex + count <= storage.capacity {
+        // Check uniqueness before binding `storage`: the binding is a second reference, which made every
+        // append look shared and reallocate (and copy) the whole buffer.
+        if isKnownUniquelyReferenced(&storage), let storage, writerIndex + count <= storage.capacity {
             return storage.bytes + writerIndex
         }
         grow(toFit: count)

@@ -36,6 +36,9 @@ public struct CodecContext {
     public var maxPackageSize: Int
     /// True on the client side of a connection (`AsyncTcpConnection`).
     public let isClient: Bool
+    /// The address a client connection was made to (its host, port and path), for codecs that need it
+    /// (a WebSocket client's `Host` and request target).
+    public internal(set) var endpoint: Endpoint?
     /// Bytes to send to the peer as they are, before anything else is processed (a handshake answer, a
     /// pong, an error response).
     public private(set) var replies = ByteBuffer()
@@ -43,6 +46,15 @@ public struct CodecContext {
     public var closeRequested = false
     /// Ask the connection to stop reading until `resumeRequested` (a codec waiting on its own output).
     public var pauseRequested = false
+    /// The codec has an event for the connection's `onCodecEvent` (take it with `takeEvent()`).
+    public private(set) var eventPending = false
+    /// Whether the connection has an `onCodecEvent` hook: a codec may then leave a decision to it (a
+    /// WebSocket handshake waits for `onWebSocketConnect`), and otherwise decides alone.
+    public internal(set) var wantsEvents = false
+
+    /// Tells the connection that `takeEvent()` has something.
+    public mutating func announceEvent() { eventPending = true }
+
     /// The connection will close once idle (graceful stop or reload): a codec that can say so to the peer
     /// does (HTTP answers `Connection: close`).
     public internal(set) var isDraining = false
@@ -59,7 +71,7 @@ public struct CodecContext {
 
     /// Whether the last call asked for anything.
     @inline(__always)
-    public var hasEffects: Bool { !replies.isEmpty || closeRequested || pauseRequested }
+    public var hasEffects: Bool { !replies.isEmpty || closeRequested || pauseRequested || eventPending }
 
     /// Takes the queued replies, leaving the context empty.
     public mutating func takeReplies() -> ByteBuffer {
@@ -95,6 +107,9 @@ public protocol Codec {
     associatedtype Message
     /// What `send` takes.
     associatedtype Outbound = Message
+    /// What the codec reports besides messages (a WebSocket handshake, a ping, a close), handed to the
+    /// connection's `onCodecEvent`. `Never` for codecs with nothing to report.
+    associatedtype Event = Never
 
     /// A fresh codec for a new connection.
     init()
@@ -114,10 +129,18 @@ public protocol Codec {
     /// Called once when a client connection is established (a WebSocket client sends its upgrade request
     /// here through `context.reply`). Default: nothing.
     mutating func connectionEstablished(_ context: inout CodecContext)
+
+    /// Takes the next event announced with `context.announceEvent()`; nil when none is left. The
+    /// connection calls it after the codec call returns, so the event's handler may use the connection.
+    mutating func takeEvent() -> Event?
 }
 
 extension Codec {
     public mutating func connectionEstablished(_ context: inout CodecContext) {}
+}
+
+extension Codec where Event == Never {
+    public mutating func takeEvent() -> Never? { nil }
 }
 
 /// No framing: every read is delivered as it came, as a `ByteBuffer` (Workerman's `tcp://` with no

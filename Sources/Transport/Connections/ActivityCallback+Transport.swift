@@ -8,12 +8,13 @@ extension ActivityCallback {
     public static let onError = ActivityCallback(rawValue: 104, name: "onError")
     public static let onBufferFull = ActivityCallback(rawValue: 105, name: "onBufferFull")
     public static let onBufferDrain = ActivityCallback(rawValue: 106, name: "onBufferDrain")
+    public static let onCodecEvent = ActivityCallback(rawValue: 107, name: "onCodecEvent")
 
     /// The callback for a raw value read back from an activity record.
     public static func named(_ rawValue: UInt32) -> ActivityCallback {
         let known: [ActivityCallback] = [
             .none, .timer, .io, .deferred, .signal, .job,
-            .onConnect, .onMessage, .onClose, .onError, .onBufferFull, .onBufferDrain,
+            .onConnect, .onMessage, .onClose, .onError, .onBufferFull, .onBufferDrain, .onCodecEvent,
         ]
         return known.first { $0.rawValue == rawValue } ?? ActivityCallback(rawValue: rawValue, name: "callback \(rawValue)")
     }

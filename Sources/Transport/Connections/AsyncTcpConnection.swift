@@ -26,6 +26,9 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
     private var timeoutTimer: TimerID?
     private var connectStarted: UInt64 = 0
     private var pendingAddress: SocketAddress?
+    /// The codec as configured when `connect()` was first called; each reconnect starts from a copy, so
+    /// settings survive and per-connection state does not.
+    private var codecTemplate: C?
 
     /// Prepares a client; nothing happens until `connect()`.
     ///
@@ -43,6 +46,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
             remoteAddress: nil,
             codec: codec
         )
+        owner = self
     }
 
     override var isClient: Bool { true }
@@ -53,9 +57,10 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
         guard status == .initial || status == .closed || status == .closing else { return }
         if status == .closing { destroy() }
         cancelReconnect()
+        if let codecTemplate { codec = codecTemplate } else { codecTemplate = codec }
         status = .connecting
         connectStarted = MonotonicClock.now()
-        context.registerSource(self) { [unowned self] in self.fd >= 0 ? [self] : [] }
+        context.retainClient(self)
         armTimeout()
         do {
             if let address = try endpoint.numericAddress() {
@@ -81,7 +86,6 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
         cancelReconnect()
         status = .initial
         knownLength = 0
-        codec = C()
         guard seconds > 0 else {
             connect()
             return
@@ -91,6 +95,9 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
             self?.connect()
         }
     }
+
+    /// Whether a reconnect is scheduled.
+    public var isReconnectPending: Bool { reconnectTimer != nil }
 
     /// Cancels a reconnect scheduled with `reconnect(after:)`.
     public func cancelReconnect() {
@@ -102,7 +109,15 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
     public override func close() {
         cancelReconnect()
         super.close()
-        if status == .initial { status = .closed }
+        if status == .initial {
+            // onClose (fired by this close) asked to reconnect: an explicit close() wins. Without this, a
+            // client whose onClose always reconnects could never be stopped.
+            cancelReconnect()
+            status = .closed
+            sendQueue.removeAll()
+            clearCallbacks()
+            context.releaseClient(self)
+        }
     }
 
     // MARK: - Connecting
@@ -154,6 +169,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
         remoteAddress = endpoint.transport == .unix ? pendingAddress : peer
         status = .established
         var codecContext = makeCodecContext()
+        codecContext.endpoint = endpoint
         codec.connectionEstablished(&codecContext)
         // The codec's greeting (a WebSocket upgrade request) goes ahead of anything queued while connecting.
         if !codecContext.replies.isEmpty { sendQueue.prepend(codecContext.takeReplies()) }
@@ -194,8 +210,10 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
     override func fireClose() {
         cancelTimeout()
         super.fireClose()
-        if status == .closed { context.unregisterSource(self) }
     }
 
-    func connectionClosed(_ connection: Connection) {}
+    /// Closed for good (no reconnect from `onClose`): let go of it. A scheduled reconnect keeps it.
+    func connectionClosed(_ connection: Connection) {
+        if !isReconnectPending { context.releaseClient(self) }
+    }
 }

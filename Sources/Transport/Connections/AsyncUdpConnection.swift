@@ -50,7 +50,8 @@ public final class AsyncUdpConnection<C: Codec> {
             throw TransportError(.connectFailed, operation, cause: error)
         }
         do {
-            try loop.watch(fd, for: .readable) { [unowned self] _ in self.receive() }
+            // Strong on purpose: a connected client lives until `close()` unwatches it.
+            try loop.watch(fd, for: .readable) { _ in self.receive() }
         } catch {
             try? Syscalls.close(fd)  // never used
             fd = -1

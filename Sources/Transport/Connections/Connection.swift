@@ -41,7 +41,8 @@ public class Connection {
     public private(set) var isDraining = false
     /// The connection `pipe(to:)` feeds from, paused while this one's buffer is full.
     var pipeSource: Connection?
-    var owner: ConnectionOwner?
+    /// Weak: the owner (a server, or a client itself) holds the connection, not the other way round.
+    weak var owner: ConnectionOwner?
 
     /// Workerman's `TcpConnection::$defaultMaxSendBufferSize`.
     public static let defaultMaxSendBufferSize = 1024 * 1024
@@ -367,7 +368,13 @@ public class Connection {
     }
 
     func closeIfIdleAndDraining() {
-        if isDraining && status == .established && sendQueue.isEmpty && receiveBuffer.isEmpty && knownLength == 0 {
+        // A connection a server accepted that has not sent a byte yet waits for its first request, which
+        // its client is about to send: not idle (nginx sees it so too). Closing it would fail a request
+        // the client already made; whoever drains bounds the wait (a stopping worker's timeout).
+        let awaitingFirstRequest = bytesRead == 0 && owner != nil && owner !== self
+        if isDraining && status == .established && sendQueue.isEmpty && receiveBuffer.isEmpty && knownLength == 0
+            && !awaitingFirstRequest
+        {
             close()
         }
     }

@@ -21,6 +21,8 @@ public class TcpConnection<C: Codec>: Connection {
     public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
     /// Called each time queued output drains to empty.
     public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
+    /// Called with what the codec reports besides messages (a WebSocket handshake, ping or close).
+    public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
 
     init(
         context: TransportContext,
@@ -41,6 +43,7 @@ public class TcpConnection<C: Codec>: Connection {
     func makeCodecContext() -> CodecContext {
         var codecContext = CodecContext(maxPackageSize: maxPackageSize, isClient: isClient)
         codecContext.isDraining = isDraining
+        codecContext.wantsEvents = onCodecEvent != nil
         return codecContext
     }
 
@@ -86,6 +89,12 @@ public class TcpConnection<C: Codec>: Connection {
         if !codecContext.replies.isEmpty {
             let replies = codecContext.takeReplies()
             _ = replies.withReadableBytes { sendBytes($0, keeping: nil) }
+        }
+        if codecContext.eventPending {
+            while status != .closed, let event = codec.takeEvent() {
+                guard let onCodecEvent else { continue }
+                invokeUserCallback(.onCodecEvent) { try onCodecEvent(self, event) }
+            }
         }
         if codecContext.pauseRequested { pauseReceiving() }
         if codecContext.closeRequested { close() }
@@ -190,6 +199,7 @@ public class TcpConnection<C: Codec>: Connection {
     }
 
     override func clearCallbacks() {
+        onCodecEvent = nil
         onMessage = nil
         onClose = nil
         onError = nil

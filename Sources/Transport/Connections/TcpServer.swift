@@ -29,6 +29,7 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
     public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
     public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
+    public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
     /// Makes each connection's codec (default `C()`), for codecs configured per server.
     public var makeCodec: () -> C = { C() }
 
@@ -62,7 +63,9 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
             listener = try Listener(endpoint: endpoint, options: options)
         }
         do {
-            try loop.watch(listener.fd, for: .readable) { [unowned self] _ in self.acceptConnections() }
+            // Strong on purpose: a listening server lives until `stop()` unwatches it, even if the program
+            // keeps no reference (as a Workerman worker does).
+            try loop.watch(listener.fd, for: .readable) { _ in self.acceptConnections() }
         } catch {
             throw TransportError(.loopFailed, "accept on \(endpoint)", detail: "\(error)")
         }
@@ -93,6 +96,9 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
         listener.close()
         self.listener = nil
         isAccepting = false
+        // Its connections, if any, unregister it when the last closes; with none, nothing else would, and
+        // the listing would reach for a server that may be gone.
+        if connections.isEmpty { context.unregisterSource(self) }
     }
 
     /// Stops accepting and closes every connection (after flushing what each has queued).
@@ -163,6 +169,7 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
         connection.onError = onError
         connection.onBufferFull = onBufferFull
         connection.onBufferDrain = onBufferDrain
+        connection.onCodecEvent = onCodecEvent
         connection.owner = self
         context.statistics.connections += 1
         do {

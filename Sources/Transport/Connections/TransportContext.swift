@@ -27,8 +27,11 @@ public final class TransportContext {
     static let iovecCapacity = 64
 
     private var nextConnectionID = 1
-    /// Servers and client connections register here to be listed by `connections`.
+    /// Servers register here to have their connections listed by `connections`.
     private var sources: [ObjectIdentifier: () -> [Connection]] = [:]
+    /// Client connections from `connect()` until they close for good: held here, as Workerman's static
+    /// connection map holds them, so a client the program does not keep a reference to still runs.
+    private var clients: [Int: Connection] = [:]
 
     private init(loop: EventLoop) {
         self.loop = loop
@@ -77,9 +80,12 @@ public final class TransportContext {
         sources[ObjectIdentifier(owner)] = nil
     }
 
+    func retainClient(_ connection: Connection) { clients[connection.id] = connection }
+    func releaseClient(_ connection: Connection) { clients[connection.id] = nil }
+
     /// Every live connection of this loop, for the `connections` command.
     public var liveConnections: [Connection] {
-        sources.values.flatMap { $0() }.sorted { $0.id < $1.id }
+        (sources.values.flatMap { $0() } + clients.values.filter { $0.fd >= 0 }).sorted { $0.id < $1.id }
     }
 
     /// One row per live connection: what `connections` prints.

@@ -100,7 +100,8 @@ public final class UdpServer<C: Codec> {
             listener = try Listener(endpoint: endpoint, options: options)
         }
         do {
-            try loop.watch(listener.fd, for: .readable) { [unowned self] _ in self.receiveDatagrams() }
+            // Strong on purpose: the server lives until `stop()` unwatches it.
+            try loop.watch(listener.fd, for: .readable) { _ in self.receiveDatagrams() }
         } catch {
             throw TransportError(.loopFailed, "receive on \(endpoint)", detail: "\(error)")
         }

@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+// Benchmarks for Workerman for Swift (DESIGN: the nested package may depend on peers to measure against
+// them, so the root manifest stays dependency-free). Build with `swift build -c release` here, or run
+// `./run.sh`.
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "swift-workerman-benchmarks",
+    products: [
+        .executable(name: "bench-loop", targets: ["bench-loop"]),
+        .executable(name: "bench-echo", targets: ["bench-echo"]),
+        .executable(name: "bench-http", targets: ["bench-http"]),
+        .executable(name: "bench-ws", targets: ["bench-ws"]),
+    ],
+    dependencies: [
+        // Named, so the product reference below holds whatever the checkout folder is called.
+        .package(name: "swift-workerman", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.2"),
+    ],
+    targets: [
+        // What every bench-* executable shares: clock, threads, rounds, medians, the result table.
+        .target(
+            name: "BenchSupport",
+            path: "Sources/BenchSupport",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "bench-loop",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "WorkermanEventLoop", package: "swift-workerman"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/bench-loop",
+            swiftSettings: strictSettings
+        ),
+        // Raw TCP echo, ours vs SwiftNIO with one loop, driven by our own bounded load generator.
+        .executableTarget(
+            name: "bench-echo",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "WorkermanTransport", package: "swift-workerman"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/bench-echo",
+            swiftSettings: strictSettings
+        ),
+        // The servers ../shared/bench/anchors.sh runs as OURS_HTTP and OURS_WS.
+        .executableTarget(
+            name: "bench-http",
+            dependencies: [.product(name: "Workerman", package: "swift-workerman")],
+            path: "Sources/bench-http",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "bench-ws",
+            dependencies: [.product(name: "Workerman", package: "swift-workerman")],
+            path: "Sources/bench-ws",
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,93 @@
+import WorkermanProtocols
+import WorkermanTransport
+
+/// The WebSocket hooks of a `websocket://` worker, kept together behind `onCodecEvent`.
+final class WebSocketHooks {
+    var onConnect: ((TcpConnection<WebSocketServerCodec>, HTTPRequest) throws -> Void)?
+    var onPing: ((TcpConnection<WebSocketServerCodec>, ByteBuffer) throws -> Void)?
+    var onPong: ((TcpConnection<WebSocketServerCodec>, ByteBuffer) throws -> Void)?
+    var onClose: ((TcpConnection<WebSocketServerCodec>, Int, String) throws -> Void)?
+
+    func handle(_ connection: TcpConnection<WebSocketServerCodec>, _ event: WebSocketEvent) throws {
+        switch event {
+        case .handshake(let request?):
+            try onConnect?(connection, request)
+            // Not closed, not rejected: accept, with whatever headers the hook set on the codec.
+            connection.acceptWebSocket()
+        case .handshake(nil):
+            connection.acceptWebSocket()
+        case .ping(let payload):
+            try onPing?(connection, payload)
+        case .pong(let payload):
+            try onPong?(connection, payload)
+        case .close(let code, let reason):
+            try onClose?(connection, code, reason)
+        }
+    }
+}
+
+extension Worker where C == WebSocketServerCodec {
+    /// A WebSocket worker: `onMessage` gets `WebSocketMessage`s (text or binary).
+    ///
+    /// ```swift
+    /// let ws = try Worker(websocket: "0.0.0.0:2346")
+    /// ws.onMessage = { connection, message in connection.send("hello \(message)") }
+    /// ```
+    public convenience init(websocket address: String) throws(TransportError) {
+        try self.init("websocket://" + address)
+    }
+
+    private var webSocketHooks: WebSocketHooks {
+        if let hooks = protocolHooks as? WebSocketHooks { return hooks }
+        let hooks = WebSocketHooks()
+        protocolHooks = hooks
+        onCodecEvent = { connection, event in try hooks.handle(connection, event) }
+        return hooks
+    }
+
+    /// Runs before the handshake is answered, with the upgrade request (path, query, headers, `Origin`,
+    /// cookies). Close the connection or call `rejectWebSocket(status:)` to refuse; set
+    /// `connection.codec.responseHeaders` to add headers (e.g. `Sec-WebSocket-Protocol`) to the 101.
+    public var onWebSocketConnect: ((TcpConnection<C>, HTTPRequest) throws -> Void)? {
+        get { (protocolHooks as? WebSocketHooks)?.onConnect }
+        set { webSocketHooks.onConnect = newValue }
+    }
+
+    /// Runs for each ping (the pong with the same payload is sent anyway).
+    public var onWebSocketPing: ((TcpConnection<C>, ByteBuffer) throws -> Void)? {
+        get { (protocolHooks as? WebSocketHooks)?.onPing }
+        set { webSocketHooks.onPing = newValue }
+    }
+
+    public var onWebSocketPong: ((TcpConnection<C>, ByteBuffer) throws -> Void)? {
+        get { (protocolHooks as? WebSocketHooks)?.onPong }
+        set { webSocketHooks.onPong = newValue }
+    }
+
+    /// Runs when the peer's close frame arrives (the close is answered and the connection closes anyway).
+    public var onWebSocketClose: ((TcpConnection<C>, Int, String) throws -> Void)? {
+        get { (protocolHooks as? WebSocketHooks)?.onClose }
+        set { webSocketHooks.onClose = newValue }
+    }
+}
+
+extension Worker where C == HTTPServerCodec {
+    /// An HTTP/1.1 worker: `onMessage` gets `HTTPRequest`s; answer each with `connection.send(…)`.
+    public convenience init(http address: String) throws(TransportError) {
+        try self.init("http://" + address)
+    }
+}
+
+extension Worker where C == TextCodec {
+    /// A newline-framed text worker.
+    public convenience init(text address: String) throws(TransportError) {
+        try self.init("text://" + address)
+    }
+}
+
+extension Worker where C == FrameCodec {
+    /// A length-prefixed frame worker (4-byte big-endian total length).
+    public convenience init(frame address: String) throws(TransportError) {
+        try self.init("frame://" + address)
+    }
+}

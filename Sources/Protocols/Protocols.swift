@@ -1,1 +1,0 @@
-// Codecs: text, frame, HTTP/1.1, WebSocket. All sans-I/O.

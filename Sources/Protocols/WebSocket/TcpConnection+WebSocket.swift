@@ -1,0 +1,60 @@
+import WorkermanEventLoop
+import WorkermanTransport
+
+extension TcpConnection where C == WebSocketServerCodec {
+    /// Completes a handshake the codec reported (`.handshake`): sends the 101 (with
+    /// `codec.responseHeaders`) and any messages held, and starts reading frames.
+    public func acceptWebSocket() {
+        guard status == .established, codec.phase == .awaitingDecision || codec.phase == .handshake else { return }
+        let answer = codec.acceptHandshake()
+        sendRaw(answer)
+        resumeReceiving()
+    }
+
+    /// Refuses a reported handshake with an HTTP error (e.g. 403 for a bad `Origin`) and closes.
+    public func rejectWebSocket(status code: Int = 403, reason: String = "Forbidden") {
+        guard status == .established else { return }
+        sendRaw(codec.rejectHandshake(status: code, reason: reason))
+        close()
+    }
+
+    /// Starts the closing handshake (§7.1.2): sends a close frame, then closes the socket when the peer
+    /// answers, or after `timeout` seconds if it does not.
+    public func closeWebSocket(code: Int = WebSocketCloseCode.normal, reason: String = "", timeout: Double = 5) {
+        guard status == .established else { return }
+        guard codec.isOpen else {
+            close()
+            return
+        }
+        var frame = ByteBuffer()
+        codec.encodeClose(code: code, reason: reason, into: &frame)
+        sendRaw(frame)
+        _ = try? loop.addTimer(after: timeout) { [weak self] in self?.destroy() }
+    }
+}
+
+extension TcpConnection where C == WebSocketClientCodec {
+    /// Sends a ping (the keep-alive the client may send on a timer).
+    @discardableResult
+    public func ping(_ payload: ByteBuffer = ByteBuffer()) -> SendResult {
+        guard codec.isOpen else { return .failed }
+        var frame = ByteBuffer()
+        codec.encodeControl(opcode: WebSocketOpcode.ping, payload: payload, into: &frame)
+        return sendRaw(frame)
+    }
+}
+
+extension AsyncTcpConnection where C == WebSocketClientCodec {
+    /// Pings the server every `interval` seconds while connected (Workerman's `websocketPingInterval`);
+    /// keeps NAT mappings and proxies from dropping an idle connection. The timer ends with the connection.
+    public func keepAlive(every interval: Double) throws {
+        var timer: TimerID?
+        timer = try loop.addTimer(every: interval) { [weak self] in
+            guard let self, self.status != .closed || self.isReconnectPending else {
+                if let timer { self?.loop.cancelTimer(timer) }
+                return
+            }
+            if self.status == .established { self.ping() }
+        }
+    }
+}

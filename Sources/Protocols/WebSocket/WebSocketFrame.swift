@@ -1,0 +1,131 @@
+import WorkermanTransport
+
+/// RFC 6455 §5.2 frame opcodes.
+enum WebSocketOpcode {
+    static let continuation: UInt8 = 0x0
+    static let text: UInt8 = 0x1
+    static let binary: UInt8 = 0x2
+    static let close: UInt8 = 0x8
+    static let ping: UInt8 = 0x9
+    static let pong: UInt8 = 0xA
+
+    static func isControl(_ opcode: UInt8) -> Bool { opcode & 0x8 != 0 }
+}
+
+/// A parsed frame header.
+struct WebSocketFrameHeader: Equatable {
+    var fin: Bool
+    var opcode: UInt8
+    var masked: Bool
+    var maskKey: UInt32
+    var payloadLength: Int
+    var headerLength: Int
+
+    var frameLength: Int { headerLength + payloadLength }
+
+    enum Parse: Equatable {
+        case needMore
+        case header(WebSocketFrameHeader)
+        case invalid(code: Int, reason: String)
+    }
+
+    /// Parses and checks a header (§5.2): no reserved bits (no extension is negotiated), no reserved
+    /// opcodes, control frames final and ≤ 125 bytes, the minimal length encoding, no 64-bit length with
+    /// the top bit set, masking as the side requires, and the length within `maxPayload`.
+    static func parse(_ bytes: UnsafeRawBufferPointer, expectMasked: Bool, maxPayload: Int) -> Parse {
+        guard bytes.count >= 2 else { return .needMore }
+        let first = bytes[0]
+        let second = bytes[1]
+        let fin = first & 0x80 != 0
+        let opcode = first & 0x0F
+        guard first & 0x70 == 0 else { return .invalid(code: WebSocketCloseCode.protocolError, reason: "reserved bits set") }
+        switch opcode {
+        case WebSocketOpcode.continuation, WebSocketOpcode.text, WebSocketOpcode.binary,
+            WebSocketOpcode.close, WebSocketOpcode.ping, WebSocketOpcode.pong:
+            break
+        default:
+            return .invalid(code: WebSocketCloseCode.protocolError, reason: "reserved opcode \(opcode)")
+        }
+        let masked = second & 0x80 != 0
+        guard masked == expectMasked else {
+            return .invalid(code: WebSocketCloseCode.protocolError, reason: expectMasked ? "frame not masked" : "masked frame from server")
+        }
+        var length = Int(second & 0x7F)
+        var headerLength = 2
+        if WebSocketOpcode.isControl(opcode) {
+            guard fin else { return .invalid(code: WebSocketCloseCode.protocolError, reason: "fragmented control frame") }
+            guard length <= 125 else { return .invalid(code: WebSocketCloseCode.protocolError, reason: "control frame over 125 bytes") }
+        }
+        if length == 126 {
+            guard bytes.count >= 4 else { return .needMore }
+            length = Int(bytes[2]) << 8 | Int(bytes[3])
+            headerLength = 4
+            guard length >= 126 else { return .invalid(code: WebSocketCloseCode.protocolError, reason: "non-minimal length") }
+        } else if length == 127 {
+            guard bytes.count >= 10 else { return .needMore }
+            var value: UInt64 = 0
+            for index in 2..<10 { value = value << 8 | UInt64(bytes[index]) }
+            guard value >> 63 == 0 else { return .invalid(code: WebSocketCloseCode.protocolError, reason: "length with the top bit set") }
+            guard value > 0xFFFF else { return .invalid(code: WebSocketCloseCode.protocolError, reason: "non-minimal length") }
+            guard value <= UInt64(maxPayload) else {
+                return .invalid(code: WebSocketCloseCode.messageTooBig, reason: "frame of \(value) bytes over the limit of \(maxPayload)")
+            }
+            length = Int(value)
+            headerLength = 10
+        }
+        guard length <= maxPayload else {
+            return .invalid(code: WebSocketCloseCode.messageTooBig, reason: "frame of \(length) bytes over the limit of \(maxPayload)")
+        }
+        var maskKey: UInt32 = 0
+        if masked {
+            guard bytes.count >= headerLength + 4 else { return .needMore }
+            maskKey = bytes.loadUnaligned(fromByteOffset: headerLength, as: UInt32.self)
+            headerLength += 4
+        }
+        return .header(WebSocketFrameHeader(fin: fin, opcode: opcode, masked: masked, maskKey: maskKey, payloadLength: length, headerLength: headerLength))
+    }
+
+    /// Appends a frame header (§5.2) for `payloadLength` bytes; with `maskKey`, the mask bit and key.
+    static func write(fin: Bool = true, opcode: UInt8, payloadLength: Int, maskKey: UInt32?, into buffer: inout ByteBuffer) {
+        let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
+        buffer.append((fin ? 0x80 : 0) | opcode)
+        if payloadLength < 126 {
+            buffer.append(maskBit | UInt8(payloadLength))
+        } else if payloadLength <= 0xFFFF {
+            buffer.append(maskBit | 126)
+            buffer.append(UInt8(payloadLength >> 8))
+            buffer.append(UInt8(payloadLength & 0xFF))
+        } else {
+            buffer.append(maskBit | 127)
+            for shift in stride(from: 56, through: 0, by: -8) { buffer.append(UInt8(truncatingIfNeeded: payloadLength >> shift)) }
+        }
+        if let maskKey {
+            withUnsafeBytes(of: maskKey) { buffer.append($0) }
+        }
+    }
+}
+
+/// XOR masking (§5.3), eight bytes at a time. `offset` is the payload position of `bytes[0]`, so a
+/// payload can be (un)masked in pieces.
+enum WebSocketMask {
+    static func apply(key: UInt32, to bytes: UnsafeMutableRawBufferPointer, offset: Int = 0) {
+        guard key != 0, let base = bytes.baseAddress else { return }
+        // Rotate the key so byte 0 of this piece lines up with payload position `offset`.
+        let shift = UInt32((offset & 3) * 8)
+        let rotated = shift == 0 ? key : (key >> shift | key << (32 - shift))
+        let wide = UInt64(rotated) | UInt64(rotated) << 32
+        var index = 0
+        let count = bytes.count
+        while index + 8 <= count {
+            let value = (base + index).loadUnaligned(as: UInt64.self)
+            (base + index).storeBytes(of: value ^ wide, as: UInt64.self)
+            index += 8
+        }
+        withUnsafeBytes(of: rotated) { keyBytes in
+            while index < count {
+                base.storeBytes(of: base.load(fromByteOffset: index, as: UInt8.self) ^ keyBytes[index & 3], toByteOffset: index, as: UInt8.self)
+                index += 1
+            }
+        }
+    }
+}

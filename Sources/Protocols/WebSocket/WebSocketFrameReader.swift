@@ -1,0 +1,185 @@
+import WorkermanTransport
+
+/// The frame-level state both WebSocket codecs share: it measures frames for the connection, joins
+/// fragments into messages, answers control frames, checks UTF-8 as bytes arrive, and enforces the size
+/// limit. RFC 6455 is the law: a violation fails the connection with the right close code.
+struct WebSocketFrameReader {
+    /// Server side reads masked frames; client side unmasked ones.
+    let expectMasked: Bool
+
+    /// The opcode of a fragmented message in progress (text or binary), or nil.
+    private var fragmentOpcode: UInt8?
+    /// Unmasked payload of the fragments received so far.
+    private var fragments = ByteBuffer()
+    /// Validates the open text message across fragments and reads.
+    private var utf8 = UTF8Validator()
+    /// Payload bytes of the (incomplete) current frame already fed to `utf8`.
+    private var validatedInFrame = 0
+    /// Bytes that must be validated from the start of the current frame's payload: the validator state at
+    /// the start of the frame, restored when `input` sees the frame again from its first byte.
+    private var validatorAtFrameStart = UTF8Validator()
+    private var frameInProgress = false
+
+    init(expectMasked: Bool) {
+        self.expectMasked = expectMasked
+    }
+
+    /// What `input` found at the front of the bytes.
+    enum Step: Equatable {
+        case needMore
+        /// A data frame that completes a message: `decode` it (its whole frame is `length` bytes).
+        case message(length: Int)
+        /// A frame used here (fragment stored, control frame answered): drop `length` bytes.
+        case consumed(length: Int, control: Control?)
+        /// The stream violates the protocol: close with `code`.
+        case fail(code: Int, reason: String)
+    }
+
+    enum Control: Equatable {
+        case ping(ByteBuffer)
+        case pong(ByteBuffer)
+        case close(code: Int, reason: String)
+    }
+
+    mutating func input(_ bytes: UnsafeRawBufferPointer, maxMessage: Int) -> Step {
+        let header: WebSocketFrameHeader
+        switch WebSocketFrameHeader.parse(bytes, expectMasked: expectMasked, maxPayload: maxMessage) {
+        case .needMore: return .needMore
+        case .invalid(let code, let reason): return .fail(code: code, reason: reason)
+        case .header(let parsed): header = parsed
+        }
+        let opcode = header.opcode
+        if !WebSocketOpcode.isControl(opcode) {
+            if opcode == WebSocketOpcode.continuation {
+                guard fragmentOpcode != nil else { return .fail(code: WebSocketCloseCode.protocolError, reason: "continuation without a message") }
+            } else if fragmentOpcode != nil {
+                return .fail(code: WebSocketCloseCode.protocolError, reason: "new message inside a fragmented one")
+            }
+            guard fragments.readableBytes + header.payloadLength <= maxMessage else {
+                return .fail(code: WebSocketCloseCode.messageTooBig, reason: "message over the limit of \(maxMessage) bytes")
+            }
+        }
+        let available = min(bytes.count - header.headerLength, header.payloadLength)
+        if isText(opcode) {
+            // Fail fast: check what has arrived of this frame, even before it is complete.
+            if !frameInProgress {
+                frameInProgress = true
+                validatedInFrame = 0
+                validatorAtFrameStart = utf8
+            }
+            if available > validatedInFrame {
+                guard validate(bytes, header: header, upTo: available) else {
+                    return .fail(code: WebSocketCloseCode.invalidPayload, reason: "invalid UTF-8 in a text message")
+                }
+            }
+        }
+        guard bytes.count >= header.frameLength else { return .needMore }
+        frameInProgress = false
+        validatedInFrame = 0
+
+        if WebSocketOpcode.isControl(opcode) {
+            return control(header, payload: payload(bytes, header))
+        }
+        if header.fin {
+            if isText(opcode) && !utf8.isComplete {
+                return .fail(code: WebSocketCloseCode.invalidPayload, reason: "text message ends inside a character")
+            }
+            return .message(length: header.frameLength)
+        }
+        // A fragment: keep its unmasked payload, and wait for the rest of the message.
+        if fragmentOpcode == nil { fragmentOpcode = opcode }
+        appendUnmasked(bytes, header, to: &fragments)
+        return .consumed(length: header.frameLength, control: nil)
+    }
+
+    /// The message a final data frame completes (with any fragments before it).
+    mutating func decode(_ frame: UnsafeRawBufferPointer) -> WebSocketMessage {
+        guard case .header(let header) = WebSocketFrameHeader.parse(frame, expectMasked: expectMasked, maxPayload: .max) else {
+            preconditionFailure("decode called on a frame input did not accept")
+        }
+        let opcode = fragmentOpcode ?? header.opcode
+        var payload = fragments
+        fragments = ByteBuffer()
+        fragmentOpcode = nil
+        utf8.reset()
+        appendUnmasked(frame, header, to: &payload)
+        if opcode == WebSocketOpcode.text {
+            return .text(payload.string)  // validated as it arrived
+        }
+        return .binary(payload)
+    }
+
+    // MARK: - Control frames
+
+    private mutating func control(_ header: WebSocketFrameHeader, payload: ByteBuffer) -> Step {
+        let length = header.frameLength
+        switch header.opcode {
+        case WebSocketOpcode.ping:
+            return .consumed(length: length, control: .ping(payload))
+        case WebSocketOpcode.pong:
+            return .consumed(length: length, control: .pong(payload))
+        default:
+            // Close (§5.5.1): empty, or a valid 2-byte code and a UTF-8 reason.
+            guard payload.readableBytes != 1 else {
+                return .fail(code: WebSocketCloseCode.protocolError, reason: "close frame with a 1-byte payload")
+            }
+            guard payload.readableBytes >= 2 else {
+                return .consumed(length: length, control: .close(code: WebSocketCloseCode.noStatus, reason: ""))
+            }
+            let code = Int(payload[0]) << 8 | Int(payload[1])
+            guard WebSocketCloseCode.isValidOnTheWire(code) else {
+                return .fail(code: WebSocketCloseCode.protocolError, reason: "invalid close code \(code)")
+            }
+            var reasonValidator = UTF8Validator()
+            let validReason = payload.withReadableBytes { bytes in
+                reasonValidator.feed(UnsafeRawBufferPointer(rebasing: bytes[2...])) && reasonValidator.isComplete
+            }
+            guard validReason else {
+                return .fail(code: WebSocketCloseCode.invalidPayload, reason: "close reason is not UTF-8")
+            }
+            let reason = payload.withReadableBytes { String(decoding: $0[2...], as: UTF8.self) }
+            return .consumed(length: length, control: .close(code: code, reason: reason))
+        }
+    }
+
+    // MARK: - Payload
+
+    private func isText(_ opcode: UInt8) -> Bool {
+        opcode == WebSocketOpcode.text || (opcode == WebSocketOpcode.continuation && fragmentOpcode == WebSocketOpcode.text)
+    }
+
+    /// Feeds payload bytes `validatedInFrame ..< upTo` (unmasked) to the validator.
+    private mutating func validate(_ bytes: UnsafeRawBufferPointer, header: WebSocketFrameHeader, upTo end: Int) -> Bool {
+        if validatedInFrame == 0 { utf8 = validatorAtFrameStart }
+        var scratch = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        return withUnsafeMutableBytes(of: &scratch) { temporary -> Bool in
+            var position = validatedInFrame
+            while position < end {
+                let count = min(temporary.count, end - position)
+                let piece = UnsafeMutableRawBufferPointer(rebasing: temporary[0..<count])
+                piece.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[(header.headerLength + position)..<(header.headerLength + position + count)]))
+                if header.masked { WebSocketMask.apply(key: header.maskKey, to: piece, offset: position) }
+                guard utf8.feed(UnsafeRawBufferPointer(piece)) else { return false }
+                position += count
+            }
+            validatedInFrame = end
+            return true
+        }
+    }
+
+    private func payload(_ bytes: UnsafeRawBufferPointer, _ header: WebSocketFrameHeader) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        appendUnmasked(bytes, header, to: &buffer)
+        return buffer
+    }
+
+    private func appendUnmasked(_ bytes: UnsafeRawBufferPointer, _ header: WebSocketFrameHeader, to buffer: inout ByteBuffer) {
+        guard header.payloadLength > 0 else { return }
+        let target = buffer.reserveWritable(header.payloadLength)
+        target.copyMemory(from: bytes.baseAddress! + header.headerLength, byteCount: header.payloadLength)
+        if header.masked {
+            WebSocketMask.apply(key: header.maskKey, to: UnsafeMutableRawBufferPointer(start: target, count: header.payloadLength))
+        }
+        buffer.commitWritten(header.payloadLength)
+    }
+}

@@ -1,0 +1,210 @@
+import WorkermanTransport
+
+/// The WebSocket server codec (`websocket://`, RFC 6455 version 13): the upgrade handshake, then frames.
+///
+/// Incoming: client frames must be masked; fragments are joined into one message; pings are answered
+/// with a pong carrying the same payload; text is checked as UTF-8 as it arrives (fail fast, 1007); any
+/// violation closes with its code (1002 protocol, 1007 bad UTF-8, 1009 too big), counted as a codec
+/// rejection. A close frame is answered with the same code and the connection closes.
+///
+/// The handshake: with an `onCodecEvent` hook on the connection (a worker's `onWebSocketConnect`), the
+/// codec reports `.handshake(request)` and waits: the hook accepts (`acceptHandshake`, optionally with
+/// response headers such as `Sec-WebSocket-Protocol`) or rejects (`rejectHandshake`, or just closing).
+/// Without one, valid upgrades are accepted at once. Messages sent before the handshake completes are
+/// held and sent right after the 101.
+public struct WebSocketServerCodec: Codec {
+    public typealias Message = WebSocketMessage
+    public typealias Outbound = WebSocketMessage
+    public typealias Event = WebSocketEvent
+
+    enum Phase: Equatable {
+        case handshake
+        /// The upgrade request was reported; the connection's hook decides.
+        case awaitingDecision
+        case open
+        /// A close frame was sent; only the peer's close is awaited.
+        case closing
+    }
+
+    private(set) var phase = Phase.handshake
+    private var http = HTTPServerCodec()
+    private var reader = WebSocketFrameReader(expectMasked: true)
+    /// Frames sent before the handshake completed.
+    private var held = ByteBuffer()
+    private var events: [WebSocketEvent] = []
+    private var key = ""
+
+    /// The upgrade request, once received.
+    public private(set) var request: HTTPRequest?
+    /// Headers added to the 101 response (Workerman's `$connection->headers`), e.g.
+    /// `[("Sec-WebSocket-Protocol", "chat")]`.
+    public var responseHeaders: [(String, String)] = []
+    /// Whether the handshake completed and messages flow.
+    public var isOpen: Bool { phase == .open }
+
+    public init() {}
+
+    // MARK: - Input
+
+    public mutating func input(_ bytes: UnsafeRawBufferPointer, _ context: inout CodecContext) -> InputDecision {
+        switch phase {
+        case .handshake:
+            return handshakeInput(bytes, &context)
+        case .awaitingDecision:
+            context.pauseRequested = true
+            return .needMore
+        case .open, .closing:
+            return frameInput(bytes, &context)
+        }
+    }
+
+    private mutating func handshakeInput(_ bytes: UnsafeRawBufferPointer, _ context: inout CodecContext) -> InputDecision {
+        let decision = http.input(bytes, &context)
+        guard case .message(let length) = decision else { return decision }
+        guard length <= bytes.count else {
+            return refuse(WebSocketHandshake.Refusal(status: 400, reason: "a WebSocket upgrade has no body"), &context)
+        }
+        let parsed: HTTPRequest?
+        do {
+            parsed = try http.decode(UnsafeRawBufferPointer(rebasing: bytes[0..<length]), &context)
+        } catch {
+            return .reject(error)
+        }
+        guard let parsed else { return .consumed(length: length) }
+        if let refusal = WebSocketHandshake.validate(parsed) { return refuse(refusal, &context) }
+        request = parsed
+        key = parsed.header("Sec-WebSocket-Key") ?? ""
+        if context.wantsEvents {
+            phase = .awaitingDecision
+            events.append(.handshake(parsed))
+            context.announceEvent()
+            context.pauseRequested = true
+        } else {
+            context.reply(acceptHandshake())
+        }
+        return .consumed(length: length)
+    }
+
+    private mutating func refuse(_ refusal: WebSocketHandshake.Refusal, _ context: inout CodecContext) -> InputDecision {
+        context.reply(WebSocketHandshake.refusalResponse(refusal))
+        return .reject(CodecRejection(refusal.reason, code: refusal.status))
+    }
+
+    /// Accepts the upgrade: returns the 101 answer followed by any messages held until now. The
+    /// connection sends it (see `TcpConnection.acceptWebSocket()`).
+    public mutating func acceptHandshake() -> ByteBuffer {
+        guard phase == .handshake || phase == .awaitingDecision else { return ByteBuffer() }
+        var answer = WebSocketHandshake.acceptResponse(key: key, headers: responseHeaders)
+        answer.append(held)
+        held = ByteBuffer()
+        phase = .open
+        return answer
+    }
+
+    /// Refuses the upgrade with `status` (e.g. 403): returns the answer to send before closing.
+    public mutating func rejectHandshake(status: Int, reason: String) -> ByteBuffer {
+        phase = .closing
+        held = ByteBuffer()
+        return WebSocketHandshake.refusalResponse(WebSocketHandshake.Refusal(status: status, reason: reason))
+    }
+
+    private mutating func frameInput(_ bytes: UnsafeRawBufferPointer, _ context: inout CodecContext) -> InputDecision {
+        switch reader.input(bytes, maxMessage: context.maxPackageSize) {
+        case .needMore:
+            return .needMore
+        case .message(let length):
+            if phase == .closing { return .consumed(length: length) }  // data after our close is ignored
+            return .message(length: length)
+        case .consumed(let length, let control):
+            if let control { handle(control, &context) }
+            return .consumed(length: length)
+        case .fail(let code, let reason):
+            if phase != .closing {
+                phase = .closing
+                context.reply(Self.closeFrame(code: code, reason: ""))
+            }
+            return .reject(CodecRejection(reason, code: code))
+        }
+    }
+
+    private mutating func handle(_ control: WebSocketFrameReader.Control, _ context: inout CodecContext) {
+        switch control {
+        case .ping(let payload):
+            if phase == .open { context.reply(Self.frame(opcode: WebSocketOpcode.pong, payload: payload)) }
+            report(.ping(payload), &context)
+        case .pong(let payload):
+            report(.pong(payload), &context)
+        case .close(let code, let reason):
+            if phase == .open {
+                // Echo the peer's code (§5.5.1); a close without a code is answered without one.
+                let echo = code == WebSocketCloseCode.noStatus ? Self.frame(opcode: WebSocketOpcode.close, payload: ByteBuffer()) : Self.closeFrame(code: code, reason: "")
+                context.reply(echo)
+            }
+            phase = .closing
+            report(.close(code: code, reason: reason), &context)
+            context.closeRequested = true
+        }
+    }
+
+    private mutating func report(_ event: WebSocketEvent, _ context: inout CodecContext) {
+        guard context.wantsEvents else { return }
+        events.append(event)
+        context.announceEvent()
+    }
+
+    public mutating func decode(_ packet: UnsafeRawBufferPointer, _ context: inout CodecContext) throws(CodecRejection) -> WebSocketMessage? {
+        reader.decode(packet)
+    }
+
+    public mutating func takeEvent() -> WebSocketEvent? {
+        events.isEmpty ? nil : events.removeFirst()
+    }
+
+    // MARK: - Output
+
+    public mutating func encode(_ message: WebSocketMessage, into buffer: inout ByteBuffer, _ context: inout CodecContext) {
+        switch phase {
+        case .open:
+            Self.write(message, into: &buffer)
+        case .handshake, .awaitingDecision:
+            Self.write(message, into: &held)
+        case .closing:
+            return
+        }
+    }
+
+    /// Appends a close frame and stops sending data (a server-initiated close, §7.1.2).
+    public mutating func encodeClose(code: Int, reason: String, into buffer: inout ByteBuffer) {
+        guard phase == .open else { return }
+        phase = .closing
+        buffer.append(Self.closeFrame(code: code, reason: reason))
+    }
+
+    static func write(_ message: WebSocketMessage, into buffer: inout ByteBuffer) {
+        switch message {
+        case .text(var text):
+            text.withUTF8 { bytes in
+                WebSocketFrameHeader.write(opcode: WebSocketOpcode.text, payloadLength: bytes.count, maskKey: nil, into: &buffer)
+                buffer.append(UnsafeRawBufferPointer(bytes))
+            }
+        case .binary(let bytes):
+            WebSocketFrameHeader.write(opcode: WebSocketOpcode.binary, payloadLength: bytes.readableBytes, maskKey: nil, into: &buffer)
+            buffer.append(bytes)
+        }
+    }
+
+    static func frame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
+        var buffer = ByteBuffer(capacity: payload.readableBytes + 2)
+        WebSocketFrameHeader.write(opcode: opcode, payloadLength: payload.readableBytes, maskKey: nil, into: &buffer)
+        buffer.append(payload)
+        return buffer
+    }
+
+    static func closeFrame(code: Int, reason: String) -> ByteBuffer {
+        var payload = ByteBuffer(capacity: 2 + reason.utf8.count)
+        payload.append(UInt8(code >> 8))
+        payload.append(UInt8(code & 0xFF))
+        payload.append(String(reason.utf8.prefix(123)) ?? "")
+        return frame(opcode: WebSocketOpcode.close, payload: payload)
+    }
+}
