@@ -61,6 +61,7 @@ let package = Package(
             name: "WorkermanDemo",
             dependencies: ["Workerman"],
             path: "Examples/Demo",
+            exclude: ["public"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,69 +1,54 @@
-// The demo for now: a timer-driven echo on the event loop. Type a line: it comes back upper-cased half a
-// second later, from a one-shot timer. A heartbeat timer prints the uptime every 5 seconds (`--quiet`
-// turns it off, to watch an idle loop with strace). Ctrl-C stops it through a loop signal watcher.
+// The demo: one program, two workers, supervised processes.
+//
+//   swift run -c release demo start        (Ctrl-C stops it; `start -d` runs it as a daemon)
+//   swift run -c release demo status | reload | stop
+//
+// - web  http://127.0.0.1:8080  — a page with a chat client, a JSON endpoint (/api/status), and the
+//   files under Examples/Demo/public (ETag, Range, 304), in 2 processes;
+// - chat ws://127.0.0.1:2346    — a WebSocket chat in 4 processes: a message goes to every client of the
+//   process that received it (cross-process broadcast arrives with the Channel component).
+//
+// HOST, WEB_PORT, CHAT_PORT and PUBLIC_DIR override the defaults.
 import Workerman
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Echoes standard input back, upper-cased, through one-shot timers.
-final class EchoDemo {
-    let loop: EventLoop
-    private var pending: [UInt8] = []
-    private let started = MonotonicClock.now()
+func setting(_ name: String, _ fallback: String) -> String {
+    getenv(name).map { String(cString: $0) } ?? fallback
+}
 
-    init(loop: EventLoop) { self.loop = loop }
+let host = setting("HOST", "127.0.0.1")
+let publicDirectory = setting("PUBLIC_DIR", String(#filePath.dropLast("main.swift".count)) + "public")
 
-    func start(heartbeat: Bool) throws {
-        say("Workerman for Swift — event loop demo on \(loop.backend.name), pid \(getpid())")
-        do {
-            try echoStandardInput()
-            say("Type a line and press return; Ctrl-C to stop.")
-        } catch {
-            say("Not echoing standard input: \(error). Ctrl-C to stop.")
-        }
-        if heartbeat {
-            try loop.addTimer(every: 5) { [unowned self] in
-                say("uptime \((MonotonicClock.now() - started) / 1_000_000_000) s, \(loop.timerCount) timer(s)")
-            }
-        }
-        try loop.watchSignal(SIGINT) { [unowned self] _ in
-            say("\nbye")
-            loop.stop()
-        }
-        try loop.watchSignal(SIGTERM) { [unowned self] _ in loop.stop() }
-    }
-
-    private func echoStandardInput() throws {
-        _ = fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK)
-        try loop.watch(0, for: .readable) { [unowned self] _ in try readLines() }
-    }
-
-    private func readLines() throws {
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        let count = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-        guard count > 0 else {
-            if count == 0 || errno != EAGAIN {
-                loop.unwatch(0)
-                say("standard input closed; Ctrl-C to stop")
-            }
-            return
-        }
-        pending.append(contentsOf: chunk[0..<count])
-        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-            let line = String(decoding: pending[..<newline], as: UTF8.self)
-            pending.removeSubrange(...newline)
-            try loop.addTimer(after: 0.5) { say("echo: \(line.uppercased())") }
+let web = try Worker(http: "\(host):\(setting("WEB_PORT", "8080"))")
+web.name = "web"
+web.count = 2
+let files = try StaticFiles(root: publicDirectory)
+web.onMessage = { connection, request in
+    switch request.path {
+    case "/api/status":
+        let body = #"{"pid":\#(getpid()),"worker":"web","id":\#(web.id),"connections":\#(web.connections.count)}"#
+        connection.send(.response(HTTPResponse(headers: ["Content-Type": "application/json"], body: body)))
+    default:
+        if !files.serve(request, on: connection) {
+            connection.send(.response(HTTPResponse(status: .notFound, body: "<h3>404 Not Found</h3>")))
         }
     }
 }
 
-func say(_ text: String) {
-    var bytes = Array((text + "\n").utf8)
-    _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
+let chat = try Worker(websocket: "\(host):\(setting("CHAT_PORT", "2346"))")
+chat.name = "chat"
+chat.count = 4
+chat.onWebSocketConnect = { connection, request in
+    connection.userInfo["name"] = request.query["name"] ?? "guest\(connection.id)"
+}
+chat.onMessage = { connection, message in
+    let name = connection.userInfo["name"] as? String ?? "guest"
+    for peer in chat.connections.values {
+        peer.send("\(name): \(message)")
+    }
 }
 
-let demo = EchoDemo(loop: try EventLoop())
-try demo.start(heartbeat: !CommandLine.arguments.contains("--quiet"))
-try demo.loop.run(.untilStopped)
+Worker.runAll()

@@ -41,6 +41,11 @@ public class Connection {
     public private(set) var isDraining = false
     /// The connection `pipe(to:)` feeds from, paused while this one's buffer is full.
     var pipeSource: Connection?
+    /// Called when queued output drains, before `onBufferDrain`: a streamer in a layer above (a static
+    /// file) produces the next piece from here, so it never queues more than it must.
+    package var drainHook: (() -> Void)?
+    /// `close()` came while a streamer was active: close when it calls `endStream()`.
+    private var closeAfterStream = false
     /// Weak: the owner (a server, or a client itself) holds the connection, not the other way round.
     weak var owner: ConnectionOwner?
 
@@ -308,9 +313,11 @@ public class Connection {
         }
         updateInterest()
         pipeSource?.resumeReceiving()
+        drainHook?()
         fireBufferDrain()
         if status == .closing {
-            destroy()
+            // onBufferDrain may have sent more before closing: that goes out first.
+            if sendQueue.isEmpty { destroy() }
         } else if isDraining {
             closeIfIdleAndDraining()
         }
@@ -349,6 +356,10 @@ public class Connection {
         case .closing, .closed:
             return
         case .established:
+            if drainHook != nil {
+                closeAfterStream = true  // the streamer's bytes belong to the last response: send them first
+                return
+            }
             status = .closing
             if sendQueue.isEmpty {
                 destroy()
@@ -379,6 +390,15 @@ public class Connection {
         }
     }
 
+    /// Called by a streamer (see `drainHook`) when it has queued its last bytes.
+    package func endStream() {
+        drainHook = nil
+        if closeAfterStream {
+            closeAfterStream = false
+            close()
+        }
+    }
+
     /// Closes the socket now, dropping queued output; fires `onClose` once.
     public func destroy() {
         guard status != .closed else { return }
@@ -396,6 +416,7 @@ public class Connection {
         sendQueue.removeAll()
         let source = pipeSource
         pipeSource = nil
+        drainHook = nil
         source?.resumeReceiving()
         fireClose()
         // A client that reconnected from onClose keeps its callbacks; anything else drops them, which
