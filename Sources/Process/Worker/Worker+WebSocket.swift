@@ -75,6 +75,13 @@ extension Worker where C == HTTPServerCodec {
     /// An HTTP/1.1 worker: `onMessage` gets `HTTPRequest`s; answer each with `connection.send(…)`.
     public convenience init(http address: String) throws(TransportError) {
         try self.init("http://" + address)
+        partialMessageTimeout = 60
+        isStalled = { connection in connection.codec.isReceivingHead }
+        onStalled = { connection in
+            // RFC 9110 §15.5.9: tell the client why, then close.
+            connection.sendRaw("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            connection.close()
+        }
     }
 }
 

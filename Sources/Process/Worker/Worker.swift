@@ -32,6 +32,11 @@ public final class Worker<C: Codec>: WorkerBase {
     public var maxPackageSize = Connection.defaultMaxPackageSize
     /// Makes each connection's codec, for codecs configured per worker.
     public var makeCodec: () -> C = { C() }
+    /// Close a connection that holds part of a message this long without completing it (see
+    /// `TcpServer.partialMessageTimeout`); HTTP workers default to 60 s for a request head (slowloris).
+    public var partialMessageTimeout: Double?
+    var isStalled: ((TcpConnection<C>) -> Bool)?
+    var onStalled: ((TcpConnection<C>) -> Void)?
 
     /// The server once listening.
     public private(set) var server: TcpServer<C>?
@@ -40,10 +45,7 @@ public final class Worker<C: Codec>: WorkerBase {
     ///
     /// - Throws: `TransportError` `.invalidAddress` when the address does not parse.
     public init(_ address: String?) throws(TransportError) {
-        try super.init(address: address)
-        if let endpoint, endpoint.transport == .udp {
-            throw TransportError(.invalidAddress, "worker \(address ?? "")", detail: "use UdpWorker for udp:// addresses")
-        }
+        try super.init(address: address, streamOnly: true)
     }
 
     /// This process's live connections of this worker, by id (Workerman's `$worker->connections`).
@@ -67,6 +69,9 @@ public final class Worker<C: Codec>: WorkerBase {
         server.maxSendBufferSize = maxSendBufferSize
         server.maxPackageSize = maxPackageSize
         server.makeCodec = makeCodec
+        server.partialMessageTimeout = partialMessageTimeout
+        server.isStalled = isStalled
+        server.onStalled = onStalled
         try server.start(adopting: inherited)
         self.server = server
     }

@@ -35,9 +35,14 @@ public class WorkerBase {
     /// The loop this worker runs on, once it runs.
     public internal(set) var loop: EventLoop?
 
-    init(address: String?, transport: TransportKind? = nil) throws(TransportError) {
+    /// `streamOnly`: refuse `udp://` (a `Worker`; datagrams need `UdpWorker`). Every check comes before
+    /// the worker joins the plan, so a worker that failed to construct never runs.
+    init(address: String?, transport: TransportKind? = nil, streamOnly: Bool = false) throws(TransportError) {
         self.address = address
         self.endpoint = try address.map { (text) throws(TransportError) in try Endpoint(text, transport: transport) }
+        if streamOnly, let endpoint, endpoint.transport == .udp {
+            throw TransportError(.invalidAddress, "worker \(address ?? "")", detail: "use UdpWorker for udp:// addresses")
+        }
         self.planIndex = WorkerRegistry.shared.register(self)
     }
 

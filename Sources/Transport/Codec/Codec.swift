@@ -130,6 +130,10 @@ public protocol Codec {
     /// here through `context.reply`). Default: nothing.
     mutating func connectionEstablished(_ context: inout CodecContext)
 
+    /// Called once when a server accepts the connection, with the peer's address (an HTTP codec stamps it
+    /// on each request). Default: nothing.
+    mutating func connectionAccepted(remoteAddress: SocketAddress?)
+
     /// Takes the next event announced with `context.announceEvent()`; nil when none is left. The
     /// connection calls it after the codec call returns, so the event's handler may use the connection.
     mutating func takeEvent() -> Event?
@@ -137,6 +141,7 @@ public protocol Codec {
 
 extension Codec {
     public mutating func connectionEstablished(_ context: inout CodecContext) {}
+    public mutating func connectionAccepted(remoteAddress: SocketAddress?) {}
 }
 
 extension Codec where Event == Never {

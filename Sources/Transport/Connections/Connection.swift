@@ -37,6 +37,9 @@ public class Connection {
     /// Length of the message being received when the codec already said it; 0 when unknown.
     var knownLength = 0
     public private(set) var isPaused = false
+    /// Monotonic time the unprocessed part of a message started waiting for more bytes; 0 when none waits.
+    /// The owner's stall check (a slowloris header timeout) reads it.
+    package private(set) var partialSince: UInt64 = 0
     /// Set by `closeWhenIdle()`: close as soon as nothing is being received or sent.
     public private(set) var isDraining = false
     /// The connection `pipe(to:)` feeds from, paused while this one's buffer is full.
@@ -187,7 +190,18 @@ public class Connection {
             receiveBuffer.append(UnsafeRawBufferPointer(start: buffer, count: count))
             processBuffered()
         }
+        trackPartialMessage()
         if isDraining { closeIfIdleAndDraining() }
+    }
+
+    /// Notes when a partial message starts or ends waiting, telling the owner when one starts.
+    private func trackPartialMessage() {
+        if receiveBuffer.isEmpty {
+            partialSince = 0
+        } else if partialSince == 0 && status == .established {
+            partialSince = MonotonicClock.now()
+            owner?.connectionHasPartialMessage(self)
+        }
     }
 
     /// Processes what `receiveBuffer` holds (after more arrived, or on resume).
@@ -447,6 +461,12 @@ public class Connection {
 /// Whoever keeps a connection alive while it is open: a server's table or the client registry.
 protocol ConnectionOwner: AnyObject {
     func connectionClosed(_ connection: Connection)
+    /// A connection holds part of a message and waits for the rest (for stall timeouts).
+    func connectionHasPartialMessage(_ connection: Connection)
+}
+
+extension ConnectionOwner {
+    func connectionHasPartialMessage(_ connection: Connection) {}
 }
 
 @available(*, unavailable, message: "connections are bound to their event loop's thread")

@@ -30,6 +30,15 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
     public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
     public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
+    /// Close a connection that has held part of a message this many seconds without completing it (a
+    /// slowloris defence; nil: never). `isStalled` narrows what counts (an HTTP server counts only a
+    /// request head, not a slow upload), and `onStalled` answers it (default: close).
+    public var partialMessageTimeout: Double?
+    public var isStalled: ((TcpConnection<C>) -> Bool)?
+    public var onStalled: ((TcpConnection<C>) -> Void)?
+    private var waitingPartial: Set<Int> = []
+    private var stallTimer: TimerID?
+
     /// Makes each connection's codec (default `C()`), for codecs configured per server.
     public var makeCodec: () -> C = { C() }
 
@@ -90,6 +99,10 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
 
     /// Stops accepting and closes the listener; open connections stay (Workerman's `unlisten()`).
     public func stop() {
+        if let stallTimer, connections.isEmpty {
+            loop.cancelTimer(stallTimer)
+            self.stallTimer = nil
+        }
         guard let listener else { return }
         if let backoffTimer { loop.cancelTimer(backoffTimer) }
         loop.unwatch(listener.fd)
@@ -113,6 +126,9 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     private func acceptConnections() {
         guard let listener else { return }
         for attempt in 0..<max(1, options.acceptBatch) {
+            // onConnect may have stopped or paused this server: the listener's descriptor may be closed
+            // (and its number reused) by now.
+            guard self.listener === listener, isAccepting else { return }
             let result: IOResult<(CInt, SocketAddress?)>
             do {
                 result = try SocketCalls.accept(listener.fd)
@@ -171,6 +187,7 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
         connection.onBufferDrain = onBufferDrain
         connection.onCodecEvent = onCodecEvent
         connection.owner = self
+        connection.codec.connectionAccepted(remoteAddress: remote)
         context.statistics.connections += 1
         do {
             try connection.startWatching(for: .readable)
@@ -183,6 +200,32 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
         connections[connection.id] = connection
         if let onConnect {
             connection.invokeUserCallback(.onConnect) { try onConnect(connection) }
+        }
+    }
+
+    func connectionHasPartialMessage(_ connection: Connection) {
+        guard let timeout = partialMessageTimeout, timeout > 0 else { return }
+        waitingPartial.insert(connection.id)
+        guard stallTimer == nil else { return }
+        // Runs only while some connection waits: an idle server is never woken by it.
+        stallTimer = try? loop.addTimer(every: max(0.05, min(1, timeout / 4))) { [weak self] in self?.sweepStalled(timeout) }
+    }
+
+    private func sweepStalled(_ timeout: Double) {
+        let now = MonotonicClock.now()
+        let limit = UInt64(timeout * 1e9)
+        for id in waitingPartial {
+            guard let connection = connections[id], connection.partialSince != 0 else {
+                waitingPartial.remove(id)
+                continue
+            }
+            guard now - connection.partialSince >= limit, isStalled?(connection) ?? true else { continue }
+            waitingPartial.remove(id)
+            if let onStalled { onStalled(connection) } else { connection.destroy() }
+        }
+        if waitingPartial.isEmpty, let stallTimer {
+            loop.cancelTimer(stallTimer)
+            self.stallTimer = nil
         }
     }
 

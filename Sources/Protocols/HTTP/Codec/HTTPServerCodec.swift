@@ -71,6 +71,13 @@ public struct HTTPServerCodec: Codec {
     /// arms it while this holds.
     public var isReceivingHead: Bool { parser.isReceivingHead }
 
+    /// The peer, stamped on every request (set when the server accepts the connection).
+    private var remoteAddress: SocketAddress?
+
+    public mutating func connectionAccepted(remoteAddress: SocketAddress?) {
+        self.remoteAddress = remoteAddress
+    }
+
     /// How many decoded requests still wait for their response.
     public var unansweredRequests: Int { pending.count }
 
@@ -123,7 +130,8 @@ public struct HTTPServerCodec: Codec {
             // The connection broke the contract (decode without a matching input): refuse, never guess.
             throw CodecRejection("decode without a measured request", code: 500)
         }
-        let request = HTTPRequest(packet: packet, parser: parser)
+        var request = HTTPRequest(packet: packet, parser: parser)
+        request.remoteAddress = remoteAddress
         pending.push(
             PendingResponses.Entry(
                 keepAlive: request.keepAlive,
