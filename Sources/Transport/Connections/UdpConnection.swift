@@ -120,6 +120,8 @@ public final class UdpServer<C: Codec> {
         guard let listener else { return }
         let buffer = context.readBuffer
         for _ in 0..<max(1, receiveBatch) {
+            // onMessage may have stopped this server: its descriptor may be closed (and reused) by now.
+            guard self.listener === listener else { return }
             let result: IOResult<(Int, SocketAddress?)>
             do {
                 result = try SocketCalls.receive(listener.fd, buffer, maxDatagramPayload + 28)
