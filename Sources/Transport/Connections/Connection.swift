@@ -16,39 +16,43 @@ public class Connection {
     public let loop: EventLoop
     let context: TransportContext
     /// The socket, or -1 once closed.
-    public internal(set) var fd: CInt
-    public internal(set) var status: ConnectionStatus
+    @exclusivity(unchecked) public internal(set) var fd: CInt
+    @exclusivity(unchecked) public internal(set) var status: ConnectionStatus
     public let transport: TransportKind
     /// The peer's address (for a unix socket, its path or empty).
-    public internal(set) var remoteAddress: SocketAddress?
+    @exclusivity(unchecked) public internal(set) var remoteAddress: SocketAddress?
 
     /// Queued output at or above this fires `onBufferFull`, and further sends are dropped
     /// (default `TcpConnection.defaultMaxSendBufferSize`, 1 MiB).
-    public var maxSendBufferSize: Int
+    @exclusivity(unchecked) public var maxSendBufferSize: Int
     /// The largest message a codec may announce (default 10 MiB).
-    public var maxPackageSize: Int
-    public internal(set) var bytesRead = 0
-    public internal(set) var bytesWritten = 0
+    @exclusivity(unchecked) public var maxPackageSize: Int
+    @exclusivity(unchecked) public internal(set) var bytesRead = 0
+    @exclusivity(unchecked) public internal(set) var bytesWritten = 0
     /// State the application hangs on the connection (Workerman users set `$connection->uid`).
     public var userInfo: [String: Any] = [:]
 
-    var receiveBuffer = ByteBuffer()
-    var sendQueue = SendQueue()
+    // The state the read and write paths touch is `@exclusivity(unchecked)`: Swift would otherwise check
+    // exclusive access at run time on every mutation whose scope calls out (a codec, a syscall wrapper),
+    // about a quarter of an HTTP request's instructions. Safe because the loop runs one callback at a
+    // time, and no buffer or codec call runs user code inside its access.
+    @exclusivity(unchecked) var receiveBuffer = ByteBuffer()
+    @exclusivity(unchecked) var sendQueue = SendQueue()
     /// Length of the message being received when the codec already said it; 0 when unknown.
-    var knownLength = 0
-    public private(set) var isPaused = false
+    @exclusivity(unchecked) var knownLength = 0
+    @exclusivity(unchecked) public private(set) var isPaused = false
     /// Monotonic time the unprocessed part of a message started waiting for more bytes; 0 when none waits.
     /// The owner's stall check (a slowloris header timeout) reads it.
-    package private(set) var partialSince: UInt64 = 0
+    @exclusivity(unchecked) package private(set) var partialSince: UInt64 = 0
     /// Set by `closeWhenIdle()`: close as soon as nothing is being received or sent.
-    public private(set) var isDraining = false
+    @exclusivity(unchecked) public private(set) var isDraining = false
     /// The connection `pipe(to:)` feeds from, paused while this one's buffer is full.
-    var pipeSource: Connection?
+    @exclusivity(unchecked) var pipeSource: Connection?
     /// Called when queued output drains, before `onBufferDrain`: a streamer in a layer above (a static
     /// file) produces the next piece from here, so it never queues more than it must.
-    package var drainHook: (() -> Void)?
+    @exclusivity(unchecked) package var drainHook: (() -> Void)?
     /// `close()` came while a streamer was active: close when it calls `endStream()`.
-    private var closeAfterStream = false
+    @exclusivity(unchecked) private var closeAfterStream = false
     /// Weak: the owner (a server, or a client itself) holds the connection, not the other way round.
     weak var owner: ConnectionOwner?
 

@@ -8,21 +8,23 @@ import WorkermanEventLoop
 /// }
 /// ```
 public class TcpConnection<C: Codec>: Connection {
-    public var codec: C
+    /// The connection's codec: its per-connection state and settings. Unchecked exclusivity, as
+    /// `Connection`'s buffers: every codec call is a mutation that calls out.
+    @exclusivity(unchecked) public var codec: C
 
     /// Called with each decoded message.
-    public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
+    @exclusivity(unchecked) public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
     /// Called once, whatever closed the connection.
-    public var onClose: ((TcpConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onClose: ((TcpConnection<C>) throws -> Void)?
     /// Called with Workerman's codes: `.sendFailed` (peer gone, or buffer full), `.connectFailed`,
     /// `.protocolError` (the codec rejected the stream).
-    public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
+    @exclusivity(unchecked) public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
     /// Called when queued output reaches `maxSendBufferSize` (possibly many times).
-    public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
     /// Called each time queued output drains to empty.
-    public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
     /// Called with what the codec reports besides messages (a WebSocket handshake, ping or close).
-    public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
+    @exclusivity(unchecked) public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
 
     init(
         context: TransportContext,
@@ -90,13 +92,15 @@ public class TcpConnection<C: Codec>: Connection {
             let replies = codecContext.takeReplies()
             _ = replies.withReadableBytes { sendBytes($0, keeping: nil) }
         }
+        // Pause before the events: their handler may resume at once (a WebSocket handshake accepted inside
+        // onCodecEvent), and a pause applied after it would never be lifted.
+        if codecContext.pauseRequested { pauseReceiving() }
         if codecContext.eventPending {
             while status != .closed, let event = codec.takeEvent() {
                 guard let onCodecEvent else { continue }
                 invokeUserCallback(.onCodecEvent) { try onCodecEvent(self, event) }
             }
         }
-        if codecContext.pauseRequested { pauseReceiving() }
         if codecContext.closeRequested { close() }
     }
 

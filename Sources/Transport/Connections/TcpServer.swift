@@ -21,15 +21,15 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     public private(set) var listener: Listener?
 
     /// The live connections of this server, by id (Workerman's `$worker->connections`).
-    public private(set) var connections: [Int: TcpConnection<C>] = [:]
+    @exclusivity(unchecked) public private(set) var connections: [Int: TcpConnection<C>] = [:]
 
-    public var onConnect: ((TcpConnection<C>) throws -> Void)?
-    public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
-    public var onClose: ((TcpConnection<C>) throws -> Void)?
-    public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
-    public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
-    public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
-    public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
+    @exclusivity(unchecked) public var onConnect: ((TcpConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
+    @exclusivity(unchecked) public var onClose: ((TcpConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
+    @exclusivity(unchecked) public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
     /// Close a connection that has held part of a message this many seconds without completing it (a
     /// slowloris defence; nil: never). `isStalled` narrows what counts (an HTTP server counts only a
     /// request head, not a slow upload), and `onStalled` answers it (default: close).
@@ -43,10 +43,10 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     public var makeCodec: () -> C = { C() }
 
     /// Applied to each new connection.
-    public var maxSendBufferSize = Connection.defaultMaxSendBufferSize
-    public var maxPackageSize = Connection.defaultMaxPackageSize
+    @exclusivity(unchecked) public var maxSendBufferSize = Connection.defaultMaxSendBufferSize
+    @exclusivity(unchecked) public var maxPackageSize = Connection.defaultMaxPackageSize
 
-    public private(set) var isAccepting = false
+    @exclusivity(unchecked) public private(set) var isAccepting = false
     private var backoffTimer: TimerID?
     /// How long accepting pauses after EMFILE/ENFILE.
     public var acceptBackoff = 0.1

@@ -15,14 +15,14 @@ public final class TransportContext {
         _read { yield statisticsRecord.pointee }
         _modify { yield &statisticsRecord.pointee }
     }
-    private var statisticsRecord: UnsafeMutablePointer<TransportStatistics>
+    @exclusivity(unchecked) private var statisticsRecord: UnsafeMutablePointer<TransportStatistics>
     private var ownsStatisticsRecord = true
 
     /// Bytes one read asks for (Workerman reads 65535; 64 KiB here).
     static let readSize = 65536
     let readBuffer: UnsafeMutableRawPointer
     /// Reused for `send` encoding; taken and given back so it is never accessed twice at once.
-    var encodeScratch = ByteBuffer(capacity: 4096)
+    @exclusivity(unchecked) var encodeScratch = ByteBuffer(capacity: 4096)  // swapped on every send
     let iovecs: UnsafeMutablePointer<iovec>
     static let iovecCapacity = 64
 
