@@ -1,6 +1,23 @@
 // A small server the process tests start as a real program: a raw TCP echo worker whose messages
 // also steer it ("pid" answers the serving pid, "slow" answers after a delay, "stuck" never returns),
 // configured from the environment so each test gets its own files and port.
+//
+//   WM_TEST_DIR          required: pid, log and stdout files go here; onWorkerStart writes the bound port
+//                        into WM_TEST_DIR/port
+//   WM_PORT              the echo worker's port (default 0: any free port, bound by the master)
+//   WM_COUNT             echo processes (default 2)
+//   WM_STOP_TIMEOUT      settings.stopTimeout (default 2)
+//   WM_GRACEFUL_TIMEOUT  settings.gracefulStopTimeout (default 10)
+//   WM_SLOW_SECONDS      how long "slow" takes (default 1)
+//   WM_PID_FILE          overrides the pid file path (for the unwritable-path tests)
+//   WM_LOG_FILE          overrides the log file path
+//   WM_DAEMONIZE=1       settings.daemonize (a plain `start` then detaches too)
+//   WM_FAIL_START=1      the echo worker's onWorkerStart throws (the back-off test)
+//   WM_THREADS=1         a pthread, a Task and a Dispatch block are started before runAll()
+//   WM_TEST_PID          the test process: once it is gone (a runner killed it), the server stops itself
+//   WM_BAD_WORKER=1      a Worker whose construction throws (udp:// on a stream worker) is made first and
+//                        its error ignored: it must not join the process plan
+import Dispatch
 import Workerman
 
 #if canImport(Glibc)
@@ -9,28 +26,41 @@ import Glibc
 
 func environment(_ key: String) -> String? { getenv(key).map { String(cString: $0) } }
 
+struct StartFailure: Error, CustomStringConvertible {
+    var description: String { "WM_FAIL_START is set" }
+}
+
 guard let directory = environment("WM_TEST_DIR") else {
     say("set WM_TEST_DIR")
     exit(2)
 }
 var settings = Worker.settings
-settings.pidFile = "\(directory)/server.pid"
-settings.logFile = "\(directory)/server.log"
+settings.pidFile = environment("WM_PID_FILE") ?? "\(directory)/server.pid"
+settings.logFile = environment("WM_LOG_FILE") ?? "\(directory)/server.log"
 settings.stdoutFile = "\(directory)/stdout.log"
 settings.stopTimeout = Double(environment("WM_STOP_TIMEOUT") ?? "") ?? 2
 settings.gracefulStopTimeout = Double(environment("WM_GRACEFUL_TIMEOUT") ?? "") ?? 10
+settings.daemonize = environment("WM_DAEMONIZE") == "1"
 Worker.settings = settings
 
+let failStart = environment("WM_FAIL_START") == "1"
+if environment("WM_BAD_WORKER") == "1" {
+    _ = try? Worker<RawCodec>("udp://127.0.0.1:0")
+}
 let echo = try Worker(tcp: "127.0.0.1:\(environment("WM_PORT") ?? "0")")
 echo.name = "echo"
 echo.count = Int(environment("WM_COUNT") ?? "") ?? 2
 echo.onWorkerStart = { worker in
-    // Port 0 is bound by the master and inherited: tell the test which port it got.
+    if failStart { throw StartFailure() }
+    // Port 0 is bound by the master and inherited: tell the test which port it got (written to a temporary
+    // name and renamed, so the test never reads half a number).
     if let port = worker.server?.listener?.address.port {
         let text = "\(port)\n"
-        let fd = open("\(directory)/port", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let temporary = "\(directory)/port.\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         _ = text.withCString { write(fd, $0, strlen($0)) }
         close(fd)
+        rename(temporary, "\(directory)/port")
     }
 }
 echo.onMessage = { connection, bytes in
@@ -51,13 +81,46 @@ echo.onMessage = { connection, bytes in
 
 let ticker = Worker()
 ticker.name = "ticker"
+let testPID = environment("WM_TEST_PID").flatMap { pid_t($0) }
 ticker.onWorkerStart = { worker in
     try worker.loop?.addTimer(every: 3600) {}
+    // A safety net, not a test: a daemon outlives a test process that was killed before its cleanup ran,
+    // so the ticker stops its master once the test process is gone.
+    if let testPID {
+        try worker.loop?.addTimer(every: 0.5) {
+            if kill(testPID, 0) != 0 && errno == ESRCH { kill(getppid(), SIGINT) }
+        }
+    }
 }
+
+if environment("WM_THREADS") == "1" { startBackgroundThreads() }
 
 Worker.runAll()
 
 func say(_ text: String) {
     var bytes = Array((text + "\n").utf8)
     _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+/// Threads that exist before runAll(): children must still start and serve (DESIGN decision 5). The
+/// pthread takes and releases a lock and allocates in a loop, the state a bare fork() would copy held.
+/// A plain function, so the closures are not main-actor isolated like top-level code.
+func startBackgroundThreads() {
+    var thread = pthread_t()
+    _ = pthread_create(&thread, nil, { _ in
+        var lock = pthread_mutex_t()
+        pthread_mutex_init(&lock, nil)
+        while true {
+            pthread_mutex_lock(&lock)
+            free(malloc(64))
+            pthread_mutex_unlock(&lock)
+            usleep(5_000)
+        }
+    }, nil)
+    Task.detached {
+        while true { try? await Task.sleep(nanoseconds: 5_000_000) }
+    }
+    DispatchQueue.global().async {
+        while true { usleep(5_000) }
+    }
 }

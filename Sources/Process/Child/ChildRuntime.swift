@@ -52,6 +52,9 @@ final class ChildRuntime {
         }
         worker = plan[index]
         worker.id = role[ChildEnvironment.workerID].flatMap(Int.init) ?? 0
+        // `start -d` reaches children through the environment: make `Worker.settings.daemonize` say so
+        // here too, as Workerman's `Worker::$daemonize` does (FileMonitor checks it).
+        if role[ChildEnvironment.daemon] != nil { WorkerRegistry.settingsLock.value.daemonize = true }
         loop = try EventLoop(backend: worker.backend)
         worker.loop = loop
         WorkerRegistry.shared.loop = loop

@@ -55,7 +55,9 @@ struct WebSocketFrameReader {
             } else if fragmentOpcode != nil {
                 return .fail(code: WebSocketCloseCode.protocolError, reason: "new message inside a fragmented one")
             }
-            guard fragments.readableBytes + header.payloadLength <= maxMessage else {
+            // The whole frame, header included, counts (as in Workerman): the connection refuses a message
+            // longer than maxPackageSize, and would close without the 1009.
+            guard fragments.readableBytes + header.frameLength <= maxMessage else {
                 return .fail(code: WebSocketCloseCode.messageTooBig, reason: "message over the limit of \(maxMessage) bytes")
             }
         }
@@ -88,7 +90,7 @@ struct WebSocketFrameReader {
         }
         // A fragment: keep its unmasked payload, and wait for the rest of the message.
         if fragmentOpcode == nil { fragmentOpcode = opcode }
-        appendUnmasked(bytes, header, to: &fragments)
+        Self.appendUnmasked(bytes, header, to: &fragments)
         return .consumed(length: header.frameLength, control: nil)
     }
 
@@ -102,7 +104,7 @@ struct WebSocketFrameReader {
         fragments = ByteBuffer()
         fragmentOpcode = nil
         utf8.reset()
-        appendUnmasked(frame, header, to: &payload)
+        Self.appendUnmasked(frame, header, to: &payload)
         if opcode == WebSocketOpcode.text {
             return .text(payload.string)  // validated as it arrived
         }
@@ -169,11 +171,13 @@ struct WebSocketFrameReader {
 
     private func payload(_ bytes: UnsafeRawBufferPointer, _ header: WebSocketFrameHeader) -> ByteBuffer {
         var buffer = ByteBuffer()
-        appendUnmasked(bytes, header, to: &buffer)
+        Self.appendUnmasked(bytes, header, to: &buffer)
         return buffer
     }
 
-    private func appendUnmasked(_ bytes: UnsafeRawBufferPointer, _ header: WebSocketFrameHeader, to buffer: inout ByteBuffer) {
+    /// Static: called as an instance method with `&fragments`, it would run on a copy of `self` that
+    /// shares the fragments' storage, so every fragment would copy the whole message (quadratic).
+    private static func appendUnmasked(_ bytes: UnsafeRawBufferPointer, _ header: WebSocketFrameHeader, to buffer: inout ByteBuffer) {
         guard header.payloadLength > 0 else { return }
         let target = buffer.reserveWritable(header.payloadLength)
         target.copyMemory(from: bytes.baseAddress! + header.headerLength, byteCount: header.payloadLength)
