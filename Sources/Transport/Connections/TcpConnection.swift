@@ -63,6 +63,10 @@ public class TcpConnection<C: Codec>: Connection {
         scratch.clear()
         var codecContext = makeCodecContext()
         codec.encode(message, into: &scratch, &codecContext)
+        // A close the codec asks for while encoding (an HTTP response to a request that did not want
+        // keep-alive) follows the encoded bytes: closing first would drop them.
+        let closeAfterSending = codecContext.closeRequested
+        codecContext.closeRequested = false
         if codecContext.hasEffects { apply(&codecContext) }
         let result: SendResult
         if scratch.isEmpty {
@@ -73,6 +77,7 @@ public class TcpConnection<C: Codec>: Connection {
         if scratch.capacity <= 64 * 1024 {
             swap(&scratch, &context.encodeScratch)  // keep the scratch unless one send made it huge
         }
+        if closeAfterSending { close() }
         return result
     }
 

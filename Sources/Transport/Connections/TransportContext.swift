@@ -23,6 +23,11 @@ public final class TransportContext {
     let readBuffer: UnsafeMutableRawPointer
     /// Reused for `send` encoding; taken and given back so it is never accessed twice at once.
     @exclusivity(unchecked) var encodeScratch = ByteBuffer(capacity: 4096)  // swapped on every send
+    /// Answers written while a connection processes one read, sent in one write when it is done (see
+    /// `Connection.isCorked`). One buffer serves the whole loop: one connection processes at a time.
+    @exclusivity(unchecked) var cork = ByteBuffer(capacity: 16 * 1024)
+    /// A send bigger than what the cork may still take goes out at once, after what is corked.
+    static let corkCapacity = 32 * 1024
     let iovecs: UnsafeMutablePointer<iovec>
     static let iovecCapacity = 64
 
