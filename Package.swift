@@ -13,11 +13,14 @@ let package = Package(
         .library(name: "WorkermanTransport", targets: ["WorkermanTransport"]),
         .library(name: "WorkermanProtocols", targets: ["WorkermanProtocols"]),
         .library(name: "WorkermanProcess", targets: ["WorkermanProcess"]),
+        .library(name: "WorkermanComponents", targets: ["WorkermanComponents"]),
         .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
         .library(name: "Workerman", targets: ["Workerman"]),
         .executable(name: "demo", targets: ["WorkermanDemo"]),
         .executable(name: "ws-echo", targets: ["WorkermanWebSocketEcho"]),
         .executable(name: "autobahn-client", targets: ["WorkermanAutobahnClient"]),
+        .executable(name: "channel-cluster-push", targets: ["WorkermanChannelClusterPush"]),
+        .executable(name: "channel-group-send", targets: ["WorkermanChannelGroupSend"]),
     ],
     targets: [
         .target(name: "CWorkermanShims", path: "Sources/CShims"),
@@ -46,6 +49,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "WorkermanComponents",
+            dependencies: ["WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop"],
+            path: "Sources/Components",
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "WorkermanTestSupport",
             dependencies: ["WorkermanEventLoop", "WorkermanTransport"],
             path: "Sources/TestSupport",
@@ -53,7 +62,9 @@ let package = Package(
         ),
         .target(
             name: "Workerman",
-            dependencies: ["WorkermanEventLoop", "WorkermanTransport", "WorkermanProtocols", "WorkermanProcess"],
+            dependencies: [
+                "WorkermanEventLoop", "WorkermanTransport", "WorkermanProtocols", "WorkermanProcess", "WorkermanComponents",
+            ],
             path: "Sources/Workerman",
             swiftSettings: strictSettings
         ),
@@ -110,6 +121,35 @@ let package = Package(
             name: "WorkermanConformanceTests",
             dependencies: ["WorkermanWebSocketEcho", "WorkermanAutobahnClient"],
             path: "Tests/ConformanceTests",
+            swiftSettings: strictSettings
+        ),
+        // Components (issue 7): the Channel manual's two examples, the program the component process tests
+        // start, and the tests.
+        .executableTarget(
+            name: "WorkermanChannelClusterPush",
+            dependencies: ["Workerman"],
+            path: "Examples/ChannelClusterPush",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "WorkermanChannelGroupSend",
+            dependencies: ["Workerman"],
+            path: "Examples/ChannelGroupSend",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "WorkermanComponentsTestServer",
+            dependencies: ["Workerman"],
+            path: "Tests/ComponentsTestServer",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WorkermanComponentsTests",
+            dependencies: [
+                "WorkermanComponents", "WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop",
+                "WorkermanTestSupport", "WorkermanComponentsTestServer", "WorkermanChannelClusterPush", "WorkermanChannelGroupSend",
+            ],
+            path: "Tests/ComponentsTests",
             swiftSettings: strictSettings
         ),
     ],

@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "bench-echo", targets: ["bench-echo"]),
         .executable(name: "bench-http", targets: ["bench-http"]),
         .executable(name: "bench-ws", targets: ["bench-ws"]),
+        .executable(name: "bench-channel", targets: ["bench-channel"]),
     ],
     dependencies: [
         // Named, so the product reference below holds whatever the checkout folder is called.
@@ -62,6 +63,13 @@ let package = Package(
             name: "bench-ws",
             dependencies: [.product(name: "Workerman", package: "swift-workerman")],
             path: "Sources/bench-ws",
+            swiftSettings: strictSettings
+        ),
+        // Channel publish → deliver between two processes: our server, Redis, and redis-benchmark's ceiling.
+        .executableTarget(
+            name: "bench-channel",
+            dependencies: ["BenchSupport", .product(name: "Workerman", package: "swift-workerman")],
+            path: "Sources/bench-channel",
             swiftSettings: strictSettings
         ),
     ],

@@ -1,3 +1,6 @@
+import WorkermanTestSupport
+import WorkermanTransport
+
 // libFuzzer entry for the WebSocket frame reader and codecs (Fuzz/run.sh websocket). Not part of the
 // package build; the Protocols module is compiled with -enable-testing so the reader can be driven
 // directly.
@@ -17,8 +20,6 @@
 //    give the same bytes (no reserved bits, minimal lengths).
 // 4. `UTF8Validator` must agree with the standard library's UTF-8 validation, fed whole and in pieces.
 @testable import WorkermanProtocols
-import WorkermanTestSupport
-import WorkermanTransport
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWebSocket(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -32,7 +33,10 @@ public func fuzzWebSocket(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let whole = ReaderRun(stream, expectMasked: !client, maxMessage: maxPackageSize, split: .whole)
     for split in [ReadSplit.byteByByte, .random(seed: UInt64(settings), maxChunk: 9), .random(seed: 7, maxChunk: 300)] {
         let other = ReaderRun(stream, expectMasked: !client, maxMessage: maxPackageSize, split: split)
-        precondition(other.events == whole.events, "reader splits disagree (\(split)): \(other.events) vs \(whole.events)")
+        precondition(
+            other.events == whole.events,
+            "reader splits disagree (\(split)): \(other.events) vs \(whole.events)"
+        )
     }
 
     // 2. The codec.

@@ -3,3 +3,4 @@
 @_exported import WorkermanTransport
 @_exported import WorkermanProtocols
 @_exported import WorkermanProcess
+@_exported import WorkermanComponents

@@ -29,7 +29,14 @@ extension TcpConnection where C == WebSocketServerCodec {
         var frame = ByteBuffer()
         codec.encodeClose(code: code, reason: reason, into: &frame)
         sendRaw(frame)
-        _ = try? loop.addTimer(after: timeout) { [weak self] in self?.destroy() }
+        guard let timer = try? loop.addTimer(after: timeout, { [weak self] in self?.destroy() }) else { return }
+        // The timer goes with the connection: left pending, it would keep the loop busy (a stopping worker
+        // waiting for an idle loop) for up to `timeout` after the peer answered.
+        let userOnClose = onClose
+        onClose = { [loop] connection in
+            loop.cancelTimer(timer)
+            try userOnClose?(connection)
+        }
     }
 }
 

@@ -37,7 +37,10 @@ public struct WebSocketClientCodec: Codec {
     private(set) var phase = Phase.idle
     private var key = ""
     private var reader = WebSocketFrameReader(expectMasked: false)
-    private var held = ByteBuffer()
+    /// Frames sent before the handshake completed. A box: `AsyncTcpConnection` restores a copy of the codec
+    /// taken at the first `connect()` on every reconnect, and that copy must not bring back (and send
+    /// again) frames the first connection already delivered.
+    private let held = HeldFrames()
     private var events: [WebSocketEvent] = []
     private var random = MaskKeyGenerator()
     private var scanned = 0
@@ -56,6 +59,9 @@ public struct WebSocketClientCodec: Codec {
         phase = .handshake
         scanned = 0
         reader = WebSocketFrameReader(expectMasked: false)
+        // Fresh keys for every connection: a reconnect starts from a copy of the first codec, whose
+        // generator would otherwise repeat the first connection's keys.
+        random = MaskKeyGenerator()
         var request = ByteBuffer(capacity: 512)
         let target = endpoint?.target ?? "/"
         var host = endpoint?.authority ?? "localhost"
@@ -117,9 +123,9 @@ public struct WebSocketClientCodec: Codec {
         }
         selectedProtocol = value("sec-websocket-protocol")
         phase = .open
-        if !held.isEmpty {
-            context.reply(held)
-            held = ByteBuffer()
+        if !held.bytes.isEmpty {
+            context.reply(held.bytes)
+            held.bytes = ByteBuffer()
         }
         report(.handshake(nil), &context)
         return .consumed(length: end)
@@ -186,10 +192,7 @@ public struct WebSocketClientCodec: Codec {
         switch phase {
         case .open: writeMasked(message, into: &buffer)
         case .idle, .handshake:
-            var parked = held
-            held = ByteBuffer()
-            writeMasked(message, into: &parked)
-            held = parked
+            writeMasked(message, into: &held.bytes)
         case .closing: return
         }
     }
@@ -227,6 +230,11 @@ public struct WebSocketClientCodec: Codec {
         WebSocketMask.apply(key: key, to: UnsafeMutableRawBufferPointer(start: target, count: count))
         buffer.commitWritten(count)
     }
+}
+
+/// The frames a client codec holds until its handshake completes (see `WebSocketClientCodec.held`).
+final class HeldFrames {
+    var bytes = ByteBuffer()
 }
 
 /// Masking keys: xoshiro256** seeded from the system's random source once per connection, so every frame

@@ -1,0 +1,94 @@
+import WorkermanEventLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Something that reports changed paths on an event loop: inotify, or polling as the fallback.
+protocol FileWatcher: AnyObject {
+    /// Starts watching; `onChange` runs on the loop with the paths that changed (created, written,
+    /// moved or removed). A path of a directory means "something in here" (e.g. after an overflow).
+    func start(on loop: EventLoop, onChange: @escaping ([String]) -> Void) throws(FileMonitorError)
+    func stop()
+}
+
+/// Why watching could not start.
+public struct FileMonitorError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Directory walking and `stat` without Foundation.
+enum FileTree {
+    struct Signature: Equatable {
+        var seconds: Int
+        var nanoseconds: Int
+        var size: Int
+        var inode: UInt
+        var mode: UInt32
+    }
+
+    static func signature(_ path: String) -> Signature? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Signature(
+            seconds: info.st_mtim.tv_sec,
+            nanoseconds: info.st_mtim.tv_nsec,
+            size: Int(info.st_size),
+            inode: UInt(info.st_ino),
+            mode: info.st_mode
+        )
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        guard let signature = signature(path) else { return false }
+        return signature.mode & S_IFMT == S_IFDIR
+    }
+
+    /// The entries of a directory (names), without `.` and `..`.
+    static func entries(_ directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// `root` and every directory below it (not following symbolic links into loops: depth-bounded).
+    static func directories(under root: String, depth: Int = 32) -> [String] {
+        guard depth > 0, isDirectory(root) else { return [] }
+        var found = [root]
+        for name in entries(root) {
+            let path = root == "/" ? "/\(name)" : "\(root)/\(name)"
+            var info = stat()
+            // lstat: a symbolic link to a directory is not descended into.
+            if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+                found += directories(under: path, depth: depth - 1)
+            }
+        }
+        return found
+    }
+
+    /// The absolute, resolved form of `path`, or `path` itself when it does not exist yet.
+    static func resolved(_ path: String) -> String {
+        guard let pointer = realpath(path, nil) else { return path }
+        defer { free(pointer) }
+        return String(cString: pointer)
+    }
+
+    /// The file this process runs: `/proc/self/exe`, read now. Why now: after the file is replaced by a
+    /// rebuild, the link names the old, deleted file (` (deleted)`), not the path to watch.
+    static func runningExecutable() -> String? {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = buffer.withUnsafeMutableBufferPointer { pointer in
+            pointer.withMemoryRebound(to: CChar.self) { readlink("/proc/self/exe", $0.baseAddress!, $0.count - 1) }
+        }
+        guard length > 0 else { return nil }
+        var path = String(decoding: buffer[0..<length], as: UTF8.self)
+        if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
+        return path
+    }
+}

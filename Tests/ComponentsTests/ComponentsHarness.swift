@@ -1,0 +1,397 @@
+// Shared fixtures of the component tests: a loop run until a condition holds (with a deadline), free
+// ports, temporary directories, and real processes — the component test server, the examples,
+// redis-server, php — started with posix_spawn and always stopped, then killed by pid, in a defer.
+// No test sleeps to synchronise: each waits for a condition, with a deadline.
+
+import Synchronization
+import Testing
+import WorkermanEventLoop
+import WorkermanTransport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+// MARK: - Time, files, ports
+
+func monotonicSeconds() -> Double { Double(MonotonicClock.now()) / 1e9 }
+
+/// Polls `condition` every few milliseconds until it holds; throws once `seconds` pass.
+func waitUntil(_ what: @autoclosure () -> String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
+    let deadline = monotonicSeconds() + seconds
+    while true {
+        if try condition() { return }
+        if monotonicSeconds() >= deadline { throw HarnessError("timed out after \(seconds) s waiting for \(what())") }
+        usleep(5_000)
+    }
+}
+
+func readFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16384)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { break }
+        bytes.append(contentsOf: chunk[0..<count])
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// The non-empty lines of a file ([] when it does not exist).
+func lines(_ path: String) -> [String] {
+    (readFile(path) ?? "").split(separator: "\n").map(String.init)
+}
+
+func writeFile(_ path: String, _ text: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw HarnessError("cannot write \(path): errno \(errno)") }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+        throw HarnessError("short write to \(path)")
+    }
+}
+
+/// A fresh directory under $TMPDIR (or /tmp), removed by `removeDirectory`.
+func makeTemporaryDirectory(_ prefix: String) throws -> String {
+    // The system default (P_tmpdir) unless TMPDIR says otherwise.
+    let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? P_tmpdir
+    var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
+    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+        throw HarnessError("mkdtemp failed: errno \(errno)")
+    }
+    return String(cString: made)
+}
+
+func removeDirectory(_ path: String) {
+    guard let directory = opendir(path) else { return }
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name == "." || name == ".." { continue }
+        let child = "\(path)/\(name)"
+        if unlink(child) != 0 && errno == EISDIR { removeDirectory(child) }
+    }
+    closedir(directory)
+    rmdir(path)
+}
+
+/// A port that was free a moment ago: bound on 127.0.0.1:0, read back, released.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw HarnessError("cannot find a free port: errno \(errno)") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+func isListening(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = UInt16(port).bigEndian
+    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}
+
+/// An executable on $PATH, or nil.
+func findExecutable(_ name: String) -> String? {
+    let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
+    for directory in path.split(separator: ":") where access("\(directory)/\(name)", X_OK) == 0 {
+        return "\(directory)/\(name)"
+    }
+    return nil
+}
+
+/// A program built next to the test bundle (`swift build --build-tests` builds them).
+func builtProgram(_ name: String) -> String {
+    var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+    let length = buffer.withUnsafeMutableBufferPointer { pointer in
+        pointer.withMemoryRebound(to: CChar.self) { readlink("/proc/self/exe", $0.baseAddress!, $0.count - 1) }
+    }
+    var directory = length > 0 ? String(decoding: buffer[0..<length], as: UTF8.self) : CommandLine.arguments[0]
+    for _ in 0..<4 {
+        guard let slash = directory.lastIndex(of: "/") else { break }
+        directory = String(directory[..<slash])
+        if access("\(directory)/\(name)", X_OK) == 0 { return "\(directory)/\(name)" }
+    }
+    return name
+}
+
+// MARK: - Processes
+
+/// Fields of /proc/PID/stat after the command name; nil when gone.
+func procStat(_ pid: pid_t) -> [String]? {
+    guard pid > 0, let text = readFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+    return text[text.index(after: close)...].split(separator: " ").map(String.init)
+}
+
+func isAlive(_ pid: pid_t) -> Bool {
+    guard let state = procStat(pid)?.first else { return false }
+    return state != "Z" && state != "X"
+}
+
+/// Living descendants of `root`.
+func descendants(of root: pid_t) -> [pid_t] {
+    guard let directory = opendir("/proc") else { return [] }
+    var table: [(pid_t, pid_t)] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if let pid = pid_t(name), let parent = procStat(pid).flatMap({ pid_t($0[1]) }) { table.append((pid, parent)) }
+    }
+    closedir(directory)
+    var found: [pid_t] = []
+    var frontier = [root]
+    while let next = frontier.popLast() {
+        for (pid, parent) in table where parent == next && !found.contains(pid) {
+            found.append(pid)
+            frontier.append(pid)
+        }
+    }
+    return found.filter(isAlive)
+}
+
+/// posix_spawn with stdin from /dev/null, stdout and stderr to files, no other descriptor of ours.
+func spawn(_ path: String, _ arguments: [String], environment extra: [String: String], output: String) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var defaults = sigset_t()
+    sigfillset(&defaults)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    posix_spawnattr_setflags(&attributes, CShort(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+    var merged: [String: String] = [:]
+    var entry = environ
+    while let pointer = entry.pointee {
+        let text = String(cString: pointer)
+        if let equals = text.firstIndex(of: "="), !text.hasPrefix("WORKERMAN_") {
+            merged[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        entry += 1
+    }
+    for (key, value) in extra { merged[key] = value }
+    var cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    var cArguments: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+    defer {
+        cEnvironment.forEach { free($0) }
+        cArguments.forEach { free($0) }
+    }
+    // The test runner's other descriptors must not leak into long-lived children.
+    for fd in 3..<256 where fcntl(CInt(fd), F_GETFD) >= 0 { posix_spawn_file_actions_addclose(&actions, CInt(fd)) }
+    var pid: pid_t = 0
+    let result = posix_spawn(&pid, path, &actions, &attributes, &cArguments, &cEnvironment)
+    guard result == 0 else { throw HarnessError("cannot start \(path): error \(result)") }
+    return pid
+}
+
+/// Waits for our child `pid` at most `seconds`, then SIGKILLs it. Returns its exit code, or -1.
+@discardableResult
+func reap(_ pid: pid_t, seconds: Double) -> CInt {
+    let deadline = monotonicSeconds() + seconds
+    while true {
+        var status: CInt = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == pid { return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
+        if result < 0 && errno != EINTR { return -2 }
+        if monotonicSeconds() >= deadline {
+            kill(pid, SIGKILL)
+            _ = waitpid(pid, &status, 0)
+            return -1
+        }
+        usleep(2_000)
+    }
+}
+
+/// A Workerman program started for one test (the component test server or an example) in debug mode
+/// in the foreground: its own directory, pid and log file. `stop()` (in a defer) stops it and kills by
+/// pid whatever of it is left.
+final class ServerProcess {
+    let directory: String
+    let pid: pid_t
+    private var seen: Set<pid_t> = []
+
+    /// Starts `program start` (or `program <arguments>`, e.g. `start -d`).
+    init(program: String, environment: [String: String], directory: String? = nil, arguments: [String] = ["start"]) throws {
+        let directory = try directory ?? makeTemporaryDirectory("wm-components")
+        self.directory = directory
+        var environment = environment
+        environment["WM_TEST_DIR"] = directory
+        environment["PID_FILE"] = environment["PID_FILE"] ?? "\(directory)/server.pid"
+        environment["LOG_FILE"] = environment["LOG_FILE"] ?? "\(directory)/server.log"
+        let binary = builtProgram(program)
+        guard access(binary, X_OK) == 0 else {
+            throw HarnessError("\(program) not found next to the test bundle; run swift build --build-tests")
+        }
+        pid = try spawn(binary, arguments, environment: environment, output: "\(directory)/output.log")
+        seen.insert(pid)
+    }
+
+    var output: String { readFile("\(directory)/output.log") ?? "" }
+    var log: String { readFile("\(directory)/server.log") ?? "" }
+
+    /// Waits until `count` worker processes run under the master.
+    @discardableResult
+    func waitForChildren(_ count: Int, seconds: Double = 15) throws -> [pid_t] {
+        var children: [pid_t] = []
+        try waitUntil("\(count) worker processes\n\(output)", seconds: seconds) {
+            guard isAlive(pid) else { throw HarnessError("the program exited:\n\(output)") }
+            children = descendants(of: pid)
+            seen.formUnion(children)
+            return children.count >= count
+        }
+        return children
+    }
+
+    /// The master named by the pid file (a daemon's master is not our child).
+    var masterPID: pid_t? {
+        readFile("\(directory)/server.pid").flatMap { pid_t($0.filter(\.isNumber)) }.flatMap { isAlive($0) ? $0 : nil }
+    }
+
+    /// Stops the master (SIGINT), waits for it, then SIGKILLs any process of it still alive.
+    func stop() {
+        seen.formUnion(descendants(of: pid))
+        if let master = masterPID, master != pid {
+            seen.insert(master)
+            seen.formUnion(descendants(of: master))
+            kill(master, SIGINT)
+            try? waitUntil("the daemon to stop", seconds: 8) { !isAlive(master) }
+        }
+        if isAlive(pid) { kill(pid, SIGINT) }
+        reap(pid, seconds: 8)
+        for other in seen where other != pid && isAlive(other) { kill(other, SIGKILL) }
+        removeDirectory(directory)
+    }
+}
+
+/// A `redis-server` on a free port, for one test; nil (and the test skips) when it is not installed.
+final class RedisProcess {
+    let port: Int
+    let pid: pid_t
+    let directory: String
+
+    static var isInstalled: Bool { findExecutable("redis-server") != nil }
+
+    /// Starts one on `port` (nil: a free one).
+    init(port: Int? = nil) throws {
+        guard let binary = findExecutable("redis-server") else { throw HarnessError("redis-server is not installed") }
+        directory = try makeTemporaryDirectory("wm-redis")
+        if let port { self.port = port } else { self.port = try freePort() }
+        pid = try spawn(
+            binary,
+            ["--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory],
+            environment: [:],
+            output: "\(directory)/redis.log"
+        )
+        let pid = self.pid
+        let port = self.port
+        try waitUntil("redis-server on port \(port)", seconds: 10) {
+            guard isAlive(pid) else { throw HarnessError("redis-server exited: \(readFile("\(directory)/redis.log") ?? "")") }
+            return isListening(port)
+        }
+    }
+
+    var address: String { "127.0.0.1:\(port)" }
+
+    func stop() {
+        kill(pid, SIGTERM)
+        reap(pid, seconds: 5)
+        removeDirectory(directory)
+    }
+}
+
+// MARK: - A loop run until a condition holds
+
+/// One test's event loop on the test's thread, run until a condition holds or a deadline passes.
+final class TestLoop {
+    let loop: EventLoop
+    /// Errors the loop's `errorHandler` got (callbacks that threw).
+    private(set) var errors: [any Error] = []
+
+    init() throws {
+        loop = try EventLoop()
+        loop.errorHandler = { [unowned self] error in self.errors.append(error) }
+    }
+
+    /// Runs the loop until `condition` holds (checked every millisecond and after each tick); throws
+    /// after `seconds`.
+    func run(until what: @autoclosure () -> String, seconds: Double = 10, _ condition: @escaping () -> Bool) throws {
+        let deadline = monotonicSeconds() + seconds
+        var timedOut = false
+        let check = try loop.addTimer(every: 0.001) { [loop] in
+            if condition() {
+                loop.stop()
+            } else if monotonicSeconds() >= deadline {
+                timedOut = true
+                loop.stop()
+            }
+        }
+        defer { loop.cancelTimer(check) }
+        if condition() { return }
+        try loop.run(.untilStopped)
+        if timedOut && !condition() { throw HarnessError("timed out after \(seconds) s waiting for \(what())") }
+    }
+
+    /// Runs the loop for `seconds` of loop time (to let things settle where absence is the point).
+    func run(for seconds: Double) throws {
+        let until = monotonicSeconds() + seconds
+        try run(until: "time to pass", seconds: seconds + 5) { monotonicSeconds() >= until }
+    }
+}
+
+/// A plain thread, for a blocking client that must not run on the loop's thread.
+final class BackgroundThread {
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    private var thread = pthread_t()
+    private var joined = false
+
+    init(_ body: @escaping @Sendable () -> Void) throws {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let result = pthread_create(&thread, nil, { argument in
+            Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().body()
+            return nil
+        }, box)
+        guard result == 0 else {
+            Unmanaged<Box>.fromOpaque(box).release()
+            throw HarnessError("pthread_create: \(result)")
+        }
+    }
+
+    func join() {
+        guard !joined else { return }
+        joined = true
+        pthread_join(thread, nil)
+    }
+
+    deinit { join() }
+}
