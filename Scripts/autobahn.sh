@@ -28,7 +28,11 @@ fi
 excludes=(); for c in $EXCLUDE; do excludes+=(-x "$c"); done
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 0.5
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done  # whatever ignored the TERM
+}
 trap cleanup EXIT
 
 # Our server, driven by the fuzzingclient.

@@ -28,6 +28,8 @@ web.count = 2
 let files = try StaticFiles(root: publicDirectory)
 web.onMessage = { connection, request in
     switch request.path {
+    case "/hello":
+        connection.send("Hello World")
     case "/api/status":
         let body = #"{"pid":\#(getpid()),"worker":"web","id":\#(web.id),"connections":\#(web.connections.count)}"#
         connection.send(.response(HTTPResponse(headers: ["Content-Type": "application/json"], body: body)))

@@ -41,6 +41,12 @@ extension EventLoop {
         if current < 0 && wm_signal_route(signal, pipe.write) != 0 {
             throw EventLoopError(.signalUnavailable, operation, cause: Errno(rawValue: wm_errno()))
         }
+        // A signal blocked in this thread (a mask inherited from a parent's worker thread: Dispatch and
+        // test runners block most signals) would stay pending for ever: unblock it where the loop runs.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, signal)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         // A replaced watcher comes back out and is released after this mutation (see EventLoop's stored
         // properties: `signals` skips exclusivity checks).
         _ = signals.watchers.updateValue(watcher, forKey: signal)

@@ -45,7 +45,11 @@ import Glibc
     /// Runs a command to completion and returns its standard output.
     private func run(_ argv: [String], environment extra: [String]) throws -> String {
         var pipeFDs: [CInt] = [0, 0]
+        // Close-on-exec: only the dup2'd standard output reaches the script, so a server it starts (with
+        // its own output redirected) cannot hold the pipe open and keep this read waiting.
         #expect(pipe(&pipeFDs) == 0)
+        _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -63,14 +67,39 @@ import Glibc
             environment.forEach { free($0) }
             arguments.forEach { free($0) }
         }
+        // Default dispositions and an empty mask: the runner's threads block signals, and a child would
+        // inherit that, so the script's servers would never see the SIGTERM that stops them.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, CShort(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, argv[0], &actions, nil, &arguments, &environment)
+        let status = posix_spawn(&pid, argv[0], &actions, &attributes, &arguments, &environment)
         close(pipeFDs[1])
         defer { close(pipeFDs[0]) }
         #expect(status == 0)
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
+        // Bounded: the script bounds its own runs (600 s each), and this gives up a little after that.
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let end = deadline.tv_sec + 1300
         while true {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            guard now.tv_sec < end else {
+                kill(pid, SIGKILL)
+                break
+            }
+            var ready = pollfd(fd: pipeFDs[0], events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 1000) >= 0 else { break }
+            if ready.revents == 0 { continue }
             let count = chunk.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress, $0.count) }
             if count <= 0 { break }
             output.append(contentsOf: chunk[0..<count])
