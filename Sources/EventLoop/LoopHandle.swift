@@ -40,7 +40,7 @@ public struct EventLoopHandle: Sendable, Hashable {
 /// Safety of `@unchecked Sendable`: `jobs` and `closed` are only touched under `state`'s mutex, the flags
 /// are atomics, and `wakeFD` is immutable and closed only in `deinit`, when no handle can reach it, so a
 /// late `execute` never writes into a reused descriptor.
-final class HandleCore: @unchecked Sendable {
+final class HandleCore: @unchecked Sendable {  // safe: state under `state`'s mutex, flags atomic, fd immutable
     typealias Job = @Sendable (EventLoop) -> Void
 
     /// A job as the queue stores it. The struct keeps the closure in its own representation: an array of

@@ -10,12 +10,12 @@ import WorkermanEventLoop
 /// guarded by `state`'s mutex; the workers in it are loop-bound objects that are only dereferenced by
 /// `runAll()` and by code it runs on the thread that called it (checked to be the main thread), which is
 /// the thread that built them.
-final class WorkerRegistry: @unchecked Sendable {
+final class WorkerRegistry: @unchecked Sendable {  // safe: list under a mutex, entries used on the main thread only
     static let shared = WorkerRegistry()
 
     /// Lets loop-bound objects sit in the lock-protected state. Safety of `@unchecked Sendable`: see the
     /// type's comment — they are only dereferenced on the main thread, where they were made.
-    private struct Held<Value: AnyObject>: @unchecked Sendable {
+    private struct Held<Value: AnyObject>: @unchecked Sendable {  // safe: dereferenced on the main thread only
         let value: Value
     }
 

@@ -15,7 +15,7 @@ import Glibc
 public struct ByteBuffer: Sendable {
     /// Safety of `@unchecked Sendable`: a `Storage` is mutated only through a uniquely referenced buffer
     /// (copy-on-write), so a shared storage is never written.
-    final class Storage: @unchecked Sendable {
+    final class Storage: @unchecked Sendable {  // safe: written only through a uniquely referenced buffer
         let bytes: UnsafeMutableRawPointer
         let capacity: Int
 

@@ -11,7 +11,7 @@ enum Resolver {
     ///
     /// Safety of `@unchecked Sendable`: `completion` is only called inside a job the loop's handle runs,
     /// on the loop thread; the helper thread never touches it.
-    private final class Request: @unchecked Sendable {
+    private final class Request: @unchecked Sendable {  // safe: completion runs on the loop thread only
         let host: String
         let port: Int
         let handle: EventLoopHandle
