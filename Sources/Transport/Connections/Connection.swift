@@ -294,24 +294,30 @@ public class Connection {
                     return .queued
                 }
             }
-            let result: IOResult<Int>
-            do {
-                result = try SocketCalls.send(fd, bytes)
-            } catch {
-                context.statistics.sendFail += 1
-                fireError(TransportError(.sendFailed, "send to \(remoteAddress?.description ?? "peer")", cause: error, detail: "client closed"))
-                destroy()
-                return .failed
-            }
-            var written = 0
-            if case .processed(let count) = result { written = count }
-            bytesWritten += written
-            context.statistics.bytesWritten += written
-            if written == bytes.count { return .written }
-            enqueue(bytes, owner: owner, from: written)
-            updateInterest()
-            return .queued
+            return writeNow(bytes, owner: owner)
         }
+    }
+
+    /// Writes to the socket at once (the queue is empty); a remainder the socket did not take is queued
+    /// for writability. A failed write means the peer is gone: `send_fail`, `onError`, and the end.
+    private func writeNow(_ bytes: UnsafeRawBufferPointer, owner: ByteBuffer?) -> SendResult {
+        let result: IOResult<Int>
+        do {
+            result = try SocketCalls.send(fd, bytes)
+        } catch {
+            context.statistics.sendFail += 1
+            fireError(TransportError(.sendFailed, "send to \(remoteAddress?.description ?? "peer")", cause: error, detail: "client closed"))
+            destroy()
+            return .failed
+        }
+        var written = 0
+        if case .processed(let count) = result { written = count }
+        bytesWritten += written
+        context.statistics.bytesWritten += written
+        if written == bytes.count { return .written }
+        enqueue(bytes, owner: owner, from: written)
+        updateInterest()
+        return .queued
     }
 
     /// Writes what this connection corked (one write for every answer of a read); a remainder the socket
@@ -328,23 +334,7 @@ public class Connection {
             cork.clear()
             swap(&cork, &context.cork)  // hand the (emptied) buffer back for the next read
         }
-        let count = cork.readableBytes
-        let result: IOResult<Int>
-        do {
-            result = try cork.withReadableBytes { (bytes) throws(Errno) in try SocketCalls.send(fd, bytes) }
-        } catch {
-            context.statistics.sendFail += 1
-            fireError(TransportError(.sendFailed, "send to \(remoteAddress?.description ?? "peer")", cause: error, detail: "client closed"))
-            destroy()
-            return
-        }
-        var written = 0
-        if case .processed(let sent) = result { written = sent }
-        bytesWritten += written
-        context.statistics.bytesWritten += written
-        guard written < count else { return }
-        cork.withReadableBytes { enqueue($0, owner: nil, from: written) }
-        updateInterest()
+        _ = cork.withReadableBytes { writeNow($0, owner: nil) }
     }
 
     /// Workerman's rule: refuse only when the queue is non-empty and already at the limit.
