@@ -61,6 +61,38 @@ public enum HTTPMethod: Hashable, Sendable, CustomStringConvertible {
     /// PUT PATCH). Anything else is answered `501 Not Implemented` unless configured.
     public static let defaultAllowed: [HTTPMethod] = [.get, .head, .post, .put, .delete, .options, .patch]
 
+    /// A small number for each common method (nil for `.other`), so a request can keep its method
+    /// without a reference to count.
+    var standardCode: UInt8? {
+        switch self {
+        case .get: 0
+        case .head: 1
+        case .post: 2
+        case .put: 3
+        case .delete: 4
+        case .options: 5
+        case .patch: 6
+        case .trace: 7
+        case .connect: 8
+        case .other: nil
+        }
+    }
+
+    /// The common method numbered `code` by `standardCode`.
+    init(standardCode code: UInt8) {
+        switch code {
+        case 0: self = .get
+        case 1: self = .head
+        case 2: self = .post
+        case 3: self = .put
+        case 4: self = .delete
+        case 5: self = .options
+        case 6: self = .patch
+        case 7: self = .trace
+        default: self = .connect
+        }
+    }
+
     /// Recognises a method token without allocating for the common ones.
     static func parse(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
         switch bytes.count {

@@ -64,6 +64,14 @@ public struct CodecContext {
         self.isClient = isClient
     }
 
+    @usableFromInline
+    init(maxPackageSize: Int, isClient: Bool, isDraining: Bool, wantsEvents: Bool) {
+        self.maxPackageSize = maxPackageSize
+        self.isClient = isClient
+        self.isDraining = isDraining
+        self.wantsEvents = wantsEvents
+    }
+
     /// Queues bytes for the peer.
     public mutating func reply(_ bytes: UnsafeRawBufferPointer) { replies.append(bytes) }
     public mutating func reply(_ bytes: ByteBuffer) { replies.append(bytes) }
@@ -137,9 +145,25 @@ public protocol Codec {
     /// Takes the next event announced with `context.announceEvent()`; nil when none is left. The
     /// connection calls it after the codec call returns, so the event's handler may use the connection.
     mutating func takeEvent() -> Event?
+
+    /// Runs `connection`'s receive loop over `bytes`; returns how many bytes were used. The default is
+    /// the generic loop. A codec on a hot path re-declares it, with the same one-line body, in its own
+    /// module, where the compiler then specializes the loop for it: messages move without value-witness
+    /// calls and metadata lookups (a tenth of a small HTTP request's instructions).
+    ///
+    /// ```swift
+    /// public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
+    ///     connection.runCodec(on: bytes)
+    /// }
+    /// ```
+    static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int
 }
 
 extension Codec {
+    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
+        connection.runCodec(on: bytes)
+    }
+
     public mutating func connectionEstablished(_ context: inout CodecContext) {}
     public mutating func connectionAccepted(remoteAddress: SocketAddress?) {}
 }

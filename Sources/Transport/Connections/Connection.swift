@@ -39,7 +39,7 @@ public class Connection {
     @exclusivity(unchecked) var receiveBuffer = ByteBuffer()
     @exclusivity(unchecked) var sendQueue = SendQueue()
     /// Length of the message being received when the codec already said it; 0 when unknown.
-    @exclusivity(unchecked) var knownLength = 0
+    @exclusivity(unchecked) @usableFromInline var knownLength = 0
     @exclusivity(unchecked) public private(set) var isPaused = false
     /// Monotonic time the unprocessed part of a message started waiting for more bytes; 0 when none waits.
     /// The owner's stall check (a slowloris header timeout) reads it.
@@ -266,6 +266,7 @@ public class Connection {
 
     /// The send algorithm of Workerman's reference §2.3. `keeping` is the buffer `bytes` points into, if
     /// any: a large remainder is queued by reference instead of copied.
+    @usableFromInline
     func sendBytes(_ bytes: UnsafeRawBufferPointer, keeping owner: ByteBuffer?) -> SendResult {
         switch status {
         case .closing, .closed:
@@ -506,16 +507,28 @@ public class Connection {
 
     /// Runs a user callback with its activity noted for `status`; a throw is logged, counted, and closes
     /// this connection (DESIGN decision 7).
-    @inline(__always)
-    func invokeUserCallback(_ kind: ActivityCallback, _ body: () throws -> Void) {
+    @inlinable @inline(__always)
+    final func invokeUserCallback(_ kind: ActivityCallback, _ body: () throws -> Void) {
         loop.noteActivity(kind, subject: UInt64(id))
         do {
             try body()
         } catch {
-            context.statistics.throwException += 1
-            loop.errorHandler(CallbackFailure(callback: kind, subject: UInt64(id), error: error))
-            if kind != .onClose { close() }
+            callbackFailed(kind, error)
         }
+    }
+
+    /// A user callback threw: log, count, and close (unless it was `onClose`).
+    @usableFromInline
+    final func callbackFailed(_ kind: ActivityCallback, _ error: any Error) {
+        context.statistics.throwException += 1
+        loop.errorHandler(CallbackFailure(callback: kind, subject: UInt64(id), error: error))
+        if kind != .onClose { close() }
+    }
+
+    /// Counts a decoded message for `status` (total_request).
+    @usableFromInline
+    final func countRequest() {
+        context.statistics.totalRequest += 1
     }
 }
 

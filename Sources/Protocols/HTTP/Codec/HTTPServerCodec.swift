@@ -73,15 +73,23 @@ public struct HTTPServerCodec: Codec {
 
     /// The peer, stamped on every request (set when the server accepts the connection).
     private var remoteAddress: SocketAddress?
+    /// What every request of this connection shares (its address), made with the first request.
+    private var shared: HTTPRequest.Extras?
 
     public mutating func connectionAccepted(remoteAddress: SocketAddress?) {
         self.remoteAddress = remoteAddress
+        shared = nil
     }
 
     /// How many decoded requests still wait for their response.
     public var unansweredRequests: Int { pending.count }
 
     // MARK: - Input
+
+    /// The receive loop, compiled specialized for this codec (see `Codec.process(_:on:)`).
+    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
+        connection.runCodec(on: bytes)
+    }
 
     public mutating func input(_ bytes: UnsafeRawBufferPointer, _ context: inout CodecContext) -> InputDecision {
         if draining { return bytes.isEmpty ? .needMore : .consumed(length: bytes.count) }
@@ -130,16 +138,27 @@ public struct HTTPServerCodec: Codec {
             // The connection broke the contract (decode without a matching input): refuse, never guess.
             throw CodecRejection("decode without a measured request", code: 500)
         }
-        var request = HTTPRequest(packet: packet, parser: parser)
-        request.remoteAddress = remoteAddress
+        // Everything the codec keeps is read from the parser, so the request is built once and moved out
+        // (reading it back from the request made the optimizer copy the whole value).
+        let keepAlive = parser.facts.keepAlive
+        let isHead: Bool
+        if case .head = parser.method { isHead = true } else { isHead = false }  // no copy of the method
         pending.push(
             PendingResponses.Entry(
-                keepAlive: request.keepAlive,
-                isHead: request.method == .head,
-                isHTTP10: request.version.minor == 0
+                keepAlive: keepAlive,
+                isHead: isHead,
+                isHTTP10: parser.version.minor == 0
             )
         )
-        if !request.keepAlive { draining = true }
+        if !keepAlive { draining = true }
+        let extras: HTTPRequest.Extras
+        if let shared {
+            extras = shared
+        } else {
+            extras = HTTPRequest.Extras(remoteAddress: remoteAddress)
+            shared = extras
+        }
+        let request = HTTPRequest(packet: packet, parser: parser, shared: extras)
         parser.reset()
         return request
     }

@@ -51,12 +51,12 @@ struct HTTPRequestParser {
 
     // MARK: Request line (offsets from the message start)
 
-    private(set) var method = HTTPMethod.get
-    private(set) var version = HTTPVersion.http1_1
-    private(set) var targetStart = 0
-    private(set) var targetEnd = 0
+    var method = HTTPMethod.get
+    var version = HTTPVersion.http1_1
+    var targetStart = 0
+    var targetEnd = 0
     /// Where the first header field line starts.
-    private(set) var fieldsStart = 0
+    var fieldsStart = 0
     /// The head's length, through the empty line.
     private(set) var headLength = 0
     /// The whole message's length once `complete`.
@@ -68,8 +68,8 @@ struct HTTPRequestParser {
     var nameEnd = 0
     var valueStart = 0
     var valueEnd = 0
-    private var fieldCount = 0
-    private var inTrailers = false
+    var fieldCount = 0
+    private(set) var inTrailers = false
     private var trailerStart = 0
 
     // MARK: Framing facts
@@ -117,6 +117,10 @@ struct HTTPRequestParser {
         var p = position
         var bound = currentBound(limits)
         var end = min(count, bound)
+        if state == .start, let lineEnd = requestLineAtOnce(base, end: end, limits: limits) {
+            p = lineEnd
+            state = .fieldStart
+        }
 
         while p < end {
             let byte = base[p]
@@ -184,6 +188,13 @@ struct HTTPRequestParser {
 
             // MARK: Field lines (header and trailer sections)
             case .fieldStart:
+                if let lineEnd = fieldLineAtOnce(base, from: p, end: end) {
+                    p = lineEnd
+                    fieldCount += 1
+                    if fieldCount > limits.maxHeaderCount { return fail(.tooManyHeaders, at: p) }
+                    if !inTrailers, let error = fieldComplete(base, limits: limits) { return fail(error, at: p) }
+                    continue
+                }
                 if byte == ASCII.cr {
                     state = .sectionEndLF
                 } else if ASCII.isTokenChar(byte) {
@@ -404,7 +415,7 @@ struct HTTPRequestParser {
 
     /// The request-target forms a server accepts (RFC 9112 §3.2): origin-form, absolute-form, and `*`
     /// for OPTIONS. authority-form belongs to CONNECT, which a server that is not a proxy does not serve.
-    private func validateTarget(_ base: UnsafeRawBufferPointer) -> HTTPParseError? {
+    func validateTarget(_ base: UnsafeRawBufferPointer) -> HTTPParseError? {
         let first = base[targetStart]
         if first == ASCII.slash { return nil }
         if first == ASCII.asterisk {

@@ -15,36 +15,83 @@ import WorkermanTransport
 /// }
 /// ```
 public struct HTTPRequest: Sendable, Equatable {
-    /// The request method.
-    public let method: HTTPMethod
-    /// The version in the request line (`HTTP/1.0` or `HTTP/1.1`; a higher 1.x is served as 1.1).
-    public let version: HTTPVersion
-    /// Whether the connection stays open after the response: HTTP/1.1 unless `Connection: close`,
-    /// HTTP/1.0 only with `Connection: keep-alive`.
-    public let keepAlive: Bool
-    /// Trailer fields that followed a chunked body (empty otherwise).
-    public let trailers: HTTPHeaders
-    /// The peer's address, for the connection (or a proxy-aware handler) to fill in; nil until then.
-    public var remoteAddress: SocketAddress?
-
     /// The head followed by the (de-chunked) body.
     let raw: ByteBuffer
-    /// Where the body starts in `raw`; the head ends with its empty line just before.
-    let headLength: Int
-    let targetStart: Int
-    let targetEnd: Int
-    /// Where the first field line starts in `raw`.
-    let fieldsStart: Int
+    /// Offsets and flags, all plain values.
+    let layout: Layout
+    /// What few requests carry (a method outside the common nine, trailers) and the peer's address,
+    /// which every request of a connection shares.
+    ///
+    /// Why this split: a request is copied into and out of `onMessage` and destroyed after it. Kept as
+    /// separate fields (an enum with a string payload, an address, a header list, the buffer), each copy
+    /// and each destruction went through outlined value-witness calls, about a twentieth of a small
+    /// request's instructions; as a buffer, plain values and one shared reference it is two counts.
+    var extras: Extras
 
-    /// Builds a request from parsed bytes: `packet` is exactly the message `parser` measured.
-    init(packet: UnsafeRawBufferPointer, parser: HTTPRequestParser) {
-        method = parser.method
-        version = parser.version
-        keepAlive = parser.facts.keepAlive
-        targetStart = parser.targetStart
-        targetEnd = parser.targetEnd
-        fieldsStart = parser.fieldsStart
-        headLength = parser.headLength
+    struct Layout: Equatable {
+        /// Where the body starts in `raw`; the head ends with its empty line just before.
+        var headLength: Int
+        var targetStart: Int
+        var targetEnd: Int
+        /// Where the first field line starts in `raw`.
+        var fieldsStart: Int
+        /// `HTTPMethod.standardCode`, or `Layout.otherMethod` (the name is in `extras`).
+        var methodCode: UInt8
+        var version: HTTPVersion
+        var keepAlive: Bool
+
+        static let otherMethod: UInt8 = .max
+    }
+
+    /// The rarely set parts of a request, immutable (a setter replaces the whole object).
+    final class Extras: Sendable {
+        let remoteAddress: SocketAddress?
+        let otherMethod: String
+        let trailers: HTTPHeaders
+
+        init(remoteAddress: SocketAddress?, otherMethod: String = "", trailers: HTTPHeaders = HTTPHeaders()) {
+            self.remoteAddress = remoteAddress
+            self.otherMethod = otherMethod
+            self.trailers = trailers
+        }
+    }
+
+    /// The request method.
+    public var method: HTTPMethod {
+        layout.methodCode == Layout.otherMethod ? .other(extras.otherMethod) : HTTPMethod(standardCode: layout.methodCode)
+    }
+    /// The version in the request line (`HTTP/1.0` or `HTTP/1.1`; a higher 1.x is served as 1.1).
+    public var version: HTTPVersion { layout.version }
+    /// Whether the connection stays open after the response: HTTP/1.1 unless `Connection: close`,
+    /// HTTP/1.0 only with `Connection: keep-alive`.
+    public var keepAlive: Bool { layout.keepAlive }
+    /// Trailer fields that followed a chunked body (empty otherwise).
+    public var trailers: HTTPHeaders { extras.trailers }
+    /// The peer's address, for the connection (or a proxy-aware handler) to fill in; nil until then.
+    public var remoteAddress: SocketAddress? {
+        get { extras.remoteAddress }
+        set { extras = Extras(remoteAddress: newValue, otherMethod: extras.otherMethod, trailers: extras.trailers) }
+    }
+
+    var headLength: Int { layout.headLength }
+    var targetStart: Int { layout.targetStart }
+    var targetEnd: Int { layout.targetEnd }
+    var fieldsStart: Int { layout.fieldsStart }
+
+    /// Builds a request from parsed bytes: `packet` is exactly the message `parser` measured. `shared`
+    /// carries the connection's address; a request that needs its own extras gets a new one.
+    init(packet: UnsafeRawBufferPointer, parser: borrowing HTTPRequestParser, shared: Extras) {
+        let methodCode = parser.method.standardCode
+        layout = Layout(
+            headLength: parser.headLength,
+            targetStart: parser.targetStart,
+            targetEnd: parser.targetEnd,
+            fieldsStart: parser.fieldsStart,
+            methodCode: methodCode ?? Layout.otherMethod,
+            version: parser.version,
+            keepAlive: parser.facts.keepAlive
+        )
+        var trailers = HTTPHeaders()
         if parser.facts.isChunked {
             var buffer = ByteBuffer(capacity: packet.count)
             buffer.append(UnsafeRawBufferPointer(rebasing: packet[0..<parser.headLength]))
@@ -52,7 +99,11 @@ public struct HTTPRequest: Sendable, Equatable {
             raw = buffer
         } else {
             raw = ByteBuffer(packet)
-            trailers = HTTPHeaders()
+        }
+        if methodCode == nil || !trailers.isEmpty {
+            extras = Extras(remoteAddress: shared.remoteAddress, otherMethod: parser.method.rawValue, trailers: trailers)
+        } else {
+            extras = shared
         }
     }
 
@@ -78,8 +129,6 @@ public struct HTTPRequest: Sendable, Equatable {
         let end = buffer.readableBytes
         buffer.append(" \(version)\r\n")
         let fields = buffer.readableBytes
-        var close = false
-        var keepAliveOption = false
         for field in headers
         where HTTPResponse.isValidFieldName(field.name) && HTTPResponse.isValidFieldValue(field.value) {
             buffer.append(field.name)
@@ -87,17 +136,20 @@ public struct HTTPRequest: Sendable, Equatable {
             buffer.append(field.value)
             buffer.append("\r\n")
         }
-        close = headers.containsToken("close", in: "Connection")
-        keepAliveOption = headers.containsToken("keep-alive", in: "Connection")
+        let close = headers.containsToken("close", in: "Connection")
+        let keepAliveOption = headers.containsToken("keep-alive", in: "Connection")
         buffer.append("\r\n")
-        self.method = method
-        self.version = version
-        self.keepAlive = version.minor >= 1 ? !close : keepAliveOption && !close
-        self.targetStart = start
-        self.targetEnd = end
-        self.fieldsStart = fields
-        self.headLength = buffer.readableBytes
-        self.trailers = HTTPHeaders()
+        let methodCode = method.standardCode
+        self.layout = Layout(
+            headLength: buffer.readableBytes,
+            targetStart: start,
+            targetEnd: end,
+            fieldsStart: fields,
+            methodCode: methodCode ?? Layout.otherMethod,
+            version: version,
+            keepAlive: version.minor >= 1 ? !close : keepAliveOption && !close
+        )
+        self.extras = Extras(remoteAddress: nil, otherMethod: methodCode == nil ? method.rawValue : "")
         buffer.append(body)
         self.raw = buffer
     }
@@ -279,10 +331,8 @@ public struct HTTPRequest: Sendable, Equatable {
     }
 
     public static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {
-        lhs.method == rhs.method && lhs.version == rhs.version && lhs.keepAlive == rhs.keepAlive
+        lhs.layout == rhs.layout && lhs.raw == rhs.raw && lhs.method == rhs.method
             && lhs.trailers == rhs.trailers && lhs.remoteAddress == rhs.remoteAddress
-            && lhs.headLength == rhs.headLength
-            && lhs.raw == rhs.raw
     }
 }
 
