@@ -38,6 +38,14 @@ extension TcpConnection where C == WebSocketServerCodec {
             try userOnClose?(connection)
         }
     }
+
+    /// Sends a ping (a server-side heartbeat; the peer answers with a pong, seen by `onCodecEvent`).
+    /// Fails when the connection is not open or `payload` is over 125 bytes (a control frame's limit).
+    @discardableResult
+    public func ping(_ payload: ByteBuffer = ByteBuffer()) -> SendResult {
+        guard codec.isOpen, payload.readableBytes <= 125 else { return .failed }
+        return sendRaw(WebSocketServerCodec.frame(opcode: WebSocketOpcode.ping, payload: payload))
+    }
 }
 
 extension TcpConnection where C == WebSocketClientCodec {

@@ -12,6 +12,9 @@ import WorkermanTransport
 /// response headers such as `Sec-WebSocket-Protocol`) or rejects (`rejectHandshake`, or just closing).
 /// Without one, valid upgrades are accepted at once. Messages sent before the handshake completes are
 /// held and sent right after the 101.
+///
+/// A connection upgraded from an HTTP route (`upgradeToWebSocket`) gets a codec that starts open: the
+/// handshake was the HTTP codec's.
 public struct WebSocketServerCodec: Codec {
     public typealias Message = WebSocketMessage
     public typealias Outbound = WebSocketMessage
@@ -43,6 +46,15 @@ public struct WebSocketServerCodec: Codec {
     public var isOpen: Bool { phase == .open }
 
     public init() {}
+
+    /// A codec for a connection whose upgrade `request` was answered already (an HTTP route's upgrade,
+    /// with `responseHeaders` in its 101): open from the first byte.
+    init(upgradedFrom request: HTTPRequest, responseHeaders: [(String, String)]) {
+        self.request = request
+        self.responseHeaders = responseHeaders
+        key = request.header("Sec-WebSocket-Key") ?? ""
+        phase = .open
+    }
 
     // MARK: - Input
 
