@@ -192,6 +192,11 @@ public struct WebSocketClientCodec: Codec {
         switch phase {
         case .open: writeMasked(message, into: &buffer)
         case .idle, .handshake:
+            // Bounded as the server codec bounds what it holds (see `WebSocketServerCodec.encode`).
+            if !held.bytes.isEmpty && held.bytes.readableBytes >= context.maxSendBufferSize {
+                context.sendRefused = true
+                return
+            }
             writeMasked(message, into: &held.bytes)
         case .closing: return
         }

@@ -11,7 +11,8 @@ import WorkermanTransport
 /// codec reports `.handshake(request)` and waits: the hook accepts (`acceptHandshake`, optionally with
 /// response headers such as `Sec-WebSocket-Protocol`) or rejects (`rejectHandshake`, or just closing).
 /// Without one, valid upgrades are accepted at once. Messages sent before the handshake completes are
-/// held and sent right after the 101.
+/// held and sent right after the 101, up to the connection's `maxSendBufferSize` (beyond it a send fails
+/// as with a full send buffer).
 ///
 /// A connection upgraded from an HTTP route (`upgradeToWebSocket`) gets a codec that starts open: the
 /// handshake was the HTTP codec's.
@@ -32,7 +33,7 @@ public struct WebSocketServerCodec: Codec {
     private(set) var phase = Phase.handshake
     private var http = HTTPServerCodec()
     private var reader = WebSocketFrameReader(expectMasked: true)
-    /// Frames sent before the handshake completed.
+    /// Frames sent before the handshake completed, at most `maxSendBufferSize` (see `encode`).
     private var held = ByteBuffer()
     private var events: [WebSocketEvent] = []
     private var key = ""
@@ -179,6 +180,13 @@ public struct WebSocketServerCodec: Codec {
         case .open:
             Self.write(message, into: &buffer)
         case .handshake, .awaitingDecision:
+            // Workerman's rule for a send buffer: refuse only once what waits already reaches the limit,
+            // so one large message is still taken. Unbounded, a client that never finishes its handshake
+            // would let a broadcasting server grow this without end.
+            if !held.isEmpty && held.readableBytes >= context.maxSendBufferSize {
+                context.sendRefused = true
+                return
+            }
             Self.write(message, into: &held)
         case .closing:
             return
