@@ -221,10 +221,6 @@ public struct WebSocketServerCodec: Codec {
     }
 
     static func closeFrame(code: Int, reason: String) -> ByteBuffer {
-        var payload = ByteBuffer(capacity: 2 + reason.utf8.count)
-        payload.append(UInt8(code >> 8))
-        payload.append(UInt8(code & 0xFF))
-        payload.append(String(reason.utf8.prefix(123)) ?? "")
-        return frame(opcode: WebSocketOpcode.close, payload: payload)
+        frame(opcode: WebSocketOpcode.close, payload: WebSocketClosePayload.make(code: code, reason: reason))
     }
 }
