@@ -414,7 +414,8 @@ struct ProcessTests {
             func openWebSocket() throws -> Client {
                 let client = try Client(port: webPort)
                 try client.send(upgrade + maskedHi)
-                let answer = try client.read { $0.count >= 4 && Array($0.suffix(4)) == [0x81, 2, UInt8(ascii: "h"), UInt8(ascii: "i")] }
+                let echo: [UInt8] = [0x81, 2, UInt8(ascii: "h"), UInt8(ascii: "i")]
+                let answer = try client.read { $0.count >= 4 && Array($0.suffix(4)) == echo }
                 #expect(answer.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"), "\(answer)")
                 return client
             }

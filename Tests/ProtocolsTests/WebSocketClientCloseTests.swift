@@ -62,7 +62,8 @@ struct WebSocketClientCloseTests {
             }
             server.onClose = { _ in serverSaw.append("closed") }
         }
-        let client = try AsyncTcpConnection<WebSocketClientCodec>(loop: harness.loop, url: "ws://127.0.0.1:\(server.port)/")
+        let url = "ws://127.0.0.1:\(server.port)/"
+        let client = try AsyncTcpConnection<WebSocketClientCodec>(loop: harness.loop, url: url)
         var clientSaw: [String] = []
         var started: UInt64 = 0
         var elapsed = 0.0
@@ -115,7 +116,8 @@ struct WebSocketClientCloseTests {
             }
             server.onClose = { _ in serverClosed = true }
         }
-        let client = try AsyncTcpConnection<WebSocketClientCodec>(loop: harness.loop, url: "ws://127.0.0.1:\(server.port)/")
+        let url = "ws://127.0.0.1:\(server.port)/"
+        let client = try AsyncTcpConnection<WebSocketClientCodec>(loop: harness.loop, url: url)
         var events: [String] = []
         var started: UInt64 = 0
         var elapsed = 0.0

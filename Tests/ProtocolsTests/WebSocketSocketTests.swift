@@ -321,7 +321,9 @@ struct WebSocketSocketTests {
             server.onError = { _, error in errors.append(error) }
             // 300-byte texts make 302-byte frames: four are held (906 < 1000 takes the fourth), six refused.
             server.onConnect = { connection in
-                for index in 0..<10 { results.append(connection.send(.text(String(repeating: "\(index)", count: 300)))) }
+                for index in 0..<10 {
+                    results.append(connection.send(.text(String(repeating: "\(index)", count: 300))))
+                }
             }
             server.onCodecEvent = { connection, event in
                 guard case .handshake = event else { return }

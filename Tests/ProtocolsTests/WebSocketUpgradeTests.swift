@@ -86,11 +86,18 @@ func upgradeSplit(_ bytes: [UInt8]) -> (responses: [WireResponse], frames: [Wire
 
 @Suite("WebSocket upgrade from an HTTP route")
 struct WebSocketUpgradeTests {
-    static func client(_ harness: WSLoop, port: Int, path: String = "/ws") throws -> AsyncTcpConnection<WebSocketClientCodec> {
+    static func client(
+        _ harness: WSLoop,
+        port: Int,
+        path: String = "/ws"
+    ) throws -> AsyncTcpConnection<WebSocketClientCodec> {
         try AsyncTcpConnection<WebSocketClientCodec>(loop: harness.loop, url: "ws://127.0.0.1:\(port)\(path)")
     }
 
-    @Test("one port: a plain GET is answered, /ws upgrades and echoes text and binary, pings both ways", arguments: BackendKind.available)
+    @Test(
+        "one port: a plain GET is answered, /ws upgrades and echoes text and binary, pings both ways",
+        arguments: BackendKind.available
+    )
     func pagesAndWebSocketOnOnePort(backend: BackendKind) throws {
         let harness = try WSLoop(backend)
         let log = UpgradeLog()
@@ -130,7 +137,9 @@ struct WebSocketUpgradeTests {
         }
         client.connect()
         #expect(harness.until { received.count == sent.count })
-        #expect(harness.until { clientEvents.contains("ping from server") && log.webSocketEvents.contains("pong from server") })
+        #expect(
+            harness.until { clientEvents.contains("ping from server") && log.webSocketEvents.contains("pong from server") }
+        )
         #expect(received == sent)
         #expect(selected == "chat")
         #expect(clientEvents.contains("pong from client"))
@@ -205,7 +214,8 @@ struct WebSocketUpgradeTests {
         peer.send(Array(request.prefix(40)))
         // The first part waits in the connection's buffer, so the rest is parsed from there.
         #expect(harness.until { server.connections.values.first?.receiveBufferQueueSize == 40 })
-        peer.send(Array(request.dropFirst(40)) + wsFrame(WS.text, "a") + wsFrame(WS.text, "b") + Array(wsFrame(WS.text, "c").prefix(3)))
+        let partialFrame = Array(wsFrame(WS.text, "c").prefix(3))
+        peer.send(Array(request.dropFirst(40)) + wsFrame(WS.text, "a") + wsFrame(WS.text, "b") + partialFrame)
         #expect(harness.until { upgradeSplit(peer.received).frames.count == 2 })
         #expect(log.upgraded.first?.receiveBufferQueueSize == 3, "the partial frame waits in the WebSocket's buffer")
         peer.send(Array(wsFrame(WS.text, "c").dropFirst(3)))
@@ -325,7 +335,8 @@ struct WebSocketUpgradeTests {
         let log = UpgradeLog()
         let server = try harness.upgradeServer(log: log)
         let peer = try RawHTTPClient(harness, port: server.port)
-        peer.send(Array("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n".utf8) + wsUpgradeRequest(target: "/ws") + wsFrame(WS.text, "lost"))
+        let slow = Array("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        peer.send(slow + wsUpgradeRequest(target: "/ws") + wsFrame(WS.text, "lost"))
         #expect(harness.until { peer.closed })
         let responses = peer.responses
         #expect(responses.map(\.status) == [200])
@@ -399,7 +410,8 @@ struct WebSocketUpgradeInteropTests {
         let harness = try WSLoop()
         let log = UpgradeLog()
         let server = try harness.upgradeServer(log: log) { server in server.maxPackageSize = 2 << 20 }
-        let child = try WSChild(["python3", "-c", WebSocketInteropTests.clientScript, "ws://127.0.0.1:\(server.port)/ws"])
+        let url = "ws://127.0.0.1:\(server.port)/ws"
+        let child = try WSChild(["python3", "-c", WebSocketInteropTests.clientScript, url])
         defer { child.kill() }
         try child.watch(in: harness.loop, onEnd: { harness.done() })
         try harness.run(timeout: 60)

@@ -17,7 +17,8 @@ extension TcpConnection where C == HTTPServerCodec {
     /// (plus `headers`, e.g. the `Sec-WebSocket-Protocol` picked from the client's offer) and returns the
     /// WebSocket connection that now owns the socket. Call it from `onMessage` with the request it got, and
     /// set the returned connection's callbacks before returning: frames the client sent right behind its
-    /// request reach them in the next tick.
+    /// request reach them in the next tick. To decide later (after a lookup), call `pauseReceiving()` in
+    /// `onMessage`, so nothing behind the request is parsed as HTTP, and upgrade when ready.
     ///
     /// ```swift
     /// let web = try Worker(http: "0.0.0.0:8080")
@@ -43,8 +44,8 @@ extension TcpConnection where C == HTTPServerCodec {
     /// counted as `packet_err` and reported to `onError` (`.protocolError`): a request that is not a valid
     /// upgrade gets 400 (not GET, not HTTP/1.1, no `Upgrade: websocket` or `Connection: Upgrade`, a
     /// missing or malformed `Sec-WebSocket-Key`, a body), a version other than 13 gets 426 with
-    /// `Sec-WebSocket-Version: 13`; each with `Connection: close`. A connection draining for a stop or
-    /// reload answers 503.
+    /// `Sec-WebSocket-Version: 13`; a connection draining for a stop or reload answers 503. Each answer
+    /// says `Connection: close`, and the HTTP connection closes (its `onClose` fires).
     ///
     /// Pipelining: the 101 must follow the responses to every earlier request, so an upgrade pipelined
     /// behind requests still waiting for their responses is refused rather than delayed: it gets no
@@ -71,7 +72,9 @@ extension TcpConnection where C == HTTPServerCodec {
             return nil
         }
         guard unanswered == 1 else {
-            reportHandoverFailure(TransportError(.handoverFailed, operation, detail: "the request was answered already"))
+            reportHandoverFailure(
+                TransportError(.handoverFailed, operation, detail: "the request was answered already")
+            )
             return nil
         }
         if let refusal = WebSocketHandshake.validate(request) {
@@ -79,16 +82,22 @@ extension TcpConnection where C == HTTPServerCodec {
             return nil
         }
         guard !isDraining else {
-            refuseUpgrade(WebSocketHandshake.Refusal(status: 503, reason: "the server is stopping or reloading"), operation)
+            refuseUpgrade(
+                WebSocketHandshake.Refusal(status: 503, reason: "the server is stopping or reloading"),
+                operation
+            )
             return nil
         }
         guard !codec.isStreamingResponse else {
-            reportHandoverFailure(TransportError(.handoverFailed, operation, detail: "an earlier response is still streaming"))
+            reportHandoverFailure(
+                TransportError(.handoverFailed, operation, detail: "an earlier response is still streaming")
+            )
             return nil
         }
-        let greeting = WebSocketHandshake.acceptResponse(key: request.header("Sec-WebSocket-Key") ?? "", headers: headers)
+        let key = request.header("Sec-WebSocket-Key") ?? ""
+        let codec = WebSocketServerCodec(upgradedFrom: request, responseHeaders: headers)
         do {
-            return try handOver(to: WebSocketServerCodec(upgradedFrom: request, responseHeaders: headers), greeting: greeting)
+            return try handOver(to: codec, greeting: WebSocketHandshake.acceptResponse(key: key, headers: headers))
         } catch {
             reportHandoverFailure(error)
             return nil

@@ -215,7 +215,8 @@ public struct WebSocketClientCodec: Codec {
         guard phase == .open else { return }
         phase = .closing
         sentCloseFirst = true
-        encodeControl(opcode: WebSocketOpcode.close, payload: WebSocketClosePayload.make(code: code, reason: reason), into: &buffer)
+        let payload = WebSocketClosePayload.make(code: code, reason: reason)
+        encodeControl(opcode: WebSocketOpcode.close, payload: payload, into: &buffer)
     }
 
     mutating func encodeControl(opcode: UInt8, payload: ByteBuffer, into buffer: inout ByteBuffer) {
