@@ -17,6 +17,8 @@
 //   WM_TEST_PID          the test process: once it is gone (a runner killed it), the server stops itself
 //   WM_BAD_WORKER=1      a Worker whose construction throws (udp:// on a stream worker) is made first and
 //                        its error ignored: it must not join the process plan
+//   WM_WEB=1             adds an HTTP worker "web" (one process, port 0, written to WM_TEST_DIR/webport):
+//                        GET / answers "page", /ws upgrades to a WebSocket that echoes
 import Dispatch
 import Workerman
 
@@ -54,14 +56,7 @@ echo.onWorkerStart = { worker in
     if failStart { throw StartFailure() }
     // Port 0 is bound by the master and inherited: tell the test which port it got (written to a temporary
     // name and renamed, so the test never reads half a number).
-    if let port = worker.server?.listener?.address.port {
-        let text = "\(port)\n"
-        let temporary = "\(directory)/port.\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        _ = text.withCString { write(fd, $0, strlen($0)) }
-        close(fd)
-        rename(temporary, "\(directory)/port")
-    }
+    if let port = worker.server?.listener?.address.port { publish("\(port)\n", as: "port") }
 }
 echo.onMessage = { connection, bytes in
     let text = bytes.string
@@ -93,9 +88,35 @@ ticker.onWorkerStart = { worker in
     }
 }
 
+if environment("WM_WEB") == "1" {
+    let web = try Worker(http: "127.0.0.1:0")
+    web.name = "web"
+    web.onWorkerStart = { worker in
+        guard let port = worker.server?.listener?.address.port else { return }
+        publish("\(port)\n", as: "webport")
+    }
+    web.onMessage = { connection, request in
+        if request.path == "/ws", request.isWebSocketUpgrade {
+            guard let ws = connection.upgradeToWebSocket(request) else { return }
+            ws.onMessage = { ws, message in ws.send(message) }
+            return
+        }
+        connection.send("page")
+    }
+}
+
 if environment("WM_THREADS") == "1" { startBackgroundThreads() }
 
 Worker.runAll()
+
+/// Writes `text` to WM_TEST_DIR/`name` through a temporary name, so the test never reads half of it.
+func publish(_ text: String, as name: String) {
+    let temporary = "\(directory)/\(name).\(getpid())"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    _ = text.withCString { write(fd, $0, strlen($0)) }
+    close(fd)
+    rename(temporary, "\(directory)/\(name)")
+}
 
 func say(_ text: String) {
     var bytes = Array((text + "\n").utf8)

@@ -398,6 +398,67 @@ struct ProcessTests {
         }
     }
 
+    @Test func upgradedWebSocketIsListedAndClosedOnReloadAndStop() async throws {
+        try await withTestServer(["WM_WEB": "1"]) { server in
+            try await server.startDaemon(processes: 4)
+            var webPort: UInt16 = 0
+            try await waitUntil("the web port file") {
+                webPort = readFile("\(server.directory)/webport").flatMap { UInt16($0.filter(\.isNumber)) } ?? 0
+                return webPort != 0
+            }
+            // An upgrade with a masked "hi" frame right behind it, in one write; the echo comes unmasked.
+            let upgrade = Array(
+                ("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
+            let maskedHi: [UInt8] = [0x81, 0x82, 1, 2, 3, 4, UInt8(ascii: "h") ^ 1, UInt8(ascii: "i") ^ 2]
+            func openWebSocket() throws -> Client {
+                let client = try Client(port: webPort)
+                try client.send(upgrade + maskedHi)
+                let echo: [UInt8] = [0x81, 2, UInt8(ascii: "h"), UInt8(ascii: "i")]
+                let answer = try client.read { $0.count >= 4 && Array($0.suffix(4)) == echo }
+                #expect(answer.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"), "\(answer)")
+                return client
+            }
+            /// Whether the server closes `client` (end of stream) within the client's read timeout.
+            func closedByServer(_ client: Client) -> Bool {
+                do {
+                    _ = try client.read { _ in false }
+                    return false
+                } catch {
+                    return error.kind == .closed
+                }
+            }
+
+            let first = try openWebSocket()
+            let listing = try await server.run(["connections"])
+            #expect(listing.status == 0, "\(listing)")
+            let rows = listing.output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            let row = try #require(rows.first { $0.last == "127.0.0.1:\(first.localPort)" }, "\(listing)")
+            #expect(row.count == 14, "\(row)")
+            #expect(row[1] == "web")
+            #expect(row[4] == "WebSocketServerCodec")
+            #expect(row[11] == "ESTABLISHED")
+            let status = try await server.status()
+            #expect(status.rows(worker: "web").first?["connections"] == "1", "\(status.text)")
+
+            // A reload drains the web process: the idle WebSocket is closed, and a new process serves.
+            let before = Set(server.runningChildren().map(\.pid))
+            let reload = try await server.run(["reload"])
+            #expect(reload.status == 0, "\(reload)")
+            #expect(closedByServer(first), "the reload closed the upgraded connection")
+            try await waitUntil("four new children after the reload", seconds: 10) {
+                let now = Set(server.runningChildren().map(\.pid))
+                return now.count == 4 && now.isDisjoint(with: before)
+            }
+
+            // A stop closes the next one.
+            let second = try openWebSocket()
+            let stop = try await server.run(["stop"])
+            #expect(stop.status == 0, "\(stop)")
+            #expect(closedByServer(second), "the stop closed the upgraded connection")
+        }
+    }
+
     // MARK: - Pid file
 
     @Test func stalePidFileIsIgnored() async throws {

@@ -191,6 +191,21 @@ struct WebSocketClientCodecTests {
         #expect(frames.allSatisfy { $0.maskKey != nil && $0.maskKey != [0, 0, 0, 0] })
     }
 
+    @Test("what is held before the handshake is bounded by maxSendBufferSize, as on the server")
+    func heldIsBounded() throws {
+        let (start, request) = try Self.started()
+        var driver = start
+        driver.maxSendBufferSize = 100
+        // 80-byte texts make 86-byte masked frames: a second is taken (86 < 100), then no more.
+        let text = String(repeating: "y", count: 80)
+        for _ in 0..<3 { #expect(driver.send(.text(text)).isEmpty) }
+        #expect(driver.refusedSends == 1)
+        driver.receive(Self.accept(request))
+        let (frames, rest) = wsParseFrames(driver.output.bytes)
+        #expect(frames.map(\.text) == [text, text])
+        #expect(rest == 0)
+    }
+
     @Test("every frame is masked with a non-zero key that changes from frame to frame")
     func masking() throws {
         var driver = try Self.open()

@@ -156,6 +156,37 @@ struct WebSocketServerHandshakeTests {
         #expect(driver.send(.text("now")) == wsFrame(WS.text, "now", mask: nil))
     }
 
+    @Test("what is held before the handshake is bounded by maxSendBufferSize, by Workerman's send-buffer rule")
+    func heldIsBounded() throws {
+        var driver = WSCodecDriver(WebSocketServerCodec())
+        driver.maxSendBufferSize = 100
+        driver.receive(wsUpgradeRequest())
+        // 80-byte texts make 82-byte frames: 82 held < 100 takes a second; 164 ≥ 100 refuses the rest.
+        let text = String(repeating: "x", count: 80)
+        for _ in 0..<4 { #expect(driver.send(.text(text)).isEmpty) }
+        #expect(driver.refusedSends == 2)
+        let (head, frames, rest) = wsSplitResponse(driver.codec.acceptHandshake())
+        #expect(wsStatus(head) == 101)
+        #expect(frames.map(\.text) == [text, text])
+        #expect(rest == 0)
+        // Open: the codec holds nothing, so it refuses nothing (the send queue bounds what waits).
+        for _ in 0..<4 { #expect(driver.send(.text(text)).count == 82) }
+        #expect(driver.refusedSends == 2)
+    }
+
+    @Test("one message larger than maxSendBufferSize is still held when nothing else is")
+    func oneLargeHeldMessage() throws {
+        var driver = WSCodecDriver(WebSocketServerCodec())
+        driver.maxSendBufferSize = 100
+        driver.receive(wsUpgradeRequest())
+        #expect(driver.send(.binary(ByteBuffer(wsPattern(1000)))).isEmpty)
+        #expect(driver.refusedSends == 0)
+        #expect(driver.send(.text("one more")).isEmpty)
+        #expect(driver.refusedSends == 1)
+        let (_, frames, _) = wsSplitResponse(driver.codec.acceptHandshake())
+        #expect(frames.map(\.payload) == [wsPattern(1000)])
+    }
+
     @Test("a hook can refuse: the answer is an HTTP error and nothing held is sent")
     func rejectedByHook() throws {
         var driver = WSCodecDriver(WebSocketServerCodec())

@@ -311,6 +311,41 @@ struct WebSocketSocketTests {
         harness.finish()
     }
 
+    @Test("sends held before the handshake stop at maxSendBufferSize: .failed, onError sendFailed, send_fail")
+    func heldSendsAreBounded() throws {
+        let harness = try WSLoop()
+        var results: [SendResult] = []
+        var errors: [TransportError] = []
+        let server = try Self.echoServer(harness) { server in
+            server.maxSendBufferSize = 1000
+            server.onError = { _, error in errors.append(error) }
+            // 300-byte texts make 302-byte frames: four are held (906 < 1000 takes the fourth), six refused.
+            server.onConnect = { connection in
+                for index in 0..<10 {
+                    results.append(connection.send(.text(String(repeating: "\(index)", count: 300))))
+                }
+            }
+            server.onCodecEvent = { connection, event in
+                guard case .handshake = event else { return }
+                connection.acceptWebSocket()
+            }
+        }
+        let client = try Self.client(harness, server)
+        var received: [String] = []
+        client.onMessage = { client, message in
+            received.append(message.text)
+            if received.count == 4 { client.close() }
+        }
+        client.onClose = { _ in harness.done() }
+        client.connect()
+        try harness.run()
+        #expect(results == Array(repeating: .queued, count: 4) + Array(repeating: .failed, count: 6))
+        #expect(received == (0..<4).map { String(repeating: "\($0)", count: 300) })
+        #expect(errors.count == 6 && errors.allSatisfy { $0.code == .sendFailed }, "\(errors)")
+        #expect(harness.transport.statistics.sendFail == 6)
+        harness.finish()
+    }
+
     @Test("closeWebSocket: the server's close frame is echoed by the client, then both sides close")
     func serverClosingHandshake() throws {
         let harness = try WSLoop()

@@ -232,6 +232,10 @@ struct WSCodecDriver<C: Codec> {
     var paused = false
     var closeRequested = false
     var rejection: CodecRejection?
+    /// The connection's `maxSendBufferSize`, which `send` hands the codec.
+    var maxSendBufferSize = Int.max
+    /// Sends the codec refused (`CodecContext.sendRefused`).
+    var refusedSends = 0
 
     init(_ codec: C, maxPackageSize: Int = 1 << 20, isClient: Bool = false, wantsEvents: Bool = true) {
         self.codec = codec
@@ -290,7 +294,9 @@ struct WSCodecDriver<C: Codec> {
     mutating func send(_ message: C.Outbound) -> [UInt8] {
         var wire = ByteBuffer()
         var context = makeContext()
+        context.maxSendBufferSize = maxSendBufferSize
         codec.encode(message, into: &wire, &context)
+        if context.sendRefused { refusedSends += 1 }
         collect(&context)
         output.append(wire)
         return wire.bytes

@@ -72,7 +72,8 @@ extension Worker where C == WebSocketServerCodec {
 }
 
 extension Worker where C == HTTPServerCodec {
-    /// An HTTP/1.1 worker: `onMessage` gets `HTTPRequest`s; answer each with `connection.send(…)`.
+    /// An HTTP/1.1 worker: `onMessage` gets `HTTPRequest`s; answer each with `connection.send(…)`. A
+    /// route may upgrade its connection to a WebSocket on the same port (`upgradeToWebSocket`).
     public convenience init(http address: String) throws(TransportError) {
         try self.init("http://" + address)
         partialMessageTimeout = 60
@@ -83,6 +84,9 @@ extension Worker where C == HTTPServerCodec {
             connection.close()
         }
     }
+
+    /// This process's WebSocket connections upgraded from this worker's requests, by id (to broadcast).
+    public var webSocketConnections: [Int: TcpConnection<WebSocketServerCodec>] { server?.webSocketConnections ?? [:] }
 }
 
 extension Worker where C == TextCodec {

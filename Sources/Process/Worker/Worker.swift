@@ -51,7 +51,14 @@ public final class Worker<C: Codec>: WorkerBase {
     /// This process's live connections of this worker, by id (Workerman's `$worker->connections`).
     public var connections: [Int: TcpConnection<C>] { server?.connections ?? [:] }
 
-    override var connectionCount: Int { server?.connections.count ?? 0 }
+    /// Connections that left this worker's codec (WebSockets upgraded from an HTTP route), by id: still
+    /// this worker's to close on stop, drain on reload, list and count.
+    public var handedOverConnections: [Int: Connection] { server?.handedOverConnections ?? [:] }
+
+    override var connectionCount: Int {
+        guard let server else { return 0 }
+        return server.connections.count + server.handedOverConnections.count
+    }
 
     override func startServing(on loop: EventLoop, inherited: Listener?) throws {
         self.loop = loop
@@ -88,6 +95,9 @@ public final class Worker<C: Codec>: WorkerBase {
     override func drainConnections() {
         server?.stop()
         for connection in server?.connections.values ?? [:].values {
+            connection.closeWhenIdle()
+        }
+        for connection in server?.handedOverConnections.values ?? [:].values {
             connection.closeWhenIdle()
         }
     }

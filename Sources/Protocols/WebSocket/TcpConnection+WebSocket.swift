@@ -29,25 +29,65 @@ extension TcpConnection where C == WebSocketServerCodec {
         var frame = ByteBuffer()
         codec.encodeClose(code: code, reason: reason, into: &frame)
         sendRaw(frame)
-        guard let timer = try? loop.addTimer(after: timeout, { [weak self] in self?.destroy() }) else { return }
-        // The timer goes with the connection: left pending, it would keep the loop busy (a stopping worker
-        // waiting for an idle loop) for up to `timeout` after the peer answered.
-        let userOnClose = onClose
-        onClose = { [loop] connection in
-            loop.cancelTimer(timer)
-            try userOnClose?(connection)
-        }
+        destroy(after: timeout)
+    }
+
+    /// Sends a ping (a server-side heartbeat; the peer answers with a pong, seen by `onCodecEvent`).
+    /// Fails when the connection is not open or `payload` is over 125 bytes (a control frame's limit).
+    @discardableResult
+    public func ping(_ payload: ByteBuffer = ByteBuffer()) -> SendResult {
+        guard codec.isOpen, payload.readableBytes <= 125 else { return .failed }
+        return sendRaw(WebSocketServerCodec.frame(opcode: WebSocketOpcode.ping, payload: payload))
     }
 }
 
 extension TcpConnection where C == WebSocketClientCodec {
-    /// Sends a ping (the keep-alive the client may send on a timer).
+    /// Sends a ping (the keep-alive the client may send on a timer). Fails when the connection is not
+    /// open or `payload` is over 125 bytes (a control frame's limit).
     @discardableResult
     public func ping(_ payload: ByteBuffer = ByteBuffer()) -> SendResult {
-        guard codec.isOpen else { return .failed }
+        guard codec.isOpen, payload.readableBytes <= 125 else { return .failed }
         var frame = ByteBuffer()
         codec.encodeControl(opcode: WebSocketOpcode.ping, payload: payload, into: &frame)
         return sendRaw(frame)
+    }
+
+    /// Starts the client's closing handshake (§7.1.1): sends a close frame with `code` and `reason`
+    /// (at most 123 bytes of it), stops sending data, and waits for the server's close frame (reported to
+    /// `onCodecEvent` as `.close`) and then for the server to close the TCP connection, which RFC 6455
+    /// leaves to the server; after `timeout` seconds the socket is closed anyway. `onClose` fires once,
+    /// when the socket is closed. A connection whose handshake has not completed just closes.
+    ///
+    /// ```swift
+    /// client.closeWebSocket(code: WebSocketCloseCode.goingAway, reason: "shutting down")
+    /// ```
+    public func closeWebSocket(code: Int = WebSocketCloseCode.normal, reason: String = "", timeout: Double = 5) {
+        guard status == .established, codec.isOpen else {
+            close()
+            return
+        }
+        var frame = ByteBuffer()
+        codec.encodeClose(code: code, reason: reason, into: &frame)
+        sendRaw(frame)
+        destroy(after: timeout)
+    }
+}
+
+extension TcpConnection {
+    /// Closes the socket after `timeout` seconds unless it closed before (a closing handshake's bound).
+    fileprivate func destroy(after timeout: Double) {
+        guard status == .established,
+            let timer = try? loop.addTimer(after: timeout, { [weak self] in self?.destroy() })
+        else { return }
+        // The timer goes with the connection: left pending, it would keep the loop busy (a stopping worker
+        // waiting for an idle loop) for up to `timeout` after the peer answered. The wrapper puts the
+        // user's `onClose` back first, so a client that reconnects does not pile up wrappers.
+        let userOnClose = onClose
+        onClose = { [loop] connection in
+            loop.cancelTimer(timer)
+            connection.onClose = userOnClose
+            try userOnClose?(connection)
+        }
     }
 }
 

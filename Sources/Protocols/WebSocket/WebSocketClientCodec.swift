@@ -44,6 +44,9 @@ public struct WebSocketClientCodec: Codec {
     private var events: [WebSocketEvent] = []
     private var random = MaskKeyGenerator()
     private var scanned = 0
+    /// This side sent the first close frame (`encodeClose`): after the server's answer, the server closes
+    /// the TCP connection, not us (§7.1.1).
+    private var sentCloseFirst = false
 
     public init() {}
 
@@ -58,6 +61,7 @@ public struct WebSocketClientCodec: Codec {
         key = Base64.encode(nonce)
         phase = .handshake
         scanned = 0
+        sentCloseFirst = false
         reader = WebSocketFrameReader(expectMasked: false)
         // Fresh keys for every connection: a reconnect starts from a copy of the first codec, whose
         // generator would otherwise repeat the first connection's keys.
@@ -155,7 +159,10 @@ public struct WebSocketClientCodec: Codec {
                 }
                 phase = .closing
                 report(.close(code: code, reason: reason), &context)
-                context.closeRequested = true
+                // Answering the server's close, we close at once (as the peer that just echoed may); after
+                // our own close, §7.1.1 lets the server close TCP first, so it keeps the TIME_WAIT
+                // (`closeWebSocket` bounds that wait).
+                if !sentCloseFirst { context.closeRequested = true }
             case nil:
                 break
             }
@@ -192,9 +199,24 @@ public struct WebSocketClientCodec: Codec {
         switch phase {
         case .open: writeMasked(message, into: &buffer)
         case .idle, .handshake:
+            // Bounded as the server codec bounds what it holds (see `WebSocketServerCodec.encode`).
+            if !held.bytes.isEmpty && held.bytes.readableBytes >= context.maxSendBufferSize {
+                context.sendRefused = true
+                return
+            }
             writeMasked(message, into: &held.bytes)
         case .closing: return
         }
+    }
+
+    /// Appends a masked close frame with `code` and `reason` and stops sending data (a client-initiated
+    /// close, §7.1.1); the server's close is then awaited, and the server closes the TCP connection.
+    public mutating func encodeClose(code: Int, reason: String, into buffer: inout ByteBuffer) {
+        guard phase == .open else { return }
+        phase = .closing
+        sentCloseFirst = true
+        let payload = WebSocketClosePayload.make(code: code, reason: reason)
+        encodeControl(opcode: WebSocketOpcode.close, payload: payload, into: &buffer)
     }
 
     mutating func encodeControl(opcode: UInt8, payload: ByteBuffer, into buffer: inout ByteBuffer) {

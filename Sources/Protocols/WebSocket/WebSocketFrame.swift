@@ -129,3 +129,19 @@ enum WebSocketMask {
         }
     }
 }
+
+/// A close frame's payload (§5.5.1): the code, big-endian, then the reason as UTF-8.
+enum WebSocketClosePayload {
+    static func make(code: Int, reason: String) -> ByteBuffer {
+        var payload = ByteBuffer(capacity: 2 + min(reason.utf8.count, 123))
+        payload.append(UInt8(truncatingIfNeeded: code >> 8))
+        payload.append(UInt8(truncatingIfNeeded: code))
+        // A control frame carries at most 125 bytes, so at most 123 of reason, cut before a character
+        // rather than inside one (a torn character is invalid UTF-8, which the peer must fail with 1007).
+        let bytes = Array(reason.utf8)
+        var end = min(bytes.count, 123)
+        while end < bytes.count && end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        payload.append(contentsOf: bytes[..<end])
+        return payload
+    }
+}

@@ -57,13 +57,8 @@ enum WebSocketHandshake {
     static func refusalResponse(_ refusal: Refusal) -> ByteBuffer {
         let text = refusal.reason + "\n"
         var buffer = ByteBuffer(capacity: 256)
-        let phrase: String
-        switch refusal.status {
-        case 426: phrase = "Upgrade Required"
-        case 403: phrase = "Forbidden"
-        case 404: phrase = "Not Found"
-        default: phrase = "Bad Request"
-        }
+        let standard = HTTPStatus(code: refusal.status).reason
+        let phrase = standard.isEmpty ? "Bad Request" : standard
         buffer.append("HTTP/1.1 \(refusal.status) \(phrase)\r\nConnection: close\r\nContent-Type: text/plain\r\n")
         for (name, value) in refusal.extraHeaders { buffer.append("\(name): \(value)\r\n") }
         buffer.append("Content-Length: \(text.utf8.count)\r\n\r\n\(text)")

@@ -11,7 +11,11 @@ import WorkermanTransport
 /// codec reports `.handshake(request)` and waits: the hook accepts (`acceptHandshake`, optionally with
 /// response headers such as `Sec-WebSocket-Protocol`) or rejects (`rejectHandshake`, or just closing).
 /// Without one, valid upgrades are accepted at once. Messages sent before the handshake completes are
-/// held and sent right after the 101.
+/// held and sent right after the 101, up to the connection's `maxSendBufferSize` (beyond it a send fails
+/// as with a full send buffer).
+///
+/// A connection upgraded from an HTTP route (`upgradeToWebSocket`) gets a codec that starts open: the
+/// handshake was the HTTP codec's.
 public struct WebSocketServerCodec: Codec {
     public typealias Message = WebSocketMessage
     public typealias Outbound = WebSocketMessage
@@ -29,7 +33,7 @@ public struct WebSocketServerCodec: Codec {
     private(set) var phase = Phase.handshake
     private var http = HTTPServerCodec()
     private var reader = WebSocketFrameReader(expectMasked: true)
-    /// Frames sent before the handshake completed.
+    /// Frames sent before the handshake completed, at most `maxSendBufferSize` (see `encode`).
     private var held = ByteBuffer()
     private var events: [WebSocketEvent] = []
     private var key = ""
@@ -43,6 +47,15 @@ public struct WebSocketServerCodec: Codec {
     public var isOpen: Bool { phase == .open }
 
     public init() {}
+
+    /// A codec for a connection whose upgrade `request` was answered already (an HTTP route's upgrade,
+    /// with `responseHeaders` in its 101): open from the first byte.
+    init(upgradedFrom request: HTTPRequest, responseHeaders: [(String, String)]) {
+        self.request = request
+        self.responseHeaders = responseHeaders
+        key = request.header("Sec-WebSocket-Key") ?? ""
+        phase = .open
+    }
 
     // MARK: - Input
 
@@ -172,6 +185,13 @@ public struct WebSocketServerCodec: Codec {
         case .open:
             Self.write(message, into: &buffer)
         case .handshake, .awaitingDecision:
+            // Workerman's rule for a send buffer: refuse only once what waits already reaches the limit,
+            // so one large message is still taken. Unbounded, a client that never finishes its handshake
+            // would let a broadcasting server grow this without end.
+            if !held.isEmpty && held.readableBytes >= context.maxSendBufferSize {
+                context.sendRefused = true
+                return
+            }
             Self.write(message, into: &held)
         case .closing:
             return
@@ -206,10 +226,6 @@ public struct WebSocketServerCodec: Codec {
     }
 
     static func closeFrame(code: Int, reason: String) -> ByteBuffer {
-        var payload = ByteBuffer(capacity: 2 + reason.utf8.count)
-        payload.append(UInt8(code >> 8))
-        payload.append(UInt8(code & 0xFF))
-        payload.append(String(reason.utf8.prefix(123)) ?? "")
-        return frame(opcode: WebSocketOpcode.close, payload: payload)
+        frame(opcode: WebSocketOpcode.close, payload: WebSocketClosePayload.make(code: code, reason: reason))
     }
 }

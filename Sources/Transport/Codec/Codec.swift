@@ -59,6 +59,13 @@ public struct CodecContext {
     /// does (HTTP answers `Connection: close`).
     public internal(set) var isDraining = false
 
+    /// The connection's `maxSendBufferSize`, set for `encode` (unbounded elsewhere): a codec that holds
+    /// output back (a WebSocket before its handshake) bounds what it holds by it.
+    public var maxSendBufferSize = Int.max
+    /// Set by `encode` to refuse the message, as a full send buffer refuses one: `send` returns `.failed`,
+    /// and `onError` gets `.sendFailed` (counted as `send_fail`).
+    public var sendRefused = false
+
     public init(maxPackageSize: Int, isClient: Bool = false) {
         self.maxPackageSize = maxPackageSize
         self.isClient = isClient

@@ -59,6 +59,7 @@ public class TcpConnection<C: Codec>: Connection {
         swap(&scratch, &context.encodeScratch)
         scratch.clear()
         var codecContext = makeCodecContext()
+        codecContext.maxSendBufferSize = maxSendBufferSize
         codec.encode(message, into: &scratch, &codecContext)
         // A close the codec asks for while encoding (an HTTP response to a request that did not want
         // keep-alive) follows the encoded bytes: closing first would drop them.
@@ -67,7 +68,8 @@ public class TcpConnection<C: Codec>: Connection {
         if codecContext.hasEffects { apply(&codecContext) }
         let result: SendResult
         if scratch.isEmpty {
-            result = .queued  // the codec parked it (Workerman's encode returning '')
+            // The codec parked it (Workerman's encode returning ''), or refused to hold any more.
+            result = codecContext.sendRefused ? refuseParkedSend() : .queued
         } else {
             result = scratch.withReadableBytes { sendBytes($0, keeping: scratch) }
         }

@@ -22,6 +22,11 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
 
     /// The live connections of this server, by id (Workerman's `$worker->connections`).
     @exclusivity(unchecked) public private(set) var connections: [Int: TcpConnection<C>] = [:]
+    /// Connections that took over the socket of one of this server's (a WebSocket upgraded from an HTTP
+    /// route; see `TcpConnection.handOver`), by id. They speak another codec, so they are not in
+    /// `connections`, but they are still this server's: closed by `closeAll`, drained on a reload, listed
+    /// and counted with the rest.
+    @exclusivity(unchecked) public private(set) var handedOverConnections: [Int: Connection] = [:]
 
     @exclusivity(unchecked) public var onConnect: ((TcpConnection<C>) throws -> Void)?
     @exclusivity(unchecked) public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
@@ -80,7 +85,9 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
         }
         self.listener = listener
         isAccepting = true
-        context.registerSource(self) { [unowned self] in Array(self.connections.values) }
+        context.registerSource(self) { [unowned self] in
+            Array(self.connections.values) + Array(self.handedOverConnections.values)
+        }
     }
 
     /// Stops accepting, keeping the listener (Workerman's `pauseAccept()`).
@@ -111,15 +118,18 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
         isAccepting = false
         // Its connections, if any, unregister it when the last closes; with none, nothing else would, and
         // the listing would reach for a server that may be gone.
-        if connections.isEmpty { context.unregisterSource(self) }
+        if hasNoConnections { context.unregisterSource(self) }
     }
 
     /// Stops accepting and closes every connection (after flushing what each has queued).
     public func closeAll() {
         stop()
         for connection in connections.values { connection.close() }
-        if connections.isEmpty { context.unregisterSource(self) }
+        for connection in handedOverConnections.values { connection.close() }
+        if hasNoConnections { context.unregisterSource(self) }
     }
+
+    private var hasNoConnections: Bool { connections.isEmpty && handedOverConnections.isEmpty }
 
     // MARK: - Accepting
 
@@ -230,8 +240,17 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     }
 
     func connectionClosed(_ connection: Connection) {
-        connections[connection.id] = nil
-        if listener == nil && connections.isEmpty { context.unregisterSource(self) }
+        if connections.removeValue(forKey: connection.id) == nil {
+            handedOverConnections[connection.id] = nil
+        }
+        if listener == nil && hasNoConnections { context.unregisterSource(self) }
+    }
+}
+
+extension TcpServer: HandoverOwner {
+    func adopt(_ successor: Connection, replacing predecessor: Connection) {
+        connections[predecessor.id] = nil
+        handedOverConnections[successor.id] = successor
     }
 }
 

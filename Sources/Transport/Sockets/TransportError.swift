@@ -29,6 +29,9 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
         case loopFailed = 13
         /// A datagram larger than can be sent or received.
         case datagramTooLarge = 14
+        /// A connection could not hand its socket to another codec (a WebSocket upgrade from an HTTP
+        /// route): it was no longer open, or an earlier response was still being sent or streamed.
+        case handoverFailed = 15
     }
 
     public let code: Code

@@ -84,6 +84,18 @@ public struct HTTPServerCodec: Codec {
     /// How many decoded requests still wait for their response.
     public var unansweredRequests: Int { pending.count }
 
+    /// Whether a streaming response (chunked, unframed or events) was started and not ended.
+    public var isStreamingResponse: Bool { stream != .none }
+
+    /// Gives up the newest request unanswered (a WebSocket upgrade pipelined behind requests still
+    /// waiting for their responses): those responses are sent, the last one with `Connection: close`,
+    /// then the connection closes, and nothing received after the request is processed. RFC 9112
+    /// §9.3.2 lets a client retry an unanswered request on a new connection.
+    mutating func abandonNewestRequest() {
+        pending.abandonNewest()
+        draining = true
+    }
+
     // MARK: - Input
 
     /// The receive loop, compiled specialized for this codec (see `Codec.process(_:on:)`).

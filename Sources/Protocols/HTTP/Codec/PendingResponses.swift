@@ -51,6 +51,23 @@ struct PendingResponses: Equatable {
     /// The oldest entry, left in place.
     var peek: Entry? { inlineCount > 0 ? Entry(bits: packed & 0xF) : nil }
 
+    /// Removes the newest entry (a request that will never be answered: a refused upgrade, see
+    /// `HTTPServerCodec.abandonNewestRequest`) and makes the response to the one before it close the
+    /// connection.
+    mutating func abandonNewest() {
+        if !spill.isEmpty {
+            spill.removeLast()
+        } else if inlineCount > 0 {
+            inlineCount -= 1
+            packed &= (1 << UInt64(4 * inlineCount)) &- 1
+        }
+        if !spill.isEmpty {
+            spill[spill.count - 1].keepAlive = false
+        } else if inlineCount > 0 {
+            packed &= ~(1 << UInt64(4 * (inlineCount - 1)))  // bit 0 of the entry: keepAlive
+        }
+    }
+
     mutating func pop() -> Entry? {
         guard inlineCount > 0 else { return nil }
         let entry = Entry(bits: packed & 0xF)
