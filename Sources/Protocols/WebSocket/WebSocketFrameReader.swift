@@ -19,6 +19,8 @@ struct WebSocketFrameReader {
     /// the start of the frame, restored when `input` sees the frame again from its first byte.
     private var validatorAtFrameStart = UTF8Validator()
     private var frameInProgress = false
+    /// The header of the frame `input` last measured as a message, so `decode` need not parse it again.
+    private var measured: WebSocketFrameHeader?
 
     init(expectMasked: Bool) {
         self.expectMasked = expectMasked
@@ -86,6 +88,7 @@ struct WebSocketFrameReader {
             if isText(opcode) && !utf8.isComplete {
                 return .fail(code: WebSocketCloseCode.invalidPayload, reason: "text message ends inside a character")
             }
+            measured = header
             return .message(length: header.frameLength)
         }
         // A fragment: keep its unmasked payload, and wait for the rest of the message.
@@ -96,14 +99,31 @@ struct WebSocketFrameReader {
 
     /// The message a final data frame completes (with any fragments before it).
     mutating func decode(_ frame: UnsafeRawBufferPointer) -> WebSocketMessage {
-        guard case .header(let header) = WebSocketFrameHeader.parse(frame, expectMasked: expectMasked, maxPayload: .max) else {
-            preconditionFailure("decode called on a frame input did not accept")
+        let header: WebSocketFrameHeader
+        if let measured, measured.frameLength == frame.count {
+            header = measured
+        } else {
+            guard case .header(let parsed) = WebSocketFrameHeader.parse(frame, expectMasked: expectMasked, maxPayload: .max) else {
+                preconditionFailure("decode called on a frame input did not accept")
+            }
+            header = parsed
         }
+        measured = nil
         let opcode = fragmentOpcode ?? header.opcode
-        var payload = fragments
-        fragments = ByteBuffer()
         fragmentOpcode = nil
         utf8.reset()
+        if opcode == WebSocketOpcode.text && fragments.isEmpty {
+            // One frame of text: unmasked straight into the string's storage (one allocation, not a
+            // buffer and then a string). Validated as it arrived.
+            return .text(
+                String(unsafeUninitializedCapacity: header.payloadLength) { utf8 in
+                    let target = UnsafeMutableRawBufferPointer(utf8)
+                    Self.copyUnmasked(frame, header, to: target)
+                    return header.payloadLength
+                })
+        }
+        var payload = fragments
+        fragments = ByteBuffer()
         Self.appendUnmasked(frame, header, to: &payload)
         if opcode == WebSocketOpcode.text {
             return .text(payload.string)  // validated as it arrived
@@ -180,10 +200,14 @@ struct WebSocketFrameReader {
     private static func appendUnmasked(_ bytes: UnsafeRawBufferPointer, _ header: WebSocketFrameHeader, to buffer: inout ByteBuffer) {
         guard header.payloadLength > 0 else { return }
         let target = buffer.reserveWritable(header.payloadLength)
-        target.copyMemory(from: bytes.baseAddress! + header.headerLength, byteCount: header.payloadLength)
-        if header.masked {
-            WebSocketMask.apply(key: header.maskKey, to: UnsafeMutableRawBufferPointer(start: target, count: header.payloadLength))
-        }
+        copyUnmasked(bytes, header, to: UnsafeMutableRawBufferPointer(start: target, count: header.payloadLength))
         buffer.commitWritten(header.payloadLength)
+    }
+
+    /// Copies the frame's payload to `target` (exactly its size) and removes the mask.
+    private static func copyUnmasked(_ bytes: UnsafeRawBufferPointer, _ header: WebSocketFrameHeader, to target: UnsafeMutableRawBufferPointer) {
+        guard header.payloadLength > 0, let destination = target.baseAddress else { return }
+        destination.copyMemory(from: bytes.baseAddress! + header.headerLength, byteCount: header.payloadLength)
+        if header.masked { WebSocketMask.apply(key: header.maskKey, to: target) }
     }
 }
