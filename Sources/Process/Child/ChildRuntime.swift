@@ -190,11 +190,15 @@ final class ChildRuntime {
     /// `connections`: this process's rows, written next to the status board for the CLI to collect.
     private func writeConnections() {
         guard let board else { return }
-        let rows = ConnectionsReport.rows(
+        let answer = ConnectionsReport.answer(
             pid: getpid(),
             workerName: worker.name,
             connections: TransportContext.of(loop).connectionListing
         )
-        try? writeText(rows, to: "\(board.path).connections.\(getpid())")
+        do {
+            try writeText(answer, to: "\(board.path).connections.\(getpid())")
+        } catch {
+            log.write("worker[\(worker.name):\(getpid())] could not answer connections: \(error)")
+        }
     }
 }
