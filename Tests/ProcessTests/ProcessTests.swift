@@ -526,8 +526,22 @@ struct ProcessTests {
                 #expect(result.errors.contains(variable == "WM_PID_FILE" ? "pid file" : "log file"), "\(arguments): \(result)")
                 #expect(!result.output.contains("Start success"), "\(arguments): \(result)")
                 #expect(server.livingProcesses().isEmpty, "\(arguments)")
+                #expect(!fileExists(server.pidFile), "\(arguments)")
             }
             #expect(!fileExists("\(server.directory)/port"))
+        }
+    }
+
+    @Test func unwritableStdoutFileFailsADaemonStartBeforeAnythingStarts() async throws {
+        try await withTestServer { server in
+            let path = "\(server.directory)/missing/stdout.log"
+            server.environment["WM_STDOUT_FILE"] = path
+            let result = try await server.run(["start", "-d"])
+            #expect(result.status == 1, "\(result)")
+            #expect(result.errors.contains("stdout file \(path)"), "\(result)")
+            #expect(!result.output.contains("Start success"), "\(result)")
+            #expect(!fileExists(server.pidFile))
+            #expect(server.livingProcesses().isEmpty)
         }
     }
 
