@@ -3,6 +3,7 @@
 import Synchronization
 import Testing
 import WorkermanProcess
+import WorkermanTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -32,17 +33,9 @@ extension ProcessTests {
             // Fresh connections all through the reload: none may fail.
             let counters = LoadCounters()
             let answers = Answers()
-            let load = try BackgroundThread {
-                while !counters.stop.load(ordering: .relaxed) {
-                    let afterStop = answers.afterStop.load(ordering: .acquiring)
-                    do {
-                        let pid = try Client(port: port).servingPID()
-                        answers.add(pid, afterStop: afterStop)
-                        counters.succeeded.add(1, ordering: .relaxed)
-                    } catch {
-                        counters.fail("\(error)")
-                    }
-                }
+            let load = try repeatInBackground(counters) {
+                let afterStop = answers.afterStop.load(ordering: .acquiring)
+                answers.add(try Client(port: port).servingPID(), afterStop: afterStop)
             }
             defer {
                 counters.stop.store(true, ordering: .relaxed)

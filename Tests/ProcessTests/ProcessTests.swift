@@ -8,6 +8,7 @@
 import Synchronization
 import Testing
 import WorkermanProcess
+import WorkermanTestSupport
 import WorkermanTransport
 
 #if canImport(Glibc)
@@ -168,23 +169,9 @@ struct ProcessTests {
             let counters = LoadCounters()
             // One client opens a fresh connection per request; one keeps its connection alive and, like an HTTP
             // client, resends on a new connection only when the server closed the idle one before answering.
-            let fresh = try BackgroundThread {
-                var index = 0
-                while !counters.stop.load(ordering: .relaxed) {
-                    index += 1
-                    let message = "fresh \(index)"
-                    do {
-                        let client = try Client(port: port)
-                        let answer = try client.echo(message)
-                        if answer == message {
-                            counters.succeeded.add(1, ordering: .relaxed)
-                        } else {
-                            counters.fail("fresh: \(answer) for \(message)")
-                        }
-                    } catch {
-                        counters.fail("fresh \(index): \(error)")
-                    }
-                }
+            let fresh = try repeatInBackground(counters) {
+                let answer = try Client(port: port).echo("fresh")
+                guard answer == "fresh" else { throw HarnessError("fresh: \(answer)") }
             }
             let keepAlive = try BackgroundThread {
                 var client: Client?

@@ -94,21 +94,13 @@ final class ReusePortReservation {
         var on: CInt = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<CInt>.size))
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<CInt>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else {
+        guard let bound = bindLoopback(fd, port: port) else {
             let error = errno
             close(fd)
             throw HarnessError("cannot reserve port \(port): errno \(error)")
         }
         self.fd = fd
-        self.port = UInt16(bigEndian: address.sin_port)
+        self.port = bound
     }
 
     /// A free privileged port (below 1024), reserved; nil if none of those tried is free.
