@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkermanConformanceTests",
-            dependencies: ["WorkermanWebSocketEcho", "WorkermanAutobahnClient"],
+            dependencies: ["WorkermanWebSocketEcho", "WorkermanAutobahnClient", "WorkermanTestSupport"],
             path: "Tests/ConformanceTests",
             swiftSettings: strictSettings
         ),

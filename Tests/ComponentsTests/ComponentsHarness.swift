@@ -6,6 +6,7 @@
 import Synchronization
 import Testing
 import WorkermanEventLoop
+import WorkermanTestSupport
 import WorkermanTransport
 
 #if canImport(Glibc)
@@ -31,58 +32,19 @@ func waitUntil(_ what: @autoclosure () -> String, seconds: Double = 10, _ condit
     }
 }
 
-func readFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 16384)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        if count <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<count])
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
+func readFile(_ path: String) -> String? { TestFiles.readText(path) }
 
 /// The non-empty lines of a file ([] when it does not exist).
 func lines(_ path: String) -> [String] {
     (readFile(path) ?? "").split(separator: "\n").map(String.init)
 }
 
-func writeFile(_ path: String, _ text: String) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw HarnessError("cannot write \(path): errno \(errno)") }
-    defer { close(fd) }
-    let bytes = Array(text.utf8)
-    guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
-        throw HarnessError("short write to \(path)")
-    }
-}
+func writeFile(_ path: String, _ text: String) throws { try TestFiles.write(text, to: path) }
 
-/// A fresh directory under $TMPDIR (or /tmp), removed by `removeDirectory`.
-func makeTemporaryDirectory(_ prefix: String) throws -> String {
-    // The system default (P_tmpdir) unless TMPDIR says otherwise.
-    let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? P_tmpdir
-    var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-        throw HarnessError("mkdtemp failed: errno \(errno)")
-    }
-    return String(cString: made)
-}
+/// A fresh directory under $TMPDIR (or the system's), removed by `removeDirectory`.
+func makeTemporaryDirectory(_ prefix: String) throws -> String { try TestFiles.makeTemporaryDirectory(prefix) }
 
-func removeDirectory(_ path: String) {
-    guard let directory = opendir(path) else { return }
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if name == "." || name == ".." { continue }
-        let child = "\(path)/\(name)"
-        if unlink(child) != 0 && errno == EISDIR { removeDirectory(child) }
-    }
-    closedir(directory)
-    rmdir(path)
-}
+func removeDirectory(_ path: String) { TestFiles.removeTree(path) }
 
 /// A port that was free a moment ago: bound on 127.0.0.1:0, read back, released.
 func freePort() throws -> Int {
@@ -138,96 +100,26 @@ func builtProgram(_ name: String) -> String {
 
 // MARK: - Processes
 
-/// Fields of /proc/PID/stat after the command name; nil when gone.
-func procStat(_ pid: pid_t) -> [String]? {
-    guard pid > 0, let text = readFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
-    return text[text.index(after: close)...].split(separator: " ").map(String.init)
-}
+// The /proc helpers, by their short names (WorkermanTestSupport's ProcessTable).
+func isAlive(_ pid: pid_t) -> Bool { ProcessTable.isAlive(pid) }
+func descendants(of root: pid_t) -> [pid_t] { ProcessTable.descendants(of: root) }
 
-func isAlive(_ pid: pid_t) -> Bool {
-    guard let state = procStat(pid)?.first else { return false }
-    return state != "Z" && state != "X"
-}
-
-/// Living descendants of `root`.
-func descendants(of root: pid_t) -> [pid_t] {
-    guard let directory = opendir("/proc") else { return [] }
-    var table: [(pid_t, pid_t)] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if let pid = pid_t(name), let parent = procStat(pid).flatMap({ pid_t($0[1]) }) { table.append((pid, parent)) }
-    }
-    closedir(directory)
-    var found: [pid_t] = []
-    var frontier = [root]
-    while let next = frontier.popLast() {
-        for (pid, parent) in table where parent == next && !found.contains(pid) {
-            found.append(pid)
-            frontier.append(pid)
-        }
-    }
-    return found.filter(isAlive)
-}
-
-/// posix_spawn with stdin from /dev/null, stdout and stderr to files, no other descriptor of ours.
+/// Starts a program with stdin from /dev/null, stdout and stderr appended to `output`, none of our other
+/// descriptors, and without a parent's `WORKERMAN_` role variables.
 func spawn(_ path: String, _ arguments: [String], environment extra: [String: String], output: String) throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var defaults = sigset_t()
-    sigfillset(&defaults)
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    posix_spawnattr_setflags(&attributes, CShort(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-    var merged: [String: String] = [:]
-    var entry = environ
-    while let pointer = entry.pointee {
-        let text = String(cString: pointer)
-        if let equals = text.firstIndex(of: "="), !text.hasPrefix("WORKERMAN_") {
-            merged[String(text[..<equals])] = String(text[text.index(after: equals)...])
-        }
-        entry += 1
-    }
-    for (key, value) in extra { merged[key] = value }
-    var cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    var cArguments: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-    defer {
-        cEnvironment.forEach { free($0) }
-        cArguments.forEach { free($0) }
-    }
-    // The test runner's other descriptors must not leak into long-lived children.
-    for fd in 3..<256 where fcntl(CInt(fd), F_GETFD) >= 0 { posix_spawn_file_actions_addclose(&actions, CInt(fd)) }
-    var pid: pid_t = 0
-    let result = posix_spawn(&pid, path, &actions, &attributes, &cArguments, &cEnvironment)
-    guard result == 0 else { throw HarnessError("cannot start \(path): error \(result)") }
-    return pid
+    try ChildProcess.spawn(
+        path,
+        arguments,
+        environment: extra,
+        droppingVariablesWithPrefixes: ["WORKERMAN_"],
+        output: .file(output, append: true),
+        errors: .output
+    )
 }
 
 /// Waits for our child `pid` at most `seconds`, then SIGKILLs it. Returns its exit code, or -1.
 @discardableResult
-func reap(_ pid: pid_t, seconds: Double) -> CInt {
-    let deadline = monotonicSeconds() + seconds
-    while true {
-        var status: CInt = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        if result == pid { return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
-        if result < 0 && errno != EINTR { return -2 }
-        if monotonicSeconds() >= deadline {
-            kill(pid, SIGKILL)
-            _ = waitpid(pid, &status, 0)
-            return -1
-        }
-        usleep(2_000)
-    }
-}
+func reap(_ pid: pid_t, seconds: Double) -> CInt { ChildProcess.waitForExit(pid, seconds: seconds) }
 
 /// A Workerman program started for one test (the component test server or an example) in debug mode
 /// in the foreground: its own directory, pid and log file. `stop()` (in a defer) stops it and kills by
@@ -365,33 +257,3 @@ final class TestLoop {
     }
 }
 
-/// A plain thread, for a blocking client that must not run on the loop's thread.
-final class BackgroundThread {
-    private final class Box {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
-    }
-
-    private var thread = pthread_t()
-    private var joined = false
-
-    init(_ body: @escaping @Sendable () -> Void) throws {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let result = pthread_create(&thread, nil, { argument in
-            Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().body()
-            return nil
-        }, box)
-        guard result == 0 else {
-            Unmanaged<Box>.fromOpaque(box).release()
-            throw HarnessError("pthread_create: \(result)")
-        }
-    }
-
-    func join() {
-        guard !joined else { return }
-        joined = true
-        pthread_join(thread, nil)
-    }
-
-    deinit { join() }
-}

@@ -3,6 +3,7 @@ import Testing
 import WorkermanEventLoop
 import WorkermanProcess
 import WorkermanProtocols
+import WorkermanTestSupport
 import WorkermanTransport
 
 @testable import WorkermanComponents

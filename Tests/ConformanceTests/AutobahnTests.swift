@@ -1,4 +1,5 @@
 import Testing
+import WorkermanTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -35,7 +36,7 @@ import Glibc
           .timeLimit(.minutes(5)))
     func serverAndClientPassEveryCase() throws {
         let output = try run(["/bin/bash", "\(Self.repository)/Scripts/autobahn.sh"], environment: [
-            "BIN=\(Self.binaries)", "KOSOKU=\(Self.kosoku)",
+            "BIN": Self.binaries, "KOSOKU": Self.kosoku,
         ])
         let lines = output.split(separator: "\n")
         let summary = lines.last.map(String.init) ?? ""
@@ -43,47 +44,25 @@ import Glibc
     }
 
     /// Runs a command to completion and returns its standard output.
-    private func run(_ argv: [String], environment extra: [String]) throws -> String {
+    private func run(_ argv: [String], environment: [String: String]) throws -> String {
         var pipeFDs: [CInt] = [0, 0]
         // Close-on-exec: only the dup2'd standard output reaches the script, so a server it starts (with
         // its own output redirected) cannot hold the pipe open and keep this read waiting.
         #expect(pipe(&pipeFDs) == 0)
         _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var environment: [UnsafeMutablePointer<CChar>?] = extra.map { strdup($0) }
-        var entry = environ
-        while let pointer = entry.pointee {
-            environment.append(strdup(pointer))
-            entry += 1
-        }
-        environment.append(nil)
-        var arguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer {
-            environment.forEach { free($0) }
-            arguments.forEach { free($0) }
-        }
-        // Default dispositions and an empty mask: the runner's threads block signals, and a child would
-        // inherit that, so the script's servers would never see the SIGTERM that stops them.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setflags(&attributes, CShort(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, argv[0], &actions, &attributes, &arguments, &environment)
+        // ChildProcess gives the script default signal handling and an empty mask: the runner's threads
+        // block signals, and a child would inherit that, so the script's servers would never see the
+        // SIGTERM that stops them.
+        let pid = try ChildProcess.spawn(
+            argv[0],
+            Array(argv.dropFirst()),
+            environment: environment,
+            output: .descriptor(pipeFDs[1]),
+            errors: .null
+        )
         close(pipeFDs[1])
         defer { close(pipeFDs[0]) }
-        #expect(status == 0)
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         // Bounded: the script bounds its own runs (600 s each), and this gives up a little after that.

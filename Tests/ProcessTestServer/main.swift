@@ -11,6 +11,12 @@
 //   WM_SLOW_SECONDS      how long "slow" takes (default 1)
 //   WM_PID_FILE          overrides the pid file path (for the unwritable-path tests)
 //   WM_LOG_FILE          overrides the log file path
+//   WM_STDOUT_FILE       overrides the daemon's stdout file path
+//   WM_REUSE_PORT=1      the echo worker binds one SO_REUSEPORT socket per process (give WM_PORT)
+//   WM_USER, WM_GROUP    the echo worker's processes run as this user and group
+//   WM_TICKER_RELOADABLE=0  the ticker is not reloadable (a reload only runs its onWorkerReload)
+//   WM_TEST_DIR/slow-start  while it exists, a new worker process waits a second before runAll()
+//   onWorkerReload of both workers appends a line to WM_TEST_DIR/reloaded.<name>.<pid>
 //   WM_DAEMONIZE=1       settings.daemonize (a plain `start` then detaches too)
 //   WM_FAIL_START=1      the echo worker's onWorkerStart throws (the back-off test)
 //   WM_THREADS=1         a pthread, a Task and a Dispatch block are started before runAll()
@@ -39,7 +45,7 @@ guard let directory = environment("WM_TEST_DIR") else {
 var settings = Worker.settings
 settings.pidFile = environment("WM_PID_FILE") ?? "\(directory)/server.pid"
 settings.logFile = environment("WM_LOG_FILE") ?? "\(directory)/server.log"
-settings.stdoutFile = "\(directory)/stdout.log"
+settings.stdoutFile = environment("WM_STDOUT_FILE") ?? "\(directory)/stdout.log"
 settings.stopTimeout = Double(environment("WM_STOP_TIMEOUT") ?? "") ?? 2
 settings.gracefulStopTimeout = Double(environment("WM_GRACEFUL_TIMEOUT") ?? "") ?? 10
 settings.daemonize = environment("WM_DAEMONIZE") == "1"
@@ -52,6 +58,10 @@ if environment("WM_BAD_WORKER") == "1" {
 let echo = try Worker(tcp: "127.0.0.1:\(environment("WM_PORT") ?? "0")")
 echo.name = "echo"
 echo.count = Int(environment("WM_COUNT") ?? "") ?? 2
+echo.reusePort = environment("WM_REUSE_PORT") == "1"
+echo.user = environment("WM_USER")
+echo.group = environment("WM_GROUP")
+echo.onWorkerReload = { worker in noteReload(worker.name) }
 echo.onWorkerStart = { worker in
     if failStart { throw StartFailure() }
     // Port 0 is bound by the master and inherited: tell the test which port it got (written to a temporary
@@ -76,6 +86,8 @@ echo.onMessage = { connection, bytes in
 
 let ticker = Worker()
 ticker.name = "ticker"
+ticker.reloadable = environment("WM_TICKER_RELOADABLE") != "0"
+ticker.onWorkerReload = { worker in noteReload(worker.name) }
 let testPID = environment("WM_TEST_PID").flatMap { pid_t($0) }
 ticker.onWorkerStart = { worker in
     try worker.loop?.addTimer(every: 3600) {}
@@ -106,6 +118,9 @@ if environment("WM_WEB") == "1" {
 }
 
 if environment("WM_THREADS") == "1" { startBackgroundThreads() }
+// A worker process started while WM_TEST_DIR/slow-start exists spends a second here, before runAll(): the
+// window in which a signal used to kill a starting child.
+if environment("WORKERMAN_ROLE") == "worker", access("\(directory)/slow-start", F_OK) == 0 { usleep(1_000_000) }
 
 Worker.runAll()
 
@@ -116,6 +131,14 @@ func publish(_ text: String, as name: String) {
     _ = text.withCString { write(fd, $0, strlen($0)) }
     close(fd)
     rename(temporary, "\(directory)/\(name)")
+}
+
+/// One line per reload this process saw, in `reloaded.<worker>.<pid>`: the test counts them.
+func noteReload(_ name: String) {
+    let fd = open("\(directory)/reloaded.\(name).\(getpid())", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    guard fd >= 0 else { return }
+    _ = "reload\n".withCString { write(fd, $0, strlen($0)) }
+    close(fd)
 }
 
 func say(_ text: String) {

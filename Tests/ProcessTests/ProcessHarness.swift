@@ -8,6 +8,7 @@
 import Synchronization
 import Testing
 import WorkermanProcess
+import WorkermanTestSupport
 import WorkermanTransport
 
 #if canImport(Glibc)
@@ -57,78 +58,17 @@ func withTestServer(_ environment: [String: String] = [:], _ body: (TestServer) 
 
 // MARK: - Files and /proc
 
-func readFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 16384)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        if count <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<count])
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-func writeFile(_ path: String, _ text: String) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw HarnessError("cannot write \(path): errno \(errno)") }
-    defer { close(fd) }
-    let bytes = Array(text.utf8)
-    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    guard written == bytes.count else { throw HarnessError("short write to \(path)") }
-}
+func readFile(_ path: String) -> String? { TestFiles.readText(path) }
+func writeFile(_ path: String, _ text: String) throws { try TestFiles.write(text, to: path) }
 
 func fileExists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-/// Fields of /proc/PID/stat after the command name: [state, ppid, pgrp, session, ...]; nil when gone.
-func procStat(_ pid: pid_t) -> [String]? {
-    guard pid > 0, let text = readFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
-    return text[text.index(after: close)...].split(separator: " ").map(String.init)
-}
-
-/// Alive and not a zombie.
-func isAlive(_ pid: pid_t) -> Bool {
-    guard let fields = procStat(pid), let state = fields.first else { return false }
-    return state != "Z" && state != "X"
-}
-
-func parentPID(_ pid: pid_t) -> pid_t? { procStat(pid).flatMap { pid_t($0[1]) } }
-func sessionID(_ pid: pid_t) -> pid_t? { procStat(pid).flatMap { pid_t($0[3]) } }
-
-/// The command line as `ps` shows it (NULs as spaces).
-func commandLine(_ pid: pid_t) -> String {
-    (readFile("/proc/\(pid)/cmdline") ?? "").map { $0 == "\0" ? " " : $0 }.reduce(into: "") { $0.append($1) }
-}
-
-/// Every pid on the machine with its parent.
-func processTable() -> [(pid: pid_t, parent: pid_t)] {
-    guard let directory = opendir("/proc") else { return [] }
-    defer { closedir(directory) }
-    var table: [(pid_t, pid_t)] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        guard let pid = pid_t(name), let parent = parentPID(pid) else { continue }
-        table.append((pid, parent))
-    }
-    return table
-}
-
-/// Living descendants of `root`.
-func descendants(of root: pid_t) -> [pid_t] {
-    let table = processTable()
-    var found: [pid_t] = []
-    var frontier = [root]
-    while let next = frontier.popLast() {
-        for row in table where row.parent == next && !found.contains(row.pid) {
-            found.append(row.pid)
-            frontier.append(row.pid)
-        }
-    }
-    return found.filter(isAlive)
-}
+// The /proc helpers the tests use, by their short names (WorkermanTestSupport's ProcessTable).
+func isAlive(_ pid: pid_t) -> Bool { ProcessTable.isAlive(pid) }
+func parentPID(_ pid: pid_t) -> pid_t? { ProcessTable.parent(of: pid) }
+func sessionID(_ pid: pid_t) -> pid_t? { ProcessTable.session(of: pid) }
+func commandLine(_ pid: pid_t) -> String { ProcessTable.commandLine(of: pid) }
+func descendants(of root: pid_t) -> [pid_t] { ProcessTable.descendants(of: root) }
 
 // MARK: - Commands
 
@@ -151,82 +91,32 @@ struct RunningCommand {
     let startedAt: Double
 }
 
-/// Exit code from a raw wait status.
-func exitCode(_ status: CInt) -> CInt {
-    status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-}
-
-/// posix_spawn with stdin from /dev/null, stdout and stderr to files, and no other descriptor of this
-/// process (the test runner's own pipes must not leak into a daemon).
+/// Starts a program with stdout and stderr to files, without the test's own `WM_`/`WORKERMAN_` variables
+/// and without any descriptor of this process (the test runner's own pipes must not leak into a daemon).
 func spawnProgram(_ path: String, _ arguments: [String], environment extra: [String: String], output: String, errors: String, searchPath: Bool = false) throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    for fd in openDescriptors() where fd > 2 {
-        posix_spawn_file_actions_addclose(&actions, fd)  // one closed meanwhile is skipped (EBADF is ignored)
-    }
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var defaults = sigset_t()
-    sigfillset(&defaults)
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    posix_spawnattr_setflags(&attributes, CShort(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-    var merged: [String: String] = [:]
-    var entry = environ
-    while let pointer = entry.pointee {
-        let text = String(cString: pointer)
-        if let equals = text.firstIndex(of: "="), !text.hasPrefix("WM_"), !text.hasPrefix("WORKERMAN_") {
-            merged[String(text[..<equals])] = String(text[text.index(after: equals)...])
-        }
-        entry += 1
-    }
-    for (key, value) in extra { merged[key] = value }
-    var cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    var cArguments: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-    defer {
-        cEnvironment.forEach { free($0) }
-        cArguments.forEach { free($0) }
-    }
-    var pid: pid_t = 0
-    let result = searchPath
-        ? posix_spawnp(&pid, path, &actions, &attributes, &cArguments, &cEnvironment)
-        : posix_spawn(&pid, path, &actions, &attributes, &cArguments, &cEnvironment)
-    guard result == 0 else { throw HarnessError("cannot start \(path): error \(result)") }
-    return pid
+    try ChildProcess.spawn(
+        path,
+        arguments,
+        environment: extra,
+        droppingVariablesWithPrefixes: ["WM_", "WORKERMAN_"],
+        output: .file(output, append: false),
+        errors: .file(errors, append: false),
+        searchPath: searchPath
+    )
 }
 
-/// This process's open descriptors.
-func openDescriptors() -> [CInt] {
-    guard let directory = opendir("/proc/self/fd") else { return [] }
-    defer { closedir(directory) }
-    let own = dirfd(directory)
-    var found: [CInt] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if let fd = CInt(name), fd != own { found.append(fd) }
-    }
-    return found
-}
-
-/// Waits for our child `pid` at most `seconds`; SIGKILLs it past that. Returns the exit code or -1.
+/// Waits for our child `pid` at most `seconds`; SIGKILLs it past that. Returns the exit code, -1 when it
+/// was killed, -2 when it is not our child. Async, so the wait holds no thread of the test pool.
 func waitForExit(_ pid: pid_t, seconds: Double) async -> CInt {
     let deadline = monotonicSeconds() + seconds
     while true {
-        var status: CInt = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        if result == pid { return exitCode(status) }
-        if result < 0 && errno != EINTR { return -2 }
+        switch ChildProcess.reap(pid) {
+        case .exited(let status): return ChildProcess.exitCode(status)
+        case .notAChild: return -2
+        case .running: break
+        }
         if monotonicSeconds() >= deadline {
-            kill(pid, SIGKILL)
-            _ = waitpid(pid, &status, 0)
+            ChildProcess.killAndReap(pid)
             return -1
         }
         try? await Task.sleep(for: .milliseconds(2))
@@ -261,13 +151,7 @@ final class TestServer {
     private var commandCount = 0
 
     init(_ extra: [String: String] = [:]) throws {
-        // $TMPDIR, else the C library's temporary directory (P_tmpdir).
-        let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? P_tmpdir
-        var template = Array("\(base)/wm-process-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw HarnessError("mkdtemp failed: errno \(errno)")
-        }
-        directory = String(cString: made)
+        directory = try TestFiles.makeTemporaryDirectory("wm-process")
         environment = ["WM_TEST_DIR": directory, "WM_STOP_TIMEOUT": "2", "WM_TEST_PID": String(getpid())]
         for (key, value) in extra { environment[key] = value }
         guard access(Self.binary, X_OK) == 0 else {
@@ -394,7 +278,7 @@ final class TestServer {
         var pids = seen
         if let master = masterPID() { pids.insert(master) }
         for pid in Array(pids) where isAlive(pid) { pids.formUnion(descendants(of: pid)) }
-        for row in processTable() where row.pid != getpid() && !pids.contains(row.pid) {
+        for row in ProcessTable.all() where row.pid != getpid() && !pids.contains(row.pid) {
             if let maps = readFile("/proc/\(row.pid)/maps"), maps.contains(directory + "/") {
                 pids.insert(row.pid)
             } else if let environ = readFile("/proc/\(row.pid)/environ"), environ.contains("WM_TEST_DIR=\(directory)\0") {
@@ -421,7 +305,7 @@ final class TestServer {
             var status: CInt = 0
             _ = waitpid(pid, &status, WNOHANG)
         }
-        removeDirectory(directory)
+        TestFiles.removeTree(directory)
     }
 
     /// A pid that is still one of this test's processes (not a recycled pid): our binary, titled, or ours
@@ -436,18 +320,6 @@ final class TestServer {
 
     /// Remembers a pid to kill at cleanup (e.g. a helper process).
     func track(_ pid: pid_t) { seen.insert(pid) }
-}
-
-func removeDirectory(_ path: String) {
-    guard let directory = opendir(path) else { return }
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if name == "." || name == ".." { continue }
-        let child = "\(path)/\(name)"
-        if unlink(child) != 0 && errno == EISDIR { removeDirectory(child) }
-    }
-    closedir(directory)
-    rmdir(path)
 }
 
 // MARK: - Status output
@@ -515,10 +387,7 @@ final class Client {
         var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var address = loopbackAddress(port: port)
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -613,6 +482,25 @@ final class Client {
     }
 }
 
+/// 127.0.0.1:`port` as a socket address.
+func loopbackAddress(port: UInt16) -> sockaddr_in {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+    return address
+}
+
+/// Binds `fd` to 127.0.0.1:`port`; returns the port bound (the kernel's pick for 0), or nil.
+func bindLoopback(_ fd: CInt, port: UInt16 = 0) -> UInt16? {
+    var address = loopbackAddress(port: port)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    return bound ? UInt16(bigEndian: address.sin_port) : nil
+}
+
 /// A listening socket on 127.0.0.1 that holds a port (for the port-in-use test).
 final class PortHolder {
     let fd: CInt
@@ -620,19 +508,12 @@ final class PortHolder {
 
     init() throws {
         let fd = socket(AF_INET, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard fd >= 0, bound, listen(fd, 8) == 0 else {
+        guard fd >= 0, let port = bindLoopback(fd), listen(fd, 8) == 0 else {
             if fd >= 0 { close(fd) }
             throw HarnessError("cannot hold a port: errno \(errno)")
         }
         self.fd = fd
-        port = UInt16(bigEndian: address.sin_port)
+        self.port = port
     }
 
     deinit { close(fd) }
@@ -640,36 +521,19 @@ final class PortHolder {
 
 // MARK: - Threads for load
 
-/// A plain thread (not the cooperative pool: these block on sockets).
-final class BackgroundThread {
-    private final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-
-    private var thread = pthread_t()
-    private var joined = false
-
-    init(_ body: @escaping @Sendable () -> Void) throws {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let result = pthread_create(&thread, nil, { argument in
-            let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
-        guard result == 0 else {
-            Unmanaged<Box>.fromOpaque(box).release()
-            throw HarnessError("pthread_create: \(result)")
+/// A thread that repeats `request` until `counters.stop`, counting each one that returns and recording
+/// each error as a failure.
+func repeatInBackground(_ counters: LoadCounters, _ request: @escaping @Sendable () throws -> Void) throws -> BackgroundThread {
+    try BackgroundThread {
+        while !counters.stop.load(ordering: .relaxed) {
+            do {
+                try request()
+                counters.succeeded.add(1, ordering: .relaxed)
+            } catch {
+                counters.fail("\(error)")
+            }
         }
     }
-
-    func join() {
-        guard !joined else { return }
-        joined = true
-        pthread_join(thread, nil)
-    }
-
-    deinit { join() }
 }
 
 /// Counters shared by load threads and the test.

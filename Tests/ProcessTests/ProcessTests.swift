@@ -8,6 +8,7 @@
 import Synchronization
 import Testing
 import WorkermanProcess
+import WorkermanTestSupport
 import WorkermanTransport
 
 #if canImport(Glibc)
@@ -168,23 +169,9 @@ struct ProcessTests {
             let counters = LoadCounters()
             // One client opens a fresh connection per request; one keeps its connection alive and, like an HTTP
             // client, resends on a new connection only when the server closed the idle one before answering.
-            let fresh = try BackgroundThread {
-                var index = 0
-                while !counters.stop.load(ordering: .relaxed) {
-                    index += 1
-                    let message = "fresh \(index)"
-                    do {
-                        let client = try Client(port: port)
-                        let answer = try client.echo(message)
-                        if answer == message {
-                            counters.succeeded.add(1, ordering: .relaxed)
-                        } else {
-                            counters.fail("fresh: \(answer) for \(message)")
-                        }
-                    } catch {
-                        counters.fail("fresh \(index): \(error)")
-                    }
-                }
+            let fresh = try repeatInBackground(counters) {
+                let answer = try Client(port: port).echo("fresh")
+                guard answer == "fresh" else { throw HarnessError("fresh: \(answer)") }
             }
             let keepAlive = try BackgroundThread {
                 var client: Client?
@@ -587,8 +574,22 @@ struct ProcessTests {
                 #expect(result.errors.contains(variable == "WM_PID_FILE" ? "pid file" : "log file"), "\(arguments): \(result)")
                 #expect(!result.output.contains("Start success"), "\(arguments): \(result)")
                 #expect(server.livingProcesses().isEmpty, "\(arguments)")
+                #expect(!fileExists(server.pidFile), "\(arguments)")
             }
             #expect(!fileExists("\(server.directory)/port"))
+        }
+    }
+
+    @Test func unwritableStdoutFileFailsADaemonStartBeforeAnythingStarts() async throws {
+        try await withTestServer { server in
+            let path = "\(server.directory)/missing/stdout.log"
+            server.environment["WM_STDOUT_FILE"] = path
+            let result = try await server.run(["start", "-d"])
+            #expect(result.status == 1, "\(result)")
+            #expect(result.errors.contains("stdout file \(path)"), "\(result)")
+            #expect(!result.output.contains("Start success"), "\(result)")
+            #expect(!fileExists(server.pidFile))
+            #expect(server.livingProcesses().isEmpty)
         }
     }
 

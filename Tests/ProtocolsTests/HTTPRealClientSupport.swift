@@ -7,6 +7,7 @@
 import Testing
 import WorkermanEventLoop
 import WorkermanProtocols
+import WorkermanTestSupport
 import WorkermanTransport
 
 #if canImport(Glibc)
@@ -21,13 +22,7 @@ final class HTTPTempDir {
     let path: String
 
     init() throws {
-        var base = getenv("TMPDIR").map { String(cString: $0) } ?? ""
-        if base.isEmpty { base = P_tmpdir }
-        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
-        var template = Array("\(base)/wmhttp-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard made != nil else { throw Errno(rawValue: errno) }
-        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        path = try TestFiles.makeTemporaryDirectory("wmhttp")
     }
 
     func path(_ name: String) -> String { path + "/" + name }
@@ -36,14 +31,10 @@ final class HTTPTempDir {
     @discardableResult
     func write(_ name: String, _ bytes: [UInt8]) -> String {
         let file = path(name)
-        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        precondition(fd >= 0, "cannot create \(file)")
-        defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            precondition(count > 0, "cannot write \(file)")
-            offset += count
+        do {
+            try TestFiles.write(bytes, to: file)
+        } catch {
+            preconditionFailure("\(error)")
         }
         return file
     }
@@ -51,54 +42,16 @@ final class HTTPTempDir {
     func makeDirectory(_ name: String) { mkdir(path(name), 0o755) }
 
     /// The names in `name` (relative; "" for the directory itself), sorted.
-    func list(_ name: String = "") -> [String] {
-        guard let folder = opendir(name.isEmpty ? path : path(name)) else { return [] }
-        defer { closedir(folder) }
-        var names: [String] = []
-        while let entry = readdir(folder) {
-            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if entryName != "." && entryName != ".." { names.append(entryName) }
-        }
-        return names.sorted()
-    }
+    func list(_ name: String = "") -> [String] { TestFiles.names(in: name.isEmpty ? path : path(name)) }
 
     func remove() { removeTree(path) }
 }
 
 /// The contents of `path`, or nil.
-func readWholeFile(_ path: String) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        if count <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<count])
-    }
-    return bytes
-}
+func readWholeFile(_ path: String) -> [UInt8]? { TestFiles.readBytes(path) }
 
 /// Removes `path` and, for a directory, everything under it (symlinks are removed, never followed).
-func removeTree(_ path: String) {
-    var info = stat()
-    guard lstat(path, &info) == 0 else { return }
-    guard info.st_mode & S_IFMT == S_IFDIR else {
-        unlink(path)
-        return
-    }
-    var names: [String] = []
-    if let folder = opendir(path) {
-        while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(folder)
-    }
-    for name in names { removeTree(path + "/" + name) }
-    rmdir(path)
-}
+func removeTree(_ path: String) { TestFiles.removeTree(path) }
 
 // MARK: - Child processes served by the loop
 

@@ -451,41 +451,22 @@ final class WSChild {
         // Close-on-exec, so children other tests spawn meanwhile do not keep the pipe open.
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        if quiet {
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        } else {
-            posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
-        }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        if ownGroup {
-            flags |= Int16(POSIX_SPAWN_SETPGROUP)
-            posix_spawnattr_setpgroup(&attributes, 0)
-        }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, flags)
-        var arguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { arguments.forEach { free($0) } }
-        var child: pid_t = 0
-        let status = posix_spawnp(&child, argv[0], &actions, &attributes, &arguments, environ)
-        _ = Glibc.close(fds[1])
-        guard status == 0 else {
+        let child: pid_t
+        do {
+            child = try ChildProcess.spawn(
+                argv[0],
+                Array(argv.dropFirst()),
+                output: .descriptor(fds[1]),
+                errors: quiet ? .null : .output,
+                searchPath: true,
+                ownProcessGroup: ownGroup
+            )
+        } catch {
             _ = Glibc.close(fds[0])
-            throw Errno(rawValue: status)
+            _ = Glibc.close(fds[1])
+            throw error
         }
+        _ = Glibc.close(fds[1])
         pid = child
         outputFD = fds[0]
         self.ownGroup = ownGroup
@@ -535,8 +516,7 @@ final class WSChild {
     func wait(timeout: Double) -> CInt? {
         let deadline = MonotonicClock.now() + UInt64(timeout * 1e9)
         while MonotonicClock.now() < deadline {
-            var status: CInt = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
+            if case .exited(let status) = ChildProcess.reap(pid) {
                 reaped = true
                 return status
             }
@@ -571,9 +551,7 @@ final class WSChild {
             outputFD = -1
         }
         guard !reaped else { return }
-        _ = Glibc.kill(ownGroup ? -pid : pid, SIGKILL)
-        var status: CInt = 0
-        _ = waitpid(pid, &status, 0)
+        ChildProcess.killAndReap(ownGroup ? -pid : pid)
         reaped = true
     }
 

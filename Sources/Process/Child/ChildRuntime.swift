@@ -95,6 +95,10 @@ final class ChildRuntime {
 
     // MARK: - Signals (DESIGN decision 6)
 
+    /// The signals a child's loop watches. The master starts children with these blocked, so one sent
+    /// before the loop watches it waits instead of killing the child (see `ChildSpawner.spawn`).
+    static let controlSignals = [SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGQUIT, SIGUSR1, SIGUSR2, SIGIO, SIGABRT]
+
     private func installSignals() throws {
         for signal in [SIGINT, SIGTERM, SIGHUP, SIGTSTP] {
             try loop.watchSignal(signal) { [unowned self] _ in self.stop(graceful: false) }
@@ -103,6 +107,8 @@ final class ChildRuntime {
         try loop.watchSignal(SIGUSR1) { [unowned self] _ in self.reload(graceful: false) }
         try loop.watchSignal(SIGUSR2) { [unowned self] _ in self.reload(graceful: true) }
         try loop.watchSignal(SIGIO) { [unowned self] _ in self.writeConnections() }
+        // Workerman's status signal: our counters are live on the board already (see Supervisor).
+        try loop.watchSignal(SIGABRT) { _ in }
     }
 
     /// A child whose master died (SIGKILL, a crash) stops instead of serving on unsupervised: Linux sends
@@ -184,11 +190,15 @@ final class ChildRuntime {
     /// `connections`: this process's rows, written next to the status board for the CLI to collect.
     private func writeConnections() {
         guard let board else { return }
-        let rows = ConnectionsReport.rows(
+        let answer = ConnectionsReport.answer(
             pid: getpid(),
             workerName: worker.name,
             connections: TransportContext.of(loop).connectionListing
         )
-        try? writeText(rows, to: "\(board.path).connections.\(getpid())")
+        do {
+            try writeText(answer, to: "\(board.path).connections.\(getpid())")
+        } catch {
+            log.write("worker[\(worker.name):\(getpid())] could not answer connections: \(error)")
+        }
     }
 }

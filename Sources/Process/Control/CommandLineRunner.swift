@@ -69,7 +69,8 @@ struct CommandLineRunner {
             return 1
         }
         do {
-            // Unwritable files fail here, before anything starts.
+            // Unwritable files and unknown users fail here, before anything starts.
+            try UserSwitch.check(plan)
             try pidFile.checkWritable()
             try checkFileWritable(paths.logFile, what: "log file")
             if daemon { try checkFileWritable(paths.stdoutFile, what: "stdout file") }
@@ -78,8 +79,18 @@ struct CommandLineRunner {
             return 1
         }
         log.write("Workerman[\(paths.startFile)] start in \(daemon ? "DAEMON" : "DEBUG") mode")
+        if UserSwitch.anySwitch(in: plan) { shareLogFile() }
         guard daemon else { return runMaster(daemon: false) }
         return startDaemon(log: log)
+    }
+
+    /// Children that run as another user append to the log too (a reload or stop that closes connections,
+    /// a callback that throws): as Workerman does, the log file is made writable for them (mode 0622).
+    /// Only a regular file: a log sent to `/dev/null` or a terminal keeps its mode.
+    private func shareLogFile() {
+        var info = stat()
+        guard stat(paths.logFile, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
+        chmod(paths.logFile, 0o622)
     }
 
     /// Daemon mode without `fork()`: the master is our own executable started again in a new session, its
@@ -186,15 +197,18 @@ struct CommandLineRunner {
             let board = try? StatusBoard.open(path: paths.statusFile, writable: false)
         else { return notRunning(log) }
         let pids = (0..<board.slotCount).map { board.slot($0).pointee.pid }.filter { $0 > 0 && kill($0, 0) == 0 }
-        for pid in pids { unlink("\(paths.statusFile).connections.\(pid)") }
+        for pid in pids { prepareConnectionsFile(pid: pid) }
         kill(master, SIGIO)
         // Each child writes its rows when its loop sees the signal; a busy child cannot, so wait at most
-        // half a second (Workerman waits 0.5 s too) and mark the missing ones.
+        // half a second (Workerman waits 0.5 s too) and mark the missing ones. A file counts once it ends
+        // with the end line: before that it may be empty or half written.
         let deadline = MonotonicClock.now() + 500_000_000
         var found: [pid_t: String] = [:]
         while MonotonicClock.now() < deadline && found.count < pids.count {
             for pid in pids where found[pid] == nil {
-                if let text = try? readText("\(paths.statusFile).connections.\(pid)") { found[pid] = text }
+                if let text = try? readText("\(paths.statusFile).connections.\(pid)"), let rows = ConnectionsReport.complete(text) {
+                    found[pid] = rows
+                }
             }
             usleep(5_000)
         }
@@ -210,5 +224,18 @@ struct CommandLineRunner {
         say("--------------------------------------------------WORKERMAN CONNECTION STATUS--------------------------------------------------")
         say(StatusReport.table(rows), to: 1)
         return 0
+    }
+
+    /// Creates the empty file child `pid` answers `connections` in, owned by the child's user: a child that
+    /// switched to another user (`worker.user`) may not create files next to the pid file, but can write
+    /// one it owns.
+    private func prepareConnectionsFile(pid: pid_t) {
+        let path = "\(paths.statusFile).connections.\(pid)"
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        var owner = stat()
+        if stat("/proc/\(pid)", &owner) == 0 { _ = fchown(fd, owner.st_uid, owner.st_gid) }
+        close(fd)
     }
 }

@@ -38,13 +38,20 @@ enum ChildEnvironment {
 /// binary), its role in the environment, and its listener, if any, as descriptor 3. `posix_spawn` is
 /// safe in a process with threads, unlike a bare `fork` (DESIGN decision 5).
 enum ChildSpawner {
+    /// Starts `executable` with default signal handling and only `blockedSignals` blocked.
+    ///
+    /// A worker child is started with the control signals blocked: from exec until its loop watches them
+    /// (which unblocks them) it runs `main` up to `runAll()`, and a reload, `connections` or status signal
+    /// arriving then would kill it by its default action. Blocked, it stays pending and is handled once the
+    /// loop runs.
     static func spawn(
         executable: String,
         arguments: [String],
         environment: [String: String],
         listenFD: CInt?,
         newSession: Bool = false,
-        standardOutput: String? = nil
+        standardOutput: String? = nil,
+        blockedSignals: [CInt] = []
     ) throws(ProcessError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -61,13 +68,15 @@ enum ChildSpawner {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        // Children start with default signal handling and nothing blocked, whatever the master has.
+        // Children start with default signal handling and only `blockedSignals` blocked, whatever the
+        // master has.
         var defaults = sigset_t()
         sigfillset(&defaults)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for signal in blockedSignals { sigaddset(&mask, signal) }
+        posix_spawnattr_setsigmask(&attributes, &mask)
         var flags = CShort(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
         if newSession { flags |= CShort(0x80) }  // POSIX_SPAWN_SETSID (glibc ≥ 2.26), not exported to Swift
         posix_spawnattr_setflags(&attributes, flags)

@@ -103,7 +103,8 @@ final class Supervisor {
                 executable: executable,
                 arguments: [title] + CommandLine.arguments.dropFirst(),
                 environment: environment,
-                listenFD: listener?.fd
+                listenFD: listener?.fd,
+                blockedSignals: ChildRuntime.controlSignals
             )
             slots[index].pid = pid
             slots[index].startedAt = MonotonicClock.now()
@@ -176,6 +177,10 @@ final class Supervisor {
         try loop.watchSignal(SIGUSR1) { [unowned self] _ in self.reload(graceful: false) }
         try loop.watchSignal(SIGUSR2) { [unowned self] _ in self.reload(graceful: true) }
         try loop.watchSignal(SIGIO) { [unowned self] _ in self.signalChildren(SIGIO) }
+        // Workerman's status signal (SIGIOT = SIGABRT). Our status is live on the board, so there is
+        // nothing to collect, but the signal must not kill the master as its default action would. A
+        // real abort() still ends the process: glibc raises again with the default action.
+        try loop.watchSignal(SIGABRT) { _ in }
         try loop.watchSignal(SIGPIPE) { _ in }
     }
 

@@ -11,6 +11,21 @@ enum ConnectionsReport {
         "Status", "Local Address", "Foreign Address",
     ]
 
+    /// The last line of a child's answer: the CLI takes a file only once it is there.
+    static let endLine = "#end"
+
+    /// A child's answer: its rows, tab-separated (the CLI aligns them), then the end line.
+    static func answer(pid: pid_t, workerName: String, connections: [ConnectionInfo]) -> String {
+        let rows = rows(pid: pid, workerName: workerName, connections: connections)
+        return (rows.isEmpty ? "" : rows + "\n") + endLine + "\n"
+    }
+
+    /// The rows of a complete answer; nil while the child has not finished writing it.
+    static func complete(_ answer: String) -> String? {
+        guard answer.hasSuffix(endLine + "\n") else { return nil }
+        return String(answer.dropLast(endLine.count + 1))
+    }
+
     /// This process's rows, tab-separated (the CLI aligns them).
     static func rows(pid: pid_t, workerName: String, connections: [ConnectionInfo]) -> String {
         connections.map { info in

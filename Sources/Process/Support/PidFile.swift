@@ -45,12 +45,20 @@ func processHasExited(_ pid: pid_t) -> Bool {
     return state == "Z" || state == "X"
 }
 
+/// Fails when `path` cannot be opened for writing. A file this check had to create is removed again, so a
+/// start that fails later leaves no empty pid file behind.
 func checkFileWritable(_ path: String, what: String) throws(ProcessError) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    var fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+    var created = false
+    if fd < 0 && errno == ENOENT {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        created = fd >= 0
+    }
     guard fd >= 0 else {
         throw ProcessError(.fileUnwritable, "open \(what) \(path)", cause: Errno(rawValue: errno))
     }
     close(fd)
+    if created { unlink(path) }
 }
 
 func readText(_ path: String) throws(ProcessError) -> String {

@@ -6,11 +6,26 @@ import Glibc
 
 /// Switches a child to the worker's user and group after its sockets are bound (Workerman §5.11): setgid,
 /// initgroups, setuid. The master keeps its own user, to bind low ports and signal its children.
+///
+/// Unlike Workerman, which warns ("User X not exists") and runs the child as the master's user, an
+/// unknown user or group, or a switch without root privileges, fails `start` before anything starts
+/// (`check`): a worker that asked to drop root must never serve as root, and a child that fails at start
+/// would only be restarted over and over.
 enum UserSwitch {
-    static func apply(user: String?, group: String?) throws(ProcessError) {
-        guard let user else { return }
-        guard let account = getpwnam(user) else {
-            throw ProcessError(.userSwitchFailed, "switch to user \(user)", detail: "no such user")
+    /// A resolved user and group.
+    struct Account: Equatable {
+        let name: String
+        let uid: uid_t
+        let gid: gid_t
+    }
+
+    /// Looks up `user` (default: the current user, when only a group is given) and `group` (default: the
+    /// user's primary group); nil when the worker sets neither.
+    static func resolve(user: String?, group: String?) throws(ProcessError) -> Account? {
+        guard user != nil || group != nil else { return nil }
+        let name = user ?? currentUser
+        guard let account = getpwnam(name) else {
+            throw ProcessError(.userSwitchFailed, "switch to user \(name)", detail: "no such user")
         }
         var gid = account.pointee.pw_gid
         if let group {
@@ -19,13 +34,43 @@ enum UserSwitch {
             }
             gid = entry.pointee.gr_gid
         }
-        let uid = account.pointee.pw_uid
-        guard uid != getuid() || gid != getgid() else { return }
-        guard getuid() == 0 else {
-            throw ProcessError(.userSwitchFailed, "switch to user \(user)", detail: "root privileges are needed to change uid and gid")
+        return Account(name: name, uid: account.pointee.pw_uid, gid: gid)
+    }
+
+    /// Whether running as `account` needs a change of uid or gid.
+    static func isSwitch(to account: Account) -> Bool {
+        account.uid != getuid() || account.gid != getgid()
+    }
+
+    /// Checks every worker's user and group at `start`, before anything starts.
+    static func check(_ plan: [WorkerBase]) throws(ProcessError) {
+        for worker in plan {
+            guard let account = try resolve(user: worker.user, group: worker.group), isSwitch(to: account) else { continue }
+            guard getuid() == 0 else {
+                throw ProcessError(
+                    .userSwitchFailed,
+                    "switch worker \(worker.name) to user \(account.name)",
+                    detail: "root privileges are needed to change uid and gid"
+                )
+            }
         }
-        guard setgid(gid) == 0, initgroups(user, gid) == 0, setuid(uid) == 0 else {
-            throw ProcessError(.userSwitchFailed, "switch to user \(user)", cause: Errno(rawValue: errno))
+    }
+
+    /// Whether any worker's processes run as another user than the master's.
+    static func anySwitch(in plan: [WorkerBase]) -> Bool {
+        plan.contains { worker in
+            (try? resolve(user: worker.user, group: worker.group)).flatMap { $0 }.map(isSwitch(to:)) ?? false
+        }
+    }
+
+    /// Switches this process (a child, after binding) to the worker's user and group.
+    static func apply(user: String?, group: String?) throws(ProcessError) {
+        guard let account = try resolve(user: user, group: group), isSwitch(to: account) else { return }
+        guard getuid() == 0 else {
+            throw ProcessError(.userSwitchFailed, "switch to user \(account.name)", detail: "root privileges are needed to change uid and gid")
+        }
+        guard setgid(account.gid) == 0, initgroups(account.name, account.gid) == 0, setuid(account.uid) == 0 else {
+            throw ProcessError(.userSwitchFailed, "switch to user \(account.name)", cause: Errno(rawValue: errno))
         }
     }
 

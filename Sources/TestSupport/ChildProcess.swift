@@ -1,0 +1,195 @@
+import WorkermanEventLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Programs started by a test as child processes: a server under test, a reference client (curl,
+/// Python, a browser), a helper script. `spawn` uses `posix_spawn`, which is safe in a test runner full
+/// of threads, and gives the child a clean start whatever the runner has: default signal handling and
+/// nothing blocked (runner threads block signals, and a child would inherit that and never see the
+/// SIGTERM that stops it), standard input from `/dev/null`, and none of the runner's other descriptors
+/// (a leaked pipe end keeps a reader waiting; a leaked socket keeps a port open).
+///
+/// ```swift
+/// let pid = try ChildProcess.spawn("curl", ["-s", url], output: .file(path, append: false), searchPath: true)
+/// let code = ChildProcess.waitForExit(pid, seconds: 10)   // killed past the deadline: -1
+/// ```
+public enum ChildProcess {
+    /// Where a child's standard output or standard error goes.
+    public enum Stream: Sendable, Equatable {
+        /// `/dev/null`.
+        case null
+        /// A file, created if missing (mode 0644), truncated first unless `append`.
+        case file(String, append: Bool)
+        /// A descriptor of this process, e.g. the write end of a pipe the test reads.
+        case descriptor(CInt)
+        /// For standard error only: wherever standard output goes.
+        case output
+    }
+
+    /// A program that could not be started.
+    public struct SpawnError: Error, CustomStringConvertible {
+        public let program: String
+        public let cause: Errno
+
+        public var description: String { "cannot start \(program): \(cause)" }
+    }
+
+    /// What `reap` found.
+    public enum WaitResult: Equatable, Sendable {
+        /// Still running.
+        case running
+        /// Exited (now reaped) with this raw wait status.
+        case exited(CInt)
+        /// Not a child of this process, or reaped already.
+        case notAChild
+    }
+
+    /// Starts `program` with `arguments` (without `argv[0]`, which is `program`).
+    ///
+    /// - Parameters:
+    ///   - environment: Variables set for the child on top of this process's environment.
+    ///   - droppedPrefixes: Inherited variables whose names start with one of these are not passed on
+    ///     (a test's own knobs, or a framework's role variables that would make the child think it is
+    ///     someone else's worker).
+    ///   - searchPath: Look `program` up on `PATH` (`posix_spawnp`).
+    ///   - ownProcessGroup: Start a process group of its own, so `kill(-pid, …)` reaches the helpers it
+    ///     starts (a browser).
+    /// - Returns: The child's pid; reap it with `reap` or `waitForExit`.
+    public static func spawn(
+        _ program: String,
+        _ arguments: [String] = [],
+        environment: [String: String] = [:],
+        droppingVariablesWithPrefixes droppedPrefixes: [String] = [],
+        output: Stream = .null,
+        errors: Stream = .output,
+        searchPath: Bool = false,
+        ownProcessGroup: Bool = false
+    ) throws(SpawnError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        addRedirection(&actions, of: 1, to: output)
+        addRedirection(&actions, of: 2, to: errors)
+        // After the redirections, which may duplicate one of these: a descriptor closed meanwhile by
+        // another thread is skipped (glibc ignores EBADF for close actions).
+        for fd in openDescriptors() where fd > 2 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var flags = CShort(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
+        if ownProcessGroup {
+            flags |= CShort(POSIX_SPAWN_SETPGROUP)
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
+        posix_spawnattr_setflags(&attributes, flags)
+
+        var merged: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.firstIndex(of: "="), !droppedPrefixes.contains(where: { text.hasPrefix($0) }) {
+                merged[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            entry += 1
+        }
+        for (key, value) in environment { merged[key] = value }
+        var cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        var cArguments: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
+        defer {
+            cEnvironment.forEach { free($0) }
+            cArguments.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result =
+            searchPath
+            ? posix_spawnp(&pid, program, &actions, &attributes, &cArguments, &cEnvironment)
+            : posix_spawn(&pid, program, &actions, &attributes, &cArguments, &cEnvironment)
+        guard result == 0 else { throw SpawnError(program: program, cause: Errno(rawValue: result)) }
+        return pid
+    }
+
+    private static func addRedirection(_ actions: inout posix_spawn_file_actions_t, of fd: CInt, to stream: Stream) {
+        switch stream {
+        case .null:
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
+        case .file(let path, let append):
+            posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644)
+        case .descriptor(let source):
+            posix_spawn_file_actions_adddup2(&actions, source, fd)
+        case .output:
+            posix_spawn_file_actions_adddup2(&actions, 1, fd)
+        }
+    }
+
+    /// This process's open descriptors (from `/proc/self/fd`).
+    static func openDescriptors() -> [CInt] {
+        guard let directory = opendir("/proc/self/fd") else { return [] }
+        defer { closedir(directory) }
+        let own = dirfd(directory)
+        var found: [CInt] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let fd = CInt(name), fd != own { found.append(fd) }
+        }
+        return found
+    }
+
+    // MARK: - Exit
+
+    /// Reaps child `pid` if it has exited, without waiting.
+    public static func reap(_ pid: pid_t) -> WaitResult {
+        while true {
+            var status: CInt = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid { return .exited(status) }
+            if result == 0 { return .running }
+            if errno != EINTR { return .notAChild }
+        }
+    }
+
+    /// The exit code of raw wait status `status`, or 128 + the signal that killed the process (as a shell
+    /// reports it).
+    public static func exitCode(_ status: CInt) -> CInt {
+        status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    /// Blocks until child `pid` exits, at most `seconds`, then kills it (SIGKILL) and reaps it.
+    ///
+    /// - Returns: Its exit code (`exitCode`), -1 when it was killed at the deadline, -2 when it is not
+    ///   a child of this process.
+    @discardableResult
+    public static func waitForExit(_ pid: pid_t, seconds: Double) -> CInt {
+        let deadline = MonotonicClock.now() + UInt64(max(0, seconds) * 1e9)
+        while true {
+            switch reap(pid) {
+            case .exited(let status): return exitCode(status)
+            case .notAChild: return -2
+            case .running: break
+            }
+            if MonotonicClock.now() >= deadline {
+                killAndReap(pid)
+                return -1
+            }
+            usleep(2_000)  // polling a child's exit, bounded by the deadline above
+        }
+    }
+
+    /// SIGKILLs child `pid` (or its process group, for a negative pid) and reaps it.
+    public static func killAndReap(_ pid: pid_t) {
+        kill(pid, SIGKILL)
+        var status: CInt = 0
+        _ = waitpid(abs(pid), &status, 0)  // at once: SIGKILL cannot be caught
+    }
+}
