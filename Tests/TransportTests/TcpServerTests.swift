@@ -172,6 +172,25 @@ struct TcpServerTests {
         harness.finish()
     }
 
+    /// `acceptBatch` bounds the accepts per readiness event: processes sharing a listener take one each
+    /// per wake-up, so a burst splits between them; a lone server takes the whole burst at once.
+    @Test(arguments: [1, 64])
+    func acceptBatchBoundsAcceptsPerWakeUp(batch: Int) throws {
+        let harness = try LoopHarness(.epoll)
+        let site = try TestSite(.ipv4)
+        let server = try harness.startServer(site, codec: LineCodec.self) { $0.options.acceptBatch = batch }
+        let peers = try (0..<3).map { _ in try RawPeer(harness, to: server.listener!.address) }
+        // Loopback completes the handshakes at connect time: all three wait in the accept queue now.
+        let deadline = MonotonicClock.now() + 5_000_000_000
+        while server.connections.isEmpty && MonotonicClock.now() < deadline { try harness.loop.tick() }
+        #expect(server.connections.count == min(batch, 3))
+        while server.connections.count < 3 && MonotonicClock.now() < deadline { try harness.loop.tick() }
+        #expect(server.connections.count == 3, "the rest are accepted on the next wake-ups")
+        server.closeAll()
+        peers.forEach { $0.close() }
+        harness.finish()
+    }
+
     @Test func outOfDescriptorsBacksOffAndResumes() async {
         // RLIMIT_NOFILE is process-wide: this runs in a child process.
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {

@@ -65,6 +65,12 @@ public final class Worker<C: Codec>: WorkerBase {
         guard let endpoint, server == nil else { return }
         var options = listenOptions
         options.reusePort = reusePort
+        if inherited != nil && count > 1 && options.acceptBatch == ListenOptions().acceptBatch {
+            // Processes sharing one listener all wake for a burst of connections; the one that accepted
+            // until EAGAIN took most of them (wrk's 100 split 68/32 between two), and that one saturated
+            // while the other idled. One accept per wake-up, as Workerman does, splits a burst evenly.
+            options.acceptBatch = 1
+        }
         let server = TcpServer<C>(loop: loop, endpoint: endpoint, options: options)
         server.onConnect = onConnect
         server.onMessage = onMessage

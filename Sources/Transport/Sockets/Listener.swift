@@ -13,7 +13,8 @@ public struct ListenOptions: Hashable, Sendable {
     /// Workerman sets `TCP_NODELAY` and `SO_KEEPALIVE` on TCP listeners; accepted sockets inherit them.
     public var noDelay = true
     public var keepAlive = true
-    /// Accepts per readiness event, until EAGAIN or this many (Workerman accepts one).
+    /// Accepts per readiness event, until EAGAIN or this many (Workerman accepts one). A worker whose
+    /// processes share one listener accepts one unless this was changed (an even split of a burst).
     public var acceptBatch = 64
 
     public init() {}
