@@ -390,6 +390,45 @@ struct WebSocketSocketTests {
         harness.finish()
     }
 
+    @Test("draining (a graceful reload): an open WebSocket gets 1001 going away, then closes when answered")
+    func drainingSaysGoingAway() throws {
+        let harness = try WSLoop()
+        var serverSaw: [String] = []
+        let server = try Self.echoServer(harness) { server in
+            server.onMessage = { connection, _ in connection.closeWhenIdle() }
+            server.onCodecEvent = { connection, event in
+                switch event {
+                case .handshake: connection.acceptWebSocket()
+                case .close(let code, _): serverSaw.append("close \(code)")
+                default: break
+                }
+            }
+            server.onClose = { _ in serverSaw.append("closed") }
+        }
+        let client = try Self.client(harness, server)
+        var clientSaw: [String] = []
+        client.onCodecEvent = { client, event in
+            switch event {
+            case .handshake: client.send("hello")
+            case .close(let code, _): clientSaw.append("close \(code)")
+            default: break
+            }
+        }
+        client.onClose = { _ in
+            clientSaw.append("closed")
+            harness.done()
+        }
+        client.connect()
+        try harness.run()
+        if serverSaw.count < 2 {
+            _ = try harness.loop.addTimer(after: 0.5) { harness.done() }
+            try harness.run()
+        }
+        #expect(clientSaw == ["close 1001", "closed"])
+        #expect(serverSaw == ["close 1001", "closed"], "closed by the peer's answer, not at once")
+        harness.finish()
+    }
+
     @Test("keepAlive pings the server until the connection closes, then its timer ends")
     func keepAlive() throws {
         let harness = try WSLoop()

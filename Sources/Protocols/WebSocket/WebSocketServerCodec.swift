@@ -198,6 +198,23 @@ public struct WebSocketServerCodec: Codec {
         }
     }
 
+    /// A graceful stop or reload: an open connection gets a close frame with 1001 "going away" (§7.4.1),
+    /// and closes when the peer's close answers it, so browsers see a clean 1001 rather than 1006. A
+    /// connection still in its handshake just closes once idle.
+    public mutating func connectionDraining(_ context: inout CodecContext) -> Bool {
+        switch phase {
+        case .open:
+            var frame = ByteBuffer()
+            encodeClose(code: WebSocketCloseCode.goingAway, reason: "", into: &frame)
+            context.reply(frame)
+            return true
+        case .closing:
+            return true  // our close is out already; the peer's answer ends it
+        case .handshake, .awaitingDecision:
+            return false
+        }
+    }
+
     /// Appends a close frame and stops sending data (a server-initiated close, §7.1.2).
     public mutating func encodeClose(code: Int, reason: String, into buffer: inout ByteBuffer) {
         guard phase == .open else { return }

@@ -153,6 +153,13 @@ public protocol Codec {
     /// connection calls it after the codec call returns, so the event's handler may use the connection.
     mutating func takeEvent() -> Event?
 
+    /// Called once when the connection starts draining for a graceful stop or reload
+    /// (`closeWhenIdle`). A codec that can say goodbye to its peer does, through `context.reply`, and
+    /// answers true when it then closes the connection itself once the peer answers (a WebSocket's
+    /// closing handshake, 1001 "going away"); the stop's timeout still bounds the wait. Default: nothing,
+    /// and false: the connection closes as soon as it is idle.
+    mutating func connectionDraining(_ context: inout CodecContext) -> Bool
+
     /// Runs `connection`'s receive loop over `bytes`; returns how many bytes were used. The default is
     /// the generic loop. A codec on a hot path re-declares it, with the same one-line body, in its own
     /// module, where the compiler then specializes the loop for it: messages move without value-witness
@@ -173,6 +180,7 @@ extension Codec {
 
     public mutating func connectionEstablished(_ context: inout CodecContext) {}
     public mutating func connectionAccepted(remoteAddress: SocketAddress?) {}
+    public mutating func connectionDraining(_ context: inout CodecContext) -> Bool { false }
 }
 
 extension Codec where Event == Never {

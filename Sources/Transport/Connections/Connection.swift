@@ -50,6 +50,8 @@ public class Connection {
     @exclusivity(unchecked) var isCorked = false
     /// Set by `closeWhenIdle()`: close as soon as nothing is being received or sent.
     @exclusivity(unchecked) public private(set) var isDraining = false
+    /// The codec said goodbye when draining began and closes the connection itself when the peer answers.
+    @exclusivity(unchecked) private var codecClosesDrainingConnection = false
     /// The connection `pipe(to:)` feeds from, paused while this one's buffer is full.
     @exclusivity(unchecked) var pipeSource: Connection?
     /// Called when queued output drains, before `onBufferDrain`: a streamer in a layer above (a static
@@ -445,17 +447,25 @@ public class Connection {
     /// graceful stop or reload: the exchange in flight finishes, then the connection closes (an HTTP codec
     /// also answers `Connection: close` from now on).
     public func closeWhenIdle() {
-        guard status == .established else { return }
+        guard status == .established, !isDraining else { return }
         isDraining = true
+        if drainStarted() {
+            codecClosesDrainingConnection = true
+            return
+        }
         closeIfIdleAndDraining()
     }
+
+    /// Tells the codec the connection is draining; true when the codec closes it (overridden by the typed
+    /// subclass).
+    func drainStarted() -> Bool { false }
 
     func closeIfIdleAndDraining() {
         // A connection a server accepted that has not sent a byte yet waits for its first request, which
         // its client is about to send: not idle (nginx sees it so too). Closing it would fail a request
         // the client already made; whoever drains bounds the wait (a stopping worker's timeout).
         let awaitingFirstRequest = bytesRead == 0 && owner != nil && owner !== self
-        if isDraining && status == .established && sendQueue.isEmpty && receiveBuffer.isEmpty && knownLength == 0
+        if isDraining && !codecClosesDrainingConnection && status == .established && sendQueue.isEmpty && receiveBuffer.isEmpty && knownLength == 0
             && !awaitingFirstRequest
         {
             close()

@@ -207,6 +207,13 @@ public class TcpConnection<C: Codec>: Connection {
         close()
     }
 
+    override func drainStarted() -> Bool {
+        var codecContext = makeCodecContext()
+        let codecCloses = codec.connectionDraining(&codecContext)
+        if codecContext.hasEffects { apply(&codecContext) }
+        return codecCloses && status == .established
+    }
+
     // MARK: - Callbacks
 
     override func fireClose() {
