@@ -348,13 +348,30 @@ struct WebSocketSocketTests {
 
     @Test("closeWebSocket: the server's close frame is echoed by the client, then both sides close")
     func serverClosingHandshake() throws {
+        let (clientSaw, serverSaw) = try Self.closingExchange { connection, message in
+            connection.send(message)
+            connection.closeWebSocket(code: 4000, reason: "that is all")
+        }
+        #expect(clientSaw == ["last words", "close 4000 that is all", "closed"])
+        #expect(serverSaw == ["close 4000", "closed"])
+    }
+
+    @Test("draining (a graceful reload): an open WebSocket gets 1001 going away, then closes when answered")
+    func drainingSaysGoingAway() throws {
+        let (clientSaw, serverSaw) = try Self.closingExchange { connection, _ in connection.closeWhenIdle() }
+        #expect(clientSaw == ["close 1001 ", "closed"])
+        #expect(serverSaw == ["close 1001", "closed"], "closed by the peer's answer, not at once")
+    }
+
+    /// A client sends "last words"; the server answers with `onMessage`; returns what each side saw
+    /// (messages, close frames with their code, and the close of the socket).
+    static func closingExchange(
+        _ onMessage: @escaping (TcpConnection<WebSocketServerCodec>, WebSocketMessage) -> Void
+    ) throws -> (client: [String], server: [String]) {
         let harness = try WSLoop()
         var serverSaw: [String] = []
         let server = try Self.echoServer(harness) { server in
-            server.onMessage = { connection, message in
-                connection.send(message)
-                connection.closeWebSocket(code: 4000, reason: "that is all")
-            }
+            server.onMessage = onMessage
             server.onCodecEvent = { connection, event in
                 switch event {
                 case .handshake: connection.acceptWebSocket()
@@ -381,52 +398,12 @@ struct WebSocketSocketTests {
         client.connect()
         try harness.run()
         if serverSaw.count < 2 {
-            // The server closes when the echo of its close frame arrives: let that happen.
+            // The server closes when the answer to its close frame arrives: let that happen.
             _ = try harness.loop.addTimer(after: 0.5) { harness.done() }
             try harness.run()
         }
-        #expect(clientSaw == ["last words", "close 4000 that is all", "closed"])
-        #expect(serverSaw == ["close 4000", "closed"])
         harness.finish()
-    }
-
-    @Test("draining (a graceful reload): an open WebSocket gets 1001 going away, then closes when answered")
-    func drainingSaysGoingAway() throws {
-        let harness = try WSLoop()
-        var serverSaw: [String] = []
-        let server = try Self.echoServer(harness) { server in
-            server.onMessage = { connection, _ in connection.closeWhenIdle() }
-            server.onCodecEvent = { connection, event in
-                switch event {
-                case .handshake: connection.acceptWebSocket()
-                case .close(let code, _): serverSaw.append("close \(code)")
-                default: break
-                }
-            }
-            server.onClose = { _ in serverSaw.append("closed") }
-        }
-        let client = try Self.client(harness, server)
-        var clientSaw: [String] = []
-        client.onCodecEvent = { client, event in
-            switch event {
-            case .handshake: client.send("hello")
-            case .close(let code, _): clientSaw.append("close \(code)")
-            default: break
-            }
-        }
-        client.onClose = { _ in
-            clientSaw.append("closed")
-            harness.done()
-        }
-        client.connect()
-        try harness.run()
-        if serverSaw.count < 2 {
-            _ = try harness.loop.addTimer(after: 0.5) { harness.done() }
-            try harness.run()
-        }
-        #expect(clientSaw == ["close 1001", "closed"])
-        #expect(serverSaw == ["close 1001", "closed"], "closed by the peer's answer, not at once")
-        harness.finish()
+        return (clientSaw, serverSaw)
     }
 
     @Test("keepAlive pings the server until the connection closes, then its timer ends")
