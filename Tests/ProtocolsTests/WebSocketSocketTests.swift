@@ -348,7 +348,7 @@ struct WebSocketSocketTests {
 
     @Test("closeWebSocket: the server's close frame is echoed by the client, then both sides close")
     func serverClosingHandshake() throws {
-        let (clientSaw, serverSaw) = try Self.closingExchange { connection, message in
+        let (clientSaw, serverSaw) = try Self.closingExchange { _, connection, message in
             connection.send(message)
             connection.closeWebSocket(code: 4000, reason: "that is all")
         }
@@ -358,20 +358,27 @@ struct WebSocketSocketTests {
 
     @Test("draining (a graceful reload): an open WebSocket gets 1001 going away, then closes when answered")
     func drainingSaysGoingAway() throws {
-        let (clientSaw, serverSaw) = try Self.closingExchange { connection, _ in connection.closeWhenIdle() }
+        let (clientSaw, serverSaw) = try Self.closingExchange { _, connection, _ in connection.closeWhenIdle() }
         #expect(clientSaw == ["close 1001 ", "closed"])
         #expect(serverSaw == ["close 1001", "closed"], "closed by the peer's answer, not at once")
+    }
+
+    @Test("a server's closeAll (a stop) sends 1001 going away before closing, without waiting")
+    func closeAllSaysGoingAway() throws {
+        let (clientSaw, serverSaw) = try Self.closingExchange { server, _, _ in server.closeAll() }
+        #expect(clientSaw == ["close 1001 ", "closed"])
+        #expect(serverSaw == ["closed"])
     }
 
     /// A client sends "last words"; the server answers with `onMessage`; returns what each side saw
     /// (messages, close frames with their code, and the close of the socket).
     static func closingExchange(
-        _ onMessage: @escaping (TcpConnection<WebSocketServerCodec>, WebSocketMessage) -> Void
+        _ onMessage: @escaping (TcpServer<WebSocketServerCodec>, TcpConnection<WebSocketServerCodec>, WebSocketMessage) -> Void
     ) throws -> (client: [String], server: [String]) {
         let harness = try WSLoop()
         var serverSaw: [String] = []
         let server = try Self.echoServer(harness) { server in
-            server.onMessage = onMessage
+            server.onMessage = { [unowned server] connection, message in onMessage(server, connection, message) }
             server.onCodecEvent = { connection, event in
                 switch event {
                 case .handshake: connection.acceptWebSocket()

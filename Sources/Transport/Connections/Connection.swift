@@ -460,6 +460,13 @@ public class Connection {
     /// subclass).
     func drainStarted() -> Bool { false }
 
+    /// Closes after the codec's goodbye, if it has one (a WebSocket's 1001 close frame): a server's stop,
+    /// which does not wait for the answer.
+    func closeSayingGoodbye() {
+        if status == .established && !isDraining { _ = drainStarted() }
+        close()
+    }
+
     func closeIfIdleAndDraining() {
         // A connection a server accepted that has not sent a byte yet waits for its first request, which
         // its client is about to send: not idle (nginx sees it so too). Closing it would fail a request

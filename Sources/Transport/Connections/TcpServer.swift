@@ -121,11 +121,13 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
         if hasNoConnections { context.unregisterSource(self) }
     }
 
-    /// Stops accepting and closes every connection (after flushing what each has queued).
+    /// Stops accepting and closes every connection (after flushing what each has queued), each after its
+    /// codec's goodbye if it has one (a WebSocket close frame, 1001 "going away").
     public func closeAll() {
         stop()
-        for connection in connections.values { connection.close() }
-        for connection in handedOverConnections.values { connection.close() }
+        // A codec with a goodbye says it first (WebSocket peers see 1001 "going away", not an abrupt 1006).
+        for connection in connections.values { connection.closeSayingGoodbye() }
+        for connection in handedOverConnections.values { connection.closeSayingGoodbye() }
         if hasNoConnections { context.unregisterSource(self) }
     }
 
