@@ -1,7 +1,9 @@
 // The Autobahn|Testsuite testee for our WebSocket client: asks the fuzzingserver how many cases there
 // are, runs each one by echoing every message back, then asks it to write its reports.
 //
-//   autobahn-client [--server ws://127.0.0.1:9001] [--agent swift-workerman]
+//   autobahn-client [--server ws://127.0.0.1:9001] [--agent swift-workerman] [--deflate]
+//
+// --deflate offers permessage-deflate (RFC 7692), for Autobahn's sections 12 and 13.
 import Workerman
 
 #if canImport(Glibc)
@@ -10,13 +12,15 @@ import Glibc
 
 var server = "ws://127.0.0.1:9001"
 var agent = "swift-workerman"
+var deflate = false
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
     case "--server": server = arguments.next() ?? server
     case "--agent": agent = arguments.next() ?? agent
+    case "--deflate": deflate = true
     default:
-        print("usage: autobahn-client [--server URL] [--agent NAME]")
+        print("usage: autobahn-client [--server URL] [--agent NAME] [--deflate]")
         exit(2)
     }
 }
@@ -26,11 +30,13 @@ final class AutobahnRun {
     let loop: EventLoop
     let server: String
     let agent: String
+    let deflate: Bool
     var caseCount = 0
     var current = 0
 
-    init(loop: EventLoop, server: String, agent: String) {
+    init(loop: EventLoop, server: String, agent: String, deflate: Bool) {
         self.loop = loop
+        self.deflate = deflate
         self.server = server
         self.agent = agent
     }
@@ -41,7 +47,9 @@ final class AutobahnRun {
         onMessage: @escaping (TcpConnection<WebSocketClientCodec>, WebSocketMessage) -> Void,
         done: @escaping () -> Void
     ) throws {
-        let client = try AsyncTcpConnection<WebSocketClientCodec>(loop: loop, url: server + path)
+        var codec = WebSocketClientCodec()
+        if deflate { codec.permessageDeflate = PermessageDeflateOptions() }
+        let client = try AsyncTcpConnection<WebSocketClientCodec>(loop: loop, url: server + path, codec: codec)
         client.maxPackageSize = 64 * 1024 * 1024
         client.onMessage = { connection, message in onMessage(connection, message) }
         client.onClose = { _ in done() }
@@ -74,7 +82,7 @@ final class AutobahnRun {
 }
 
 let loop = try EventLoop()
-let run = AutobahnRun(loop: loop, server: server, agent: agent)
+let run = AutobahnRun(loop: loop, server: server, agent: agent, deflate: deflate)
 try run.start()
 try loop.addTimer(after: 900) { loop.stop() }  // a bound on the whole run
 try loop.run(.untilStopped)
