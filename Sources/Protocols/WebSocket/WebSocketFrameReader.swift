@@ -151,6 +151,11 @@ struct WebSocketFrameReader {
     /// payload cannot be what its message type says (RFC 7692 only says "fail").
     private mutating func inflate(_ bytes: UnsafeRawBufferPointer, _ header: WebSocketFrameHeader, maxMessage: Int) -> Step {
         guard let compression else { preconditionFailure("RSV1 is only accepted once compression is negotiated") }
+        if header.opcode != WebSocketOpcode.continuation && !fragments.isEmpty {
+            // A message a closing codec consumed without `decode` left its output behind.
+            fragments.clear()
+            utf8.reset()
+        }
         let opcode = fragmentOpcode ?? header.opcode
         let text = opcode == WebSocketOpcode.text
         // Moved out of `self` so the checking closure may use the validator without overlapping access.
