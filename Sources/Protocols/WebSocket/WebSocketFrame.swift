@@ -41,7 +41,17 @@ struct WebSocketFrameHeader: Equatable {
         let second = bytes[1]
         let fin = first & 0x80 != 0
         let opcode = first & 0x0F
-        guard first & (allowsCompressed ? 0x30 : 0x70) == 0 else { return .invalid(code: WebSocketCloseCode.protocolError, reason: "reserved bits set") }
+        let reserved = first & 0x70
+        if reserved != 0 {
+            // One branch on the common path: RSV1 is permessage-deflate's once negotiated, and only on a
+            // data message's first frame (RFC 7692 §6.1).
+            guard allowsCompressed && reserved == 0x40 else {
+                return .invalid(code: WebSocketCloseCode.protocolError, reason: "reserved bits set")
+            }
+            guard opcode == WebSocketOpcode.text || opcode == WebSocketOpcode.binary else {
+                return .invalid(code: WebSocketCloseCode.protocolError, reason: "RSV1 set on a control or continuation frame")
+            }
+        }
         switch opcode {
         case WebSocketOpcode.continuation, WebSocketOpcode.text, WebSocketOpcode.binary,
             WebSocketOpcode.close, WebSocketOpcode.ping, WebSocketOpcode.pong:

@@ -56,10 +56,6 @@ struct WebSocketFrameReader {
         case .header(let parsed): header = parsed
         }
         let opcode = header.opcode
-        // RSV1 marks a compressed message on its first frame only (RFC 7692 §6.1).
-        if header.compressed && (WebSocketOpcode.isControl(opcode) || opcode == WebSocketOpcode.continuation) {
-            return .fail(code: WebSocketCloseCode.protocolError, reason: "RSV1 set on a control or continuation frame")
-        }
         if !WebSocketOpcode.isControl(opcode) {
             if opcode == WebSocketOpcode.continuation {
                 guard fragmentOpcode != nil else { return .fail(code: WebSocketCloseCode.protocolError, reason: "continuation without a message") }

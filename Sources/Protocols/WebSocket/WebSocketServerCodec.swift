@@ -222,10 +222,11 @@ public struct WebSocketServerCodec: Codec {
     public mutating func encode(_ message: WebSocketMessage, into buffer: inout ByteBuffer, _ context: inout CodecContext) {
         switch phase {
         case .open:
-            if let compression = reader.compression {
-                Self.write(message, compressingWith: compression, into: &buffer)
-            } else {
+            // Tested without binding the reference: the uncompressed path pays one branch, no retain.
+            if reader.compression == nil {
                 Self.write(message, into: &buffer)
+            } else {
+                writeCompressed(message, into: &buffer)
             }
         case .handshake, .awaitingDecision:
             // Workerman's rule for a send buffer: refuse only once what waits already reaches the limit,
@@ -235,10 +236,10 @@ public struct WebSocketServerCodec: Codec {
                 context.sendRefused = true
                 return
             }
-            if let compression = reader.compression {
-                Self.write(message, compressingWith: compression, into: &held)
-            } else {
+            if reader.compression == nil {
                 Self.write(message, into: &held)
+            } else {
+                writeCompressed(message, into: &held)
             }
         case .closing:
             return
@@ -265,15 +266,18 @@ public struct WebSocketServerCodec: Codec {
         }
     }
 
-    /// A message as one compressed frame (RSV1), or uncompressed when this side does not compress.
-    static func write(_ message: WebSocketMessage, compressingWith compression: PermessageDeflate, into buffer: inout ByteBuffer) {
+    /// A message as one compressed frame (RSV1), or uncompressed when this side does not compress. Kept
+    /// out of line so that `encode` stays small on the uncompressed path.
+    @inline(never)
+    private func writeCompressed(_ message: WebSocketMessage, into buffer: inout ByteBuffer) {
+        guard let compression = reader.compression else { return Self.write(message, into: &buffer) }
         let compressed = message.withPayload { payload, opcode in
             compression.compress(payload) { deflated in
                 WebSocketFrameHeader.write(opcode: opcode, compressed: true, payloadLength: deflated.count, maskKey: nil, into: &buffer)
                 buffer.append(deflated)
             }
         }
-        if !compressed { write(message, into: &buffer) }
+        if !compressed { Self.write(message, into: &buffer) }
     }
 
     static func frame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
