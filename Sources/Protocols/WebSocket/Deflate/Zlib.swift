@@ -55,7 +55,7 @@ final class ZlibStream {
                 target, CUnsignedInt(room), Zlib.syncFlush, &used, &produced)
             offset += Int(used)
             output.commitWritten(Int(produced))
-            // A full output buffer may hide pending output; otherwise the flush is complete (§ zlib.h).
+            // A full output buffer may hide pending output (zlib.h: call again); otherwise the flush is done.
             // Z_BUF_ERROR only means "no progress was possible": nothing was left to do.
             precondition(result == Zlib.ok || result == Zlib.bufferError, "deflate failed with \(result)")
             if offset == input.count && Int(produced) < room { return }
