@@ -174,6 +174,23 @@ struct PermessageDeflateTests {
         #expect(run.rejection?.code == WebSocketCloseCode.protocolError)
     }
 
+    @Test("an HTTP route's upgrade accepts the offer when given options, and its codec starts compressed")
+    func upgradedConnection() {
+        let request = HTTPRequest(
+            headers: [
+                "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": WS.sampleKey, "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
+            ])
+        let plain = WebSocketServerCodec(upgradedFrom: request, responseHeaders: [("Sec-WebSocket-Protocol", "chat")])
+        #expect(!plain.isCompressed)
+        #expect(plain.acceptHeaders.map(\.0) == ["Sec-WebSocket-Protocol"])
+        let codec = WebSocketServerCodec(
+            upgradedFrom: request, responseHeaders: [("Sec-WebSocket-Protocol", "chat")], permessageDeflate: PermessageDeflateOptions())
+        #expect(codec.isCompressed)
+        #expect(codec.acceptHeaders.map(\.0) == ["Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions"])
+        #expect(codec.acceptHeaders.last?.1 == "permessage-deflate")
+    }
+
     @Test("server_max_window_bits=8 is agreed, and the server then sends uncompressed")
     func windowOfEight() throws {
         let run = try deflateServer().verify(
