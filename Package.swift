@@ -23,7 +23,9 @@ let package = Package(
         .executable(name: "channel-group-send", targets: ["WorkermanChannelGroupSend"]),
     ],
     targets: [
-        .target(name: "CWorkermanShims", path: "Sources/CShims"),
+        // libdl: zlib is opened at run time (permessage-deflate), never linked (glibc before 2.34 keeps
+        // dlopen there; later ones in libc, with an empty libdl for old links).
+        .target(name: "CWorkermanShims", path: "Sources/CShims", linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "WorkermanEventLoop",
             dependencies: ["CWorkermanShims"],
@@ -38,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "WorkermanProtocols",
-            dependencies: ["WorkermanTransport"],
+            dependencies: ["WorkermanTransport", "CWorkermanShims"],
             path: "Sources/Protocols",
             swiftSettings: strictSettings
         ),

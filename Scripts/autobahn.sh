@@ -6,12 +6,14 @@
 #   Scripts/autobahn.sh            (EXCLUDE="12.* 13.*" by default: permessage-deflate is not offered)
 #   KOSOKU=/path/to/kosoku CONFIG=release Scripts/autobahn.sh
 #   BIN=.build/debug Scripts/autobahn.sh      (use already built binaries)
+#   EXCLUDE="" Scripts/autobahn.sh            (all cases: ws-echo and autobahn-client get --deflate)
+#   DEFLATE=0 / DEFLATE=1                     (force permessage-deflate off or on in both programs)
 set -uo pipefail
 set -f  # case globs such as 12.* must reach kosoku as they are
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KOSOKU="${KOSOKU:-$HOME/venvs/kosoku/bin/kosoku}"
 CONFIG="${CONFIG:-release}"
-EXCLUDE="${EXCLUDE:-12.* 13.*}"
+EXCLUDE="${EXCLUDE-12.* 13.*}"  # EXCLUDE="" runs every case
 OUT="${OUT:-$(mktemp -d)}"
 mkdir -p "$OUT"
 
@@ -26,6 +28,9 @@ else
   bin="$(swift build -c "$CONFIG" --package-path "$here" --show-bin-path)"
 fi
 excludes=(); for c in $EXCLUDE; do excludes+=(-x "$c"); done
+# Sections 12 and 13 test permessage-deflate: enable it when they run (unless DEFLATE says otherwise).
+case " $EXCLUDE " in *" 12.* "*" 13.* "*|*" 13.* "*" 12.* "*) default_deflate=0 ;; *) default_deflate=1 ;; esac
+deflate=(); [ "${DEFLATE:-$default_deflate}" = 1 ] && deflate=(--deflate)
 
 pids=()
 cleanup() {
@@ -36,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Our server, driven by the fuzzingclient.
-"$bin/ws-echo" --port 0 > "$OUT/ws-echo.out" 2>&1 & pids+=($!)
+"$bin/ws-echo" --port 0 "${deflate[@]}" > "$OUT/ws-echo.out" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do grep -q '^port ' "$OUT/ws-echo.out" 2>/dev/null && break; sleep 0.05; done
 port="$(sed -n 's/^port //p' "$OUT/ws-echo.out")"
 (cd "$OUT" && timeout 600 "$KOSOKU" -m fuzzingclient "${excludes[@]}" -p 2 -o "$OUT/servers" "127.0.0.1:$port" > "$OUT/servers.log" 2>&1)
@@ -55,7 +60,7 @@ PY
 cport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 (cd "$OUT" && exec timeout 600 "$KOSOKU" -m fuzzingserver "${excludes[@]}" -o "$OUT/clients" "127.0.0.1:$cport" > "$OUT/clients.log" 2>&1) & pids+=($!)
 for _ in $(seq 1 100); do python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$cport),0.2)" 2>/dev/null && break; sleep 0.05; done
-timeout 600 "$bin/autobahn-client" --server "ws://127.0.0.1:$cport" > "$OUT/autobahn-client.log" 2>&1
+timeout 600 "$bin/autobahn-client" --server "ws://127.0.0.1:$cport" "${deflate[@]}" > "$OUT/autobahn-client.log" 2>&1
 for _ in $(seq 1 100); do [ -s "$OUT/clients/index.json" ] && break; sleep 0.05; done
 client_line="$(python3 - "$OUT/clients/index.json" <<'PY'
 import json, sys

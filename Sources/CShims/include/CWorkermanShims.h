@@ -99,6 +99,37 @@ void wm_set_thread_name(const char *name);
 /// cli_set_process_title do). Returns the number of bytes available (0 if unsupported).
 int wm_set_process_title(int argc, char **argv, const char *title);
 
+// MARK: - zlib, loaded at run time
+
+/// A zlib stream (deflate or inflate, raw: no zlib header) behind an opaque pointer. zlib is not linked:
+/// `libz.so.1` is opened with dlopen on first use, so the package builds without zlib's headers and runs
+/// (without compression) where the library is missing.
+typedef struct wm_zstream wm_zstream;
+
+/// Whether `libz.so.1` was loaded and has every function used here (1) or not (0). Loads it once.
+int wm_zlib_available(void);
+
+/// zlib's version string, or NULL when unavailable.
+const char *wm_zlib_version(void);
+
+/// A raw deflate stream (`deflateInit2(level, Z_DEFLATED, -window_bits, mem_level, Z_DEFAULT_STRATEGY)`),
+/// or NULL when zlib is unavailable or refuses the parameters.
+wm_zstream *wm_zstream_deflate_new(int level, int window_bits, int mem_level);
+
+/// A raw inflate stream (`inflateInit2(-window_bits)`), or NULL.
+wm_zstream *wm_zstream_inflate_new(int window_bits);
+
+/// One `deflate` or `inflate` call (by the stream's kind) from `in` to `out` with `flush`; stores the bytes
+/// used and produced. Returns zlib's code (0 Z_OK, 1 Z_STREAM_END, -5 Z_BUF_ERROR, other negatives errors).
+int wm_zstream_run(wm_zstream *stream, const void *in, unsigned in_count, void *out, unsigned out_count, int flush,
+                   unsigned *in_used, unsigned *out_produced);
+
+/// `deflateReset` or `inflateReset`: forget the sliding window (no context takeover).
+int wm_zstream_reset(wm_zstream *stream);
+
+/// `deflateEnd` or `inflateEnd`, then frees the stream. NULL is ignored.
+void wm_zstream_free(wm_zstream *stream);
+
 // MARK: - errno and threads
 
 /// `errno` as a function: Swift reads the thread-local through it at once after a call.

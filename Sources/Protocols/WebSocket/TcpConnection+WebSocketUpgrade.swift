@@ -36,7 +36,8 @@ extension TcpConnection where C == HTTPServerCodec {
     ///
     /// The WebSocket connection has the same helpers and codec as a `websocket://` worker's
     /// (`closeWebSocket`, `ping`, `onCodecEvent` for pings, pongs and the peer's close), a new `id`, this
-    /// connection's `maxPackageSize` as its frame limit, and its `userInfo`. This HTTP connection is finished:
+    /// connection's `maxPackageSize` as its frame limit, and its `userInfo`. With `permessageDeflate`, the
+    /// client's compression offer is accepted as a `websocket://` worker's codec accepts it. This HTTP connection is finished:
     /// its socket was not closed, so its `onClose` does not fire; the WebSocket's `onClose` fires when the
     /// socket closes. The server's `connections` count stays one for the socket throughout.
     ///
@@ -56,7 +57,8 @@ extension TcpConnection where C == HTTPServerCodec {
     @discardableResult
     public func upgradeToWebSocket(
         _ request: HTTPRequest,
-        headers: [(String, String)] = []
+        headers: [(String, String)] = [],
+        permessageDeflate: PermessageDeflateOptions? = nil
     ) -> TcpConnection<WebSocketServerCodec>? {
         let operation = "upgrade \(request.path) from \(remoteAddress?.description ?? "peer") to WebSocket"
         let unanswered = codec.unansweredRequests
@@ -95,9 +97,9 @@ extension TcpConnection where C == HTTPServerCodec {
             return nil
         }
         let key = request.header("Sec-WebSocket-Key") ?? ""
-        let codec = WebSocketServerCodec(upgradedFrom: request, responseHeaders: headers)
+        let codec = WebSocketServerCodec(upgradedFrom: request, responseHeaders: headers, permessageDeflate: permessageDeflate)
         do {
-            return try handOver(to: codec, greeting: WebSocketHandshake.acceptResponse(key: key, headers: headers))
+            return try handOver(to: codec, greeting: WebSocketHandshake.acceptResponse(key: key, headers: codec.acceptHeaders))
         } catch {
             reportHandoverFailure(error)
             return nil

@@ -11,6 +11,9 @@ import WorkermanTransport
 /// client.connect()
 /// client.send("hello")   // held until the handshake completes
 /// ```
+///
+/// With `permessageDeflate` set, the client offers compression (RFC 7692) and uses it if the server
+/// agrees; an answer it did not ask for, or a malformed one, fails the connection (§5.2).
 public struct WebSocketClientCodec: Codec {
     public typealias Message = WebSocketMessage
     public typealias Outbound = WebSocketMessage
@@ -31,6 +34,16 @@ public struct WebSocketClientCodec: Codec {
     public var origin: String?
     /// The largest handshake response head accepted.
     public var maxResponseHead = 16 * 1024
+    /// permessage-deflate (RFC 7692) to offer; nil (the default) offers nothing.
+    ///
+    /// ```swift
+    /// var codec = WebSocketClientCodec()
+    /// codec.permessageDeflate = PermessageDeflateOptions()
+    /// let client = try AsyncTcpConnection(loop: loop, url: "ws://127.0.0.1:2346/", codec: codec)
+    /// ```
+    public var permessageDeflate: PermessageDeflateOptions?
+    /// Whether the server agreed to permessage-deflate on this connection.
+    public var isCompressed: Bool { reader.compression != nil }
 
     /// The sub-protocol the server chose.
     public private(set) var selectedProtocol: String?
@@ -75,6 +88,9 @@ public struct WebSocketClientCodec: Codec {
         request.append("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: \(key)\r\n")
         if let origin { request.append("Origin: \(origin)\r\n") }
         if !protocols.isEmpty { request.append("Sec-WebSocket-Protocol: \(protocols.joined(separator: ", "))\r\n") }
+        if let options = offeredCompression {
+            request.append("Sec-WebSocket-Extensions: \(PermessageDeflateNegotiation.offer(options))\r\n")
+        }
         for (name, value) in headers { request.append("\(name): \(value)\r\n") }
         request.append("\r\n")
         context.reply(request)
@@ -126,6 +142,9 @@ public struct WebSocketClientCodec: Codec {
             return .reject(CodecRejection("wrong Sec-WebSocket-Accept"))
         }
         selectedProtocol = value("sec-websocket-protocol")
+        if let refusal = acceptCompression(fields.filter { $0.0 == "sec-websocket-extensions" }.map(\.1)) {
+            return .reject(CodecRejection(refusal))
+        }
         phase = .open
         if !held.bytes.isEmpty {
             context.reply(held.bytes)
@@ -133,6 +152,32 @@ public struct WebSocketClientCodec: Codec {
         }
         report(.handshake(nil), &context)
         return .consumed(length: end)
+    }
+
+    /// Compression is offered when enabled and zlib is loaded.
+    private var offeredCompression: PermessageDeflateOptions? {
+        guard let options = permessageDeflate, options.isUsable else { return nil }
+        return options
+    }
+
+    /// Takes the server's `Sec-WebSocket-Extensions` answer; returns why it fails the connection, if it does.
+    private mutating func acceptCompression(_ answers: [String]) -> String? {
+        guard let options = offeredCompression else {
+            let answered = answers.flatMap(PermessageDeflateNegotiation.extensions)
+            return answered.isEmpty ? nil : "the server answered extensions that were not offered"
+        }
+        switch PermessageDeflateNegotiation.checkResponse(answers, options: options) {
+        case .failure(let error):
+            return error.reason
+        case .success(nil):
+            return nil
+        case .success(let agreement?):
+            guard let compression = PermessageDeflate(agreement, isServer: false, options: options) else {
+                return "zlib refused the agreed permessage-deflate parameters"
+            }
+            reader.compression = compression
+            return nil
+        }
     }
 
     private mutating func frameInput(_ bytes: UnsafeRawBufferPointer, _ context: inout CodecContext) -> InputDecision {
@@ -233,6 +278,15 @@ public struct WebSocketClientCodec: Codec {
 
     private mutating func writeMasked(_ message: WebSocketMessage, into buffer: inout ByteBuffer) {
         let key = random.next()
+        if let compression = reader.compression {
+            let compressed = message.withPayload { payload, opcode in
+                compression.compress(payload) { deflated in
+                    WebSocketFrameHeader.write(opcode: opcode, compressed: true, payloadLength: deflated.count, maskKey: key, into: &buffer)
+                    Self.appendMasked(deflated, key: key, into: &buffer)
+                }
+            }
+            if compressed { return }
+        }
         switch message {
         case .text(let text):
             let payload = ByteBuffer(text)
@@ -245,10 +299,14 @@ public struct WebSocketClientCodec: Codec {
     }
 
     private func appendMasked(_ payload: ByteBuffer, key: UInt32, into buffer: inout ByteBuffer) {
-        let count = payload.readableBytes
+        payload.withReadableBytes { Self.appendMasked($0, key: key, into: &buffer) }
+    }
+
+    private static func appendMasked(_ payload: UnsafeRawBufferPointer, key: UInt32, into buffer: inout ByteBuffer) {
+        let count = payload.count
         guard count > 0 else { return }
         let target = buffer.reserveWritable(count)
-        payload.withReadableBytes { target.copyMemory(from: $0.baseAddress!, byteCount: count) }
+        target.copyMemory(from: payload.baseAddress!, byteCount: count)
         WebSocketMask.apply(key: key, to: UnsafeMutableRawBufferPointer(start: target, count: count))
         buffer.commitWritten(count)
     }

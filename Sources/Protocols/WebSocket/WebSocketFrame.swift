@@ -20,6 +20,9 @@ struct WebSocketFrameHeader: Equatable {
     var maskKey: UInt32
     var payloadLength: Int
     var headerLength: Int
+    /// RSV1 (RFC 7692 §6): the first frame of a compressed message. Only parsed as such when the
+    /// extension was negotiated; otherwise a set RSV1 is an error like the other reserved bits.
+    var compressed = false
 
     var frameLength: Int { headerLength + payloadLength }
 
@@ -29,16 +32,26 @@ struct WebSocketFrameHeader: Equatable {
         case invalid(code: Int, reason: String)
     }
 
-    /// Parses and checks a header (§5.2): no reserved bits (no extension is negotiated), no reserved
-    /// opcodes, control frames final and ≤ 125 bytes, the minimal length encoding, no 64-bit length with
+    /// Parses and checks a header (§5.2): no reserved bits (but RSV1 with `allowsCompressed`, when
+    /// permessage-deflate was negotiated), no reserved opcodes, control frames final and ≤ 125 bytes, the minimal length encoding, no 64-bit length with
     /// the top bit set, masking as the side requires, and the length within `maxPayload`.
-    static func parse(_ bytes: UnsafeRawBufferPointer, expectMasked: Bool, maxPayload: Int) -> Parse {
+    static func parse(_ bytes: UnsafeRawBufferPointer, expectMasked: Bool, maxPayload: Int, allowsCompressed: Bool = false) -> Parse {
         guard bytes.count >= 2 else { return .needMore }
         let first = bytes[0]
         let second = bytes[1]
         let fin = first & 0x80 != 0
         let opcode = first & 0x0F
-        guard first & 0x70 == 0 else { return .invalid(code: WebSocketCloseCode.protocolError, reason: "reserved bits set") }
+        let reserved = first & 0x70
+        if reserved != 0 {
+            // One branch on the common path: RSV1 is permessage-deflate's once negotiated, and only on a
+            // data message's first frame (RFC 7692 §6.1).
+            guard allowsCompressed && reserved == 0x40 else {
+                return .invalid(code: WebSocketCloseCode.protocolError, reason: "reserved bits set")
+            }
+            guard opcode == WebSocketOpcode.text || opcode == WebSocketOpcode.binary else {
+                return .invalid(code: WebSocketCloseCode.protocolError, reason: "RSV1 set on a control or continuation frame")
+            }
+        }
         switch opcode {
         case WebSocketOpcode.continuation, WebSocketOpcode.text, WebSocketOpcode.binary,
             WebSocketOpcode.close, WebSocketOpcode.ping, WebSocketOpcode.pong:
@@ -82,17 +95,28 @@ struct WebSocketFrameHeader: Equatable {
             maskKey = bytes.loadUnaligned(fromByteOffset: headerLength, as: UInt32.self)
             headerLength += 4
         }
-        return .header(WebSocketFrameHeader(fin: fin, opcode: opcode, masked: masked, maskKey: maskKey, payloadLength: length, headerLength: headerLength))
+        return .header(
+            WebSocketFrameHeader(
+                fin: fin, opcode: opcode, masked: masked, maskKey: maskKey, payloadLength: length, headerLength: headerLength,
+                compressed: first & 0x40 != 0))
     }
 
     /// Appends a frame header (§5.2) for `payloadLength` bytes; with `maskKey`, the mask bit and key.
     /// Written in one reservation: byte-by-byte appends were a tenth of an echoed message's cost.
-    static func write(fin: Bool = true, opcode: UInt8, payloadLength: Int, maskKey: UInt32?, into buffer: inout ByteBuffer) {
+    /// `compressed` sets RSV1 (a permessage-deflate message's first frame).
+    static func write(
+        fin: Bool = true,
+        opcode: UInt8,
+        compressed: Bool = false,
+        payloadLength: Int,
+        maskKey: UInt32?,
+        into buffer: inout ByteBuffer
+    ) {
         let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
         let lengthBytes = payloadLength < 126 ? 0 : payloadLength <= 0xFFFF ? 2 : 8
         let count = 2 + lengthBytes + (maskKey == nil ? 0 : 4)
         let out = buffer.reserveWritable(count)
-        out.storeBytes(of: (fin ? 0x80 : 0) | opcode, as: UInt8.self)
+        out.storeBytes(of: (fin ? 0x80 : 0) | (compressed ? 0x40 : 0) | opcode, as: UInt8.self)
         switch lengthBytes {
         case 0:
             out.storeBytes(of: maskBit | UInt8(payloadLength), toByteOffset: 1, as: UInt8.self)

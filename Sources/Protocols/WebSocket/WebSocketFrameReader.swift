@@ -21,6 +21,11 @@ struct WebSocketFrameReader {
     private var frameInProgress = false
     /// The header of the frame `input` last measured as a message, so `decode` need not parse it again.
     private var measured: WebSocketFrameHeader?
+    /// permessage-deflate, once negotiated (RFC 7692): RSV1 is then allowed on a message's first frame.
+    var compression: PermessageDeflate?
+    /// The message being read is compressed: each of its frames is inflated into `fragments` when
+    /// complete, and its text validated after inflating rather than as it arrives.
+    private var messageCompressed = false
 
     init(expectMasked: Bool) {
         self.expectMasked = expectMasked
@@ -45,7 +50,7 @@ struct WebSocketFrameReader {
 
     mutating func input(_ bytes: UnsafeRawBufferPointer, maxMessage: Int) -> Step {
         let header: WebSocketFrameHeader
-        switch WebSocketFrameHeader.parse(bytes, expectMasked: expectMasked, maxPayload: maxMessage) {
+        switch WebSocketFrameHeader.parse(bytes, expectMasked: expectMasked, maxPayload: maxMessage, allowsCompressed: compression != nil) {
         case .needMore: return .needMore
         case .invalid(let code, let reason): return .fail(code: code, reason: reason)
         case .header(let parsed): header = parsed
@@ -62,9 +67,10 @@ struct WebSocketFrameReader {
             guard fragments.readableBytes + header.frameLength <= maxMessage else {
                 return .fail(code: WebSocketCloseCode.messageTooBig, reason: "message over the limit of \(maxMessage) bytes")
             }
+            if opcode != WebSocketOpcode.continuation { messageCompressed = header.compressed }
         }
         let available = min(bytes.count - header.headerLength, header.payloadLength)
-        if isText(opcode) {
+        if isText(opcode) && !messageCompressed {
             // Fail fast: check what has arrived of this frame, even before it is complete.
             if !frameInProgress {
                 frameInProgress = true
@@ -84,6 +90,7 @@ struct WebSocketFrameReader {
         if WebSocketOpcode.isControl(opcode) {
             return control(header, payload: payload(bytes, header))
         }
+        if messageCompressed { return inflate(bytes, header, maxMessage: maxMessage) }
         if header.fin {
             if isText(opcode) && !utf8.isComplete {
                 return .fail(code: WebSocketCloseCode.invalidPayload, reason: "text message ends inside a character")
@@ -99,6 +106,7 @@ struct WebSocketFrameReader {
 
     /// The message a final data frame completes (with any fragments before it).
     mutating func decode(_ frame: UnsafeRawBufferPointer) -> WebSocketMessage {
+        if messageCompressed { return takeInflated() }
         let header: WebSocketFrameHeader
         if let measured, measured.frameLength == frame.count {
             header = measured
@@ -129,6 +137,59 @@ struct WebSocketFrameReader {
             return .text(payload.string)  // validated as it arrived
         }
         return .binary(payload)
+    }
+
+    // MARK: - Compressed messages
+
+    /// Inflates a complete frame of a compressed message into `fragments` (RFC 7692 §7.2.2), the whole
+    /// message held to `maxMessage` bytes as it grows (a decompression bomb fails with 1009 at the
+    /// limit) and text validated as it is inflated. Corrupt data fails the connection with 1007: the
+    /// payload cannot be what its message type says (RFC 7692 only says "fail").
+    private mutating func inflate(_ bytes: UnsafeRawBufferPointer, _ header: WebSocketFrameHeader, maxMessage: Int) -> Step {
+        guard let compression else { preconditionFailure("RSV1 is only accepted once compression is negotiated") }
+        if header.opcode != WebSocketOpcode.continuation && !fragments.isEmpty {
+            // A message a closing codec consumed without `decode` left its output behind.
+            fragments.clear()
+            utf8.reset()
+        }
+        let opcode = fragmentOpcode ?? header.opcode
+        let text = opcode == WebSocketOpcode.text
+        // Moved out of `self` so the checking closure may use the validator without overlapping access.
+        var output = fragments
+        fragments = ByteBuffer()
+        var validator = utf8
+        let result = compression.decompress(frame: bytes, header, into: &output, limit: max(0, maxMessage - output.readableBytes)) {
+            piece in !text || validator.feed(piece)
+        }
+        fragments = output
+        utf8 = validator
+        switch result {
+        case .ok: break
+        case .tooBig: return .fail(code: WebSocketCloseCode.messageTooBig, reason: "decompressed message over the limit of \(maxMessage) bytes")
+        case .corrupt: return .fail(code: WebSocketCloseCode.invalidPayload, reason: "corrupt compressed data")
+        case .refused: return .fail(code: WebSocketCloseCode.invalidPayload, reason: "invalid UTF-8 in a text message")
+        }
+        guard header.fin else {
+            if fragmentOpcode == nil { fragmentOpcode = opcode }
+            return .consumed(length: header.frameLength, control: nil)
+        }
+        if text && !utf8.isComplete {
+            return .fail(code: WebSocketCloseCode.invalidPayload, reason: "text message ends inside a character")
+        }
+        measured = header
+        return .message(length: header.frameLength)
+    }
+
+    /// The compressed message `inflate` completed.
+    private mutating func takeInflated() -> WebSocketMessage {
+        let opcode = fragmentOpcode ?? measured?.opcode ?? WebSocketOpcode.binary
+        messageCompressed = false
+        fragmentOpcode = nil
+        measured = nil
+        utf8.reset()
+        let payload = fragments
+        fragments = ByteBuffer()
+        return opcode == WebSocketOpcode.text ? .text(payload.string) : .binary(payload)  // validated as inflated
     }
 
     // MARK: - Control frames

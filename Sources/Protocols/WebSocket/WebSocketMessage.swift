@@ -25,6 +25,16 @@ public enum WebSocketMessage: Equatable, Sendable {
     }
 
     public var isText: Bool { if case .text = self { true } else { false } }
+
+    /// Calls `body` with the payload's bytes and the message's opcode, without copying text.
+    func withPayload<R>(_ body: (UnsafeRawBufferPointer, UInt8) -> R) -> R {
+        switch self {
+        case .text(var text):
+            return text.withUTF8 { body(UnsafeRawBufferPointer($0), WebSocketOpcode.text) }
+        case .binary(let bytes):
+            return bytes.withReadableBytes { body($0, WebSocketOpcode.binary) }
+        }
+    }
 }
 
 extension WebSocketMessage: CustomStringConvertible {

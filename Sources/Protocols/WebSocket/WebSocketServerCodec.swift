@@ -14,6 +14,9 @@ import WorkermanTransport
 /// held and sent right after the 101, up to the connection's `maxSendBufferSize` (beyond it a send fails
 /// as with a full send buffer).
 ///
+/// Compression (permessage-deflate, RFC 7692) is off unless `permessageDeflate` is set: then the
+/// client's first acceptable offer is accepted, and messages are compressed both ways.
+///
 /// A connection upgraded from an HTTP route (`upgradeToWebSocket`) gets a codec that starts open: the
 /// handshake was the HTTP codec's.
 public struct WebSocketServerCodec: Codec {
@@ -45,16 +48,51 @@ public struct WebSocketServerCodec: Codec {
     public var responseHeaders: [(String, String)] = []
     /// Whether the handshake completed and messages flow.
     public var isOpen: Bool { phase == .open }
+    /// permessage-deflate (RFC 7692) to accept when the client offers it; nil (the default) never
+    /// compresses. See `PermessageDeflateOptions` for the costs.
+    ///
+    /// ```swift
+    /// server.makeCodec = {
+    ///     var codec = WebSocketServerCodec()
+    ///     codec.permessageDeflate = PermessageDeflateOptions()
+    ///     return codec
+    /// }
+    /// ```
+    public var permessageDeflate: PermessageDeflateOptions?
+    /// Whether permessage-deflate was agreed for this connection (known once the upgrade request is read).
+    public var isCompressed: Bool { reader.compression != nil }
+    /// The `Sec-WebSocket-Extensions` answer for the 101, when compression was agreed.
+    private var extensionsResponse: String?
 
     public init() {}
 
     /// A codec for a connection whose upgrade `request` was answered already (an HTTP route's upgrade,
     /// with `responseHeaders` in its 101): open from the first byte.
-    init(upgradedFrom request: HTTPRequest, responseHeaders: [(String, String)]) {
+    init(upgradedFrom request: HTTPRequest, responseHeaders: [(String, String)], permessageDeflate: PermessageDeflateOptions? = nil) {
         self.request = request
         self.responseHeaders = responseHeaders
+        self.permessageDeflate = permessageDeflate
         key = request.header("Sec-WebSocket-Key") ?? ""
         phase = .open
+        negotiateCompression(request)
+    }
+
+    /// The headers of the 101: the user's, and the agreed extension.
+    var acceptHeaders: [(String, String)] {
+        guard let extensionsResponse else { return responseHeaders }
+        return responseHeaders + [("Sec-WebSocket-Extensions", extensionsResponse)]
+    }
+
+    /// Accepts the client's first acceptable permessage-deflate offer, if compression is enabled and zlib
+    /// is loaded. An offer we cannot accept is declined (no answer), never refused with an error (§5.1).
+    private mutating func negotiateCompression(_ request: HTTPRequest) {
+        guard let options = permessageDeflate, options.isUsable else { return }
+        let offers = request.headers.values(for: "Sec-WebSocket-Extensions")
+        guard !offers.isEmpty, let (agreement, response) = PermessageDeflateNegotiation.accept(offers: offers, options: options),
+            let compression = PermessageDeflate(agreement, isServer: true, options: options)
+        else { return }
+        reader.compression = compression
+        extensionsResponse = response
     }
 
     // MARK: - Input
@@ -92,6 +130,7 @@ public struct WebSocketServerCodec: Codec {
         if let refusal = WebSocketHandshake.validate(parsed) { return refuse(refusal, &context) }
         request = parsed
         key = parsed.header("Sec-WebSocket-Key") ?? ""
+        if permessageDeflate != nil { negotiateCompression(parsed) }
         if context.wantsEvents {
             phase = .awaitingDecision
             events.append(.handshake(parsed))
@@ -112,7 +151,7 @@ public struct WebSocketServerCodec: Codec {
     /// connection sends it (see `TcpConnection.acceptWebSocket()`).
     public mutating func acceptHandshake() -> ByteBuffer {
         guard phase == .handshake || phase == .awaitingDecision else { return ByteBuffer() }
-        var answer = WebSocketHandshake.acceptResponse(key: key, headers: responseHeaders)
+        var answer = WebSocketHandshake.acceptResponse(key: key, headers: acceptHeaders)
         answer.append(held)
         held = ByteBuffer()
         phase = .open
@@ -183,7 +222,12 @@ public struct WebSocketServerCodec: Codec {
     public mutating func encode(_ message: WebSocketMessage, into buffer: inout ByteBuffer, _ context: inout CodecContext) {
         switch phase {
         case .open:
-            Self.write(message, into: &buffer)
+            // Tested without binding the reference: the uncompressed path pays one branch, no retain.
+            if reader.compression == nil {
+                Self.write(message, into: &buffer)
+            } else {
+                writeCompressed(message, into: &buffer)
+            }
         case .handshake, .awaitingDecision:
             // Workerman's rule for a send buffer: refuse only once what waits already reaches the limit,
             // so one large message is still taken. Unbounded, a client that never finishes its handshake
@@ -192,7 +236,11 @@ public struct WebSocketServerCodec: Codec {
                 context.sendRefused = true
                 return
             }
-            Self.write(message, into: &held)
+            if reader.compression == nil {
+                Self.write(message, into: &held)
+            } else {
+                writeCompressed(message, into: &held)
+            }
         case .closing:
             return
         }
@@ -233,6 +281,20 @@ public struct WebSocketServerCodec: Codec {
             WebSocketFrameHeader.write(opcode: WebSocketOpcode.binary, payloadLength: bytes.readableBytes, maskKey: nil, into: &buffer)
             buffer.append(bytes)
         }
+    }
+
+    /// A message as one compressed frame (RSV1), or uncompressed when this side does not compress. Kept
+    /// out of line so that `encode` stays small on the uncompressed path.
+    @inline(never)
+    private func writeCompressed(_ message: WebSocketMessage, into buffer: inout ByteBuffer) {
+        guard let compression = reader.compression else { return Self.write(message, into: &buffer) }
+        let compressed = message.withPayload { payload, opcode in
+            compression.compress(payload) { deflated in
+                WebSocketFrameHeader.write(opcode: opcode, compressed: true, payloadLength: deflated.count, maskKey: nil, into: &buffer)
+                buffer.append(deflated)
+            }
+        }
+        if !compressed { Self.write(message, into: &buffer) }
     }
 
     static func frame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
