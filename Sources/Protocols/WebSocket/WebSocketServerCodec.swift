@@ -34,7 +34,10 @@ public struct WebSocketServerCodec: Codec {
     }
 
     private(set) var phase = Phase.handshake
-    private var http = HTTPServerCodec()
+    /// Reads the upgrade request; made for the handshake and dropped once the request is read, so an
+    /// open connection carries no HTTP parser (idle WebSocket memory: a parser inline is a few hundred
+    /// bytes per connection, a fifth of the whole).
+    private var handshakeReader: HandshakeReader?
     private var reader = WebSocketFrameReader(expectMasked: true)
     /// Frames sent before the handshake completed, at most `maxSendBufferSize` (see `encode`).
     private var held = ByteBuffer()
@@ -115,14 +118,22 @@ public struct WebSocketServerCodec: Codec {
     }
 
     private mutating func handshakeInput(_ bytes: UnsafeRawBufferPointer, _ context: inout CodecContext) -> InputDecision {
-        let decision = http.input(bytes, &context)
+        let reader: HandshakeReader
+        if let handshakeReader {
+            reader = handshakeReader
+        } else {
+            reader = HandshakeReader()
+            handshakeReader = reader
+        }
+        let decision = reader.http.input(bytes, &context)
         guard case .message(let length) = decision else { return decision }
+        handshakeReader = nil  // one request is all a handshake reads
         guard length <= bytes.count else {
             return refuse(WebSocketHandshake.Refusal(status: 400, reason: "a WebSocket upgrade has no body"), &context)
         }
         let parsed: HTTPRequest?
         do {
-            parsed = try http.decode(UnsafeRawBufferPointer(rebasing: bytes[0..<length]), &context)
+            parsed = try reader.http.decode(UnsafeRawBufferPointer(rebasing: bytes[0..<length]), &context)
         } catch {
             return .reject(error)
         }
@@ -307,4 +318,9 @@ public struct WebSocketServerCodec: Codec {
     static func closeFrame(code: Int, reason: String) -> ByteBuffer {
         frame(opcode: WebSocketOpcode.close, payload: WebSocketClosePayload.make(code: code, reason: reason))
     }
+}
+
+/// The HTTP codec a WebSocket handshake reads its request with, boxed so it can be dropped.
+private final class HandshakeReader {
+    var http = HTTPServerCodec()
 }

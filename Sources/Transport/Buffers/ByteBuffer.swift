@@ -17,27 +17,28 @@ public struct ByteBuffer: @unchecked Sendable {  // safe: a shared Storage is ne
     /// request's buffer is allocated and freed once per request, so the second malloc showed in profiles).
     /// Why the buffer is `@unchecked Sendable`: a `Storage` (not Sendable, as no ManagedBuffer is) is
     /// mutated only through a uniquely referenced buffer (copy-on-write), so a shared one is never written.
+    @usableFromInline
     final class Storage: ManagedBuffer<Int, UInt8> {
         static func make(capacity: Int) -> Storage {
             unsafeDowncast(Storage.create(minimumCapacity: capacity) { _ in capacity }, to: Storage.self)
         }
 
         /// The first byte; valid while the storage lives (the buffer holding it keeps it alive).
-        @inline(__always)
+        @inlinable @inline(__always)
         var bytes: UnsafeMutableRawPointer { UnsafeMutableRawPointer(withUnsafeMutablePointerToElements { $0 }) }
 
         /// The usable bytes (what was asked for; malloc may have rounded up). Read through a pointer:
         /// reading `header` directly is a class property access, checked for exclusivity at run time on
         /// every append (a tenth of a request's instructions).
-        @inline(__always)
+        @inlinable @inline(__always)
         var byteCapacity: Int { withUnsafeMutablePointerToHeader { $0.pointee } }
     }
 
-    var storage: Storage?
+    @usableFromInline var storage: Storage?
     /// The first readable byte.
-    private(set) var readerIndex = 0
+    @usableFromInline private(set) var readerIndex = 0
     /// One past the last readable byte.
-    private(set) var writerIndex = 0
+    @usableFromInline private(set) var writerIndex = 0
 
     public init() {}
 
@@ -64,19 +65,20 @@ public struct ByteBuffer: @unchecked Sendable {  // safe: a shared Storage is ne
     }
 
     /// How many bytes can be read.
-    @inline(__always)
+    @inlinable @inline(__always)
     public var readableBytes: Int { writerIndex - readerIndex }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public var isEmpty: Bool { writerIndex == readerIndex }
 
     /// Bytes allocated, readable or not (for memory accounting).
+    @inlinable
     public var capacity: Int { storage?.byteCapacity ?? 0 }
 
     // MARK: - Reading
 
     /// Calls `body` with the readable bytes, valid only inside `body`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func withReadableBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         guard let storage else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
         return try body(UnsafeRawBufferPointer(start: storage.bytes + readerIndex, count: readableBytes))

@@ -38,7 +38,13 @@ public struct CodecContext {
     public let isClient: Bool
     /// The address a client connection was made to (its host, port and path), for codecs that need it
     /// (a WebSocket client's `Host` and request target).
-    public internal(set) var endpoint: Endpoint?
+    public internal(set) var endpoint: Endpoint? {
+        get { endpointReference?.endpoint }
+        set { endpointReference = newValue.map(EndpointReference.init) }
+    }
+    /// Boxed, so a context holds only plain values and two references: it is made and dropped for every
+    /// codec call, and an inline `Endpoint` (strings) made each drop an outlined value-witness call.
+    private var endpointReference: EndpointReference?
     /// Bytes to send to the peer as they are, before anything else is processed (a handshake answer, a
     /// pong, an error response).
     public private(set) var replies = ByteBuffer()
@@ -51,6 +57,19 @@ public struct CodecContext {
     /// Whether the connection has an `onCodecEvent` hook: a codec may then leave a decision to it (a
     /// WebSocket handshake waits for `onWebSocketConnect`), and otherwise decides alone.
     public internal(set) var wantsEvents = false
+
+    /// Clears what the last call asked (replies are taken by then) and takes the connection's settings.
+    @usableFromInline
+    mutating func renew(maxPackageSize: Int, isDraining: Bool, wantsEvents: Bool) {
+        replies.clear()
+        closeRequested = false
+        pauseRequested = false
+        eventPending = false
+        sendRefused = false
+        self.maxPackageSize = maxPackageSize
+        self.isDraining = isDraining
+        self.wantsEvents = wantsEvents
+    }
 
     /// Tells the connection that `takeEvent()` has something.
     public mutating func announceEvent() { eventPending = true }
@@ -211,4 +230,10 @@ public struct RawCodec: Codec {
     public mutating func encode(_ message: ByteBuffer, into buffer: inout ByteBuffer, _ context: inout CodecContext) {
         buffer.append(message)
     }
+}
+
+/// A client connection's endpoint, shared by the contexts that carry it.
+private final class EndpointReference {
+    let endpoint: Endpoint
+    init(_ endpoint: Endpoint) { self.endpoint = endpoint }
 }

@@ -1,6 +1,7 @@
 extension Connection {
     /// A codec refused to hold another message until it can send (`CodecContext.sendRefused`): the same
     /// outcome as a full send buffer (Workerman's "send buffer full and drop package").
+    @usableFromInline
     func refuseParkedSend() -> SendResult {
         context.statistics.sendFail += 1
         fireError(

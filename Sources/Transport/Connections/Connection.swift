@@ -14,7 +14,7 @@ public class Connection {
     /// Per-process id, shared by server and client connections (Workerman's `$connection->id`).
     public let id: Int
     public let loop: EventLoop
-    let context: TransportContext
+    @usableFromInline let context: TransportContext
     /// The socket, or -1 once closed.
     @exclusivity(unchecked) public internal(set) var fd: CInt
     @exclusivity(unchecked) public internal(set) var status: ConnectionStatus

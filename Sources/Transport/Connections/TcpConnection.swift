@@ -40,10 +40,18 @@ public class TcpConnection<C: Codec>: Connection {
 
     public override var codecName: String { C.self == RawCodec.self ? "raw" : String(describing: C.self) }
 
-    /// A codec context for this connection.
-    @inlinable @inline(__always)
+    /// A codec context for this connection. Not inlinable on purpose: from another module, the fields
+    /// it reads are reached through their accessors (the `onCodecEvent` check copied the closure).
+    @usableFromInline
     final func makeCodecContext() -> CodecContext {
         CodecContext(maxPackageSize: maxPackageSize, isClient: isClient, isDraining: isDraining, wantsEvents: onCodecEvent != nil)
+    }
+
+    /// Readies a context used before for the next codec call: the connection's current settings, no
+    /// effects asked.
+    @usableFromInline
+    final func renew(_ codecContext: inout CodecContext) {
+        codecContext.renew(maxPackageSize: maxPackageSize, isDraining: isDraining, wantsEvents: onCodecEvent != nil)
     }
 
     /// Overridden by client connections.
@@ -53,7 +61,11 @@ public class TcpConnection<C: Codec>: Connection {
 
     /// Encodes `message` with the codec and sends it. See `SendResult` for what the answer means.
     @discardableResult
-    public func send(_ message: C.Outbound) -> SendResult {
+    ///
+    /// Inlinable, so a call from code that knows the codec compiles specialized for it: the message then
+    /// moves as its own type, not through value-witness calls (a twentieth of a small HTTP exchange).
+    @inlinable
+    public final func send(_ message: C.Outbound) -> SendResult {
         guard status != .closing && status != .closed else { return .failed }
         var scratch = ByteBuffer()
         swap(&scratch, &context.encodeScratch)
@@ -124,17 +136,20 @@ public class TcpConnection<C: Codec>: Connection {
     @inlinable
     public final func runCodec(on bytes: UnsafeRawBufferPointer) -> Int {
         var offset = 0
+        // One context for the whole read, renewed before each codec call: making and dropping one per
+        // call went through outlined value-witness calls from the codec's module.
+        var codecContext = makeCodecContext()
         while offset < bytes.count && !isPaused && status == .established {
             let remaining = UnsafeRawBufferPointer(rebasing: bytes[offset...])
             if knownLength > 0 {
                 guard remaining.count >= knownLength else { break }
                 let length = knownLength
                 knownLength = 0
-                deliver(UnsafeRawBufferPointer(rebasing: remaining[..<length]))
+                deliver(UnsafeRawBufferPointer(rebasing: remaining[..<length]), &codecContext)
                 offset += length
                 continue
             }
-            var codecContext = makeCodecContext()
+            if offset > 0 { renew(&codecContext) }
             let decision = codec.input(remaining, &codecContext)
             switch decision {
             case .needMore:
@@ -154,7 +169,7 @@ public class TcpConnection<C: Codec>: Connection {
                     knownLength = length
                     return offset
                 }
-                deliver(UnsafeRawBufferPointer(rebasing: remaining[..<length]))
+                deliver(UnsafeRawBufferPointer(rebasing: remaining[..<length]), &codecContext)
                 offset += length
             case .reject(let rejection):
                 reject(rejection, replies: &codecContext)
@@ -165,8 +180,8 @@ public class TcpConnection<C: Codec>: Connection {
     }
 
     @inlinable
-    final func deliver(_ packet: UnsafeRawBufferPointer) {
-        var codecContext = makeCodecContext()
+    final func deliver(_ packet: UnsafeRawBufferPointer, _ codecContext: inout CodecContext) {
+        renew(&codecContext)
         let decoded: C.Message?
         do {
             decoded = try codec.decode(packet, &codecContext)

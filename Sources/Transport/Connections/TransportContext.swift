@@ -22,7 +22,7 @@ public final class TransportContext {
     static let readSize = 65536
     let readBuffer: UnsafeMutableRawPointer
     /// Reused for `send` encoding; taken and given back so it is never accessed twice at once.
-    @exclusivity(unchecked) var encodeScratch = ByteBuffer(capacity: 4096)  // swapped on every send
+    @exclusivity(unchecked) @usableFromInline var encodeScratch = ByteBuffer(capacity: 4096)  // swapped on every send
     /// Answers written while a connection processes one read, sent in one write when it is done (see
     /// `Connection.isCorked`). One buffer serves the whole loop: one connection processes at a time.
     @exclusivity(unchecked) var cork = ByteBuffer(capacity: 16 * 1024)

@@ -30,10 +30,15 @@ public struct HTTPServerCodec: Codec {
 
     /// The configuration; set it before the first byte arrives.
     public var configuration: HTTPServerConfiguration {
-        didSet { options = HTTPEncodingOptions(configuration) }
+        didSet {
+            options = HTTPEncodingOptions(configuration)
+            methods = HTTPMethodFilter(configuration.allowedMethods)
+        }
     }
 
     private var options: HTTPEncodingOptions
+    /// `configuration.allowedMethods` made into a mask once, not searched per request.
+    private var methods: HTTPMethodFilter
     private var parser = HTTPRequestParser()
     private var pending = PendingResponses()
     /// A request asked to close: everything after it is dropped.
@@ -60,6 +65,7 @@ public struct HTTPServerCodec: Codec {
     public init(configuration: HTTPServerConfiguration) {
         self.configuration = configuration
         self.options = HTTPEncodingOptions(configuration)
+        self.methods = HTTPMethodFilter(configuration.allowedMethods)
     }
 
     // MARK: - State for the connection
@@ -109,7 +115,7 @@ public struct HTTPServerCodec: Codec {
             maxHeaderSize: configuration.maxHeaderSize,
             maxHeaderCount: configuration.maxHeaderCount,
             maxPackageSize: context.maxPackageSize,
-            allowedMethods: configuration.allowedMethods
+            methods: methods
         )
         let step = parser.parse(bytes, limits: limits)
         if parser.takeContinueRequest() {

@@ -24,7 +24,7 @@ extension HTTPRequestParser {
         while p < end, ASCII.isTokenChar(base[p]) { p += 1 }
         guard p > 0, p < end, base[p] == ASCII.space else { return nil }
         let parsedMethod = HTTPMethod.parse(UnsafeRawBufferPointer(rebasing: base[0..<p]))
-        if let allowed = limits.allowedMethods, !allowed.contains(parsedMethod) { return nil }
+        if !limits.methods.allows(parsedMethod) { return nil }
         let target = p + 1
         p = ASCII.skipPlainRun(base, from: target, to: end, lowest: 0x21)
         while p < end, ASCII.isTargetChar(base[p]) { p += 1 }

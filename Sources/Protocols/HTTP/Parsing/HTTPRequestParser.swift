@@ -17,8 +17,39 @@ struct HTTPParserLimits {
     var maxHeaderSize: Int
     var maxHeaderCount: Int
     var maxPackageSize: Int
-    /// nil accepts any method token.
-    var allowedMethods: [HTTPMethod]?
+    /// Which methods are served (others get 501).
+    var methods: HTTPMethodFilter
+}
+
+/// The configured `allowedMethods` as a bit per common method, so checking one costs a mask, not a
+/// search of an array of enums with payloads.
+struct HTTPMethodFilter {
+    /// Bit `standardCode` set: that common method is allowed.
+    private var standard: UInt16 = 0
+    /// Other method tokens allowed; nil with `standard` full: any method.
+    private var others: [String]? = []
+
+    init(_ allowed: [HTTPMethod]?) {
+        guard let allowed else {
+            standard = .max
+            others = nil
+            return
+        }
+        for method in allowed {
+            if let code = method.standardCode {
+                standard |= 1 << code
+            } else {
+                others?.append(method.rawValue)
+            }
+        }
+    }
+
+    @inline(__always)
+    func allows(_ method: HTTPMethod) -> Bool {
+        if let code = method.standardCode { return standard & (1 << code) != 0 }
+        guard let others else { return true }
+        return others.contains(method.rawValue)
+    }
 }
 
 struct HTTPRequestParser {
@@ -147,7 +178,7 @@ struct HTTPRequestParser {
                 guard p < end else { break }
                 guard base[p] == ASCII.space else { return fail(.badRequest("invalid method"), at: p) }
                 method = HTTPMethod.parse(UnsafeRawBufferPointer(rebasing: base[0..<p]))
-                if let allowed = limits.allowedMethods, !allowed.contains(method) {
+                if !limits.methods.allows(method) {
                     return fail(.methodNotImplemented, at: p)
                 }
                 p += 1
