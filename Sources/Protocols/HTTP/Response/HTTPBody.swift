@@ -36,6 +36,20 @@ public enum HTTPBody: Sendable, Equatable, ExpressibleByStringLiteral {
 
     /// Appends the body's bytes to `target`.
     @inline(__always)
+    /// Copies the body's bytes (exactly `count` of them) to `target`.
+    func copyBytes(to target: UnsafeMutableRawPointer) {
+        switch self {
+        case .bytes(let buffer):
+            buffer.withReadableBytes { bytes in
+                if let source = bytes.baseAddress { target.copyMemory(from: source, byteCount: bytes.count) }
+            }
+        case .text(var text):
+            text.withUTF8 { bytes in
+                if let source = bytes.baseAddress { target.copyMemory(from: source, byteCount: bytes.count) }
+            }
+        }
+    }
+
     func write(into target: inout ByteBuffer) {
         switch self {
         case .bytes(let buffer): target.append(buffer)
