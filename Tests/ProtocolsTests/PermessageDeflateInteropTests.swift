@@ -84,19 +84,13 @@ struct PermessageDeflateInteropTests {
                 connection.send(message)
             }
         }
-        let child = try WSChild(["python3", "-c", Self.clientScript, "ws://127.0.0.1:\(server.port)/py", variant])
-        defer { child.kill() }
-        try child.watch(in: harness.loop, onEnd: { harness.done() })
-        try harness.run(timeout: 90)
-        child.closeOutput(in: harness.loop)
-        let status = child.wait(timeout: 10)
-        let lines = child.outputText.split(separator: "\n").map(String.init)
+        let (lines, output, status) = try harness.runClient(["python3", "-c", Self.clientScript, "ws://127.0.0.1:\(server.port)/py", variant], timeout: 90)
         #expect(
             lines == [
                 "extensions \(expectedAnswer)", "text True", "again True", "empty True", "json True", "binary True",
                 "fragmented True", "close 1000",
             ],
-            "python said:\n\(child.outputText)"
+            "python said:\n\(output)"
         )
         #expect(status == 0, "python exit status \(String(describing: status))")
         #expect(compressed == Array(repeating: true, count: 6))

@@ -92,19 +92,13 @@ struct WebSocketInteropTests {
                 }
             }
         }
-        let child = try WSChild(["python3", "-c", Self.clientScript, "ws://127.0.0.1:\(server.port)/py"])
-        defer { child.kill() }
-        try child.watch(in: harness.loop, onEnd: { harness.done() })
-        try harness.run(timeout: 60)
-        child.closeOutput(in: harness.loop)
-        let status = child.wait(timeout: 10)
-        let lines = child.outputText.split(separator: "\n").map(String.init)
+        let (lines, output, status) = try harness.runClient(["python3", "-c", Self.clientScript, "ws://127.0.0.1:\(server.port)/py"])
         #expect(
             lines == [
                 "subprotocol chat", "text True", "binary True", "big True 1048576", "fragmented True", "pong True",
                 "close 1000",
             ],
-            "python said:\n\(child.outputText)"
+            "python said:\n\(output)"
         )
         #expect(status == 0, "python exit status \(String(describing: status))")
         #expect(messages == 4)

@@ -571,3 +571,17 @@ let wsPythonWebsockets: String? = {
     guard probe.status == 0 else { return nil }
     return probe.output.split(separator: "\n").last.map(String.init)
 }()
+
+extension WSLoop {
+    /// Runs `command` (a client program talking to a server on this loop) until it exits, serving the loop
+    /// meanwhile, within `timeout` seconds; returns its output lines and exit status.
+    func runClient(_ command: [String], timeout: Double = 60) throws -> (lines: [String], output: String, status: CInt?) {
+        let child = try WSChild(command)
+        defer { child.kill() }
+        try child.watch(in: loop, onEnd: { self.done() })
+        try run(timeout: timeout)
+        child.closeOutput(in: loop)
+        let status = child.wait(timeout: 10)
+        return (child.outputText.split(separator: "\n").map(String.init), child.outputText, status)
+    }
+}

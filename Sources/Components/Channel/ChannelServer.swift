@@ -60,15 +60,7 @@ public final class ChannelServer {
     /// Serves on `loop` outside the process plan, with the worker's handlers: for tests, and for a
     /// program that runs its own loop. `address` is a full URL (`frame://127.0.0.1:0`).
     package func serve(on loop: EventLoop, address: String) throws(TransportError) -> TcpServer<FrameCodec> {
-        let server = try TcpServer<FrameCodec>(loop: loop, address: address)
-        server.onConnect = worker.onConnect
-        server.onMessage = worker.onMessage
-        server.onClose = worker.onClose
-        server.onError = worker.onError
-        server.maxPackageSize = worker.maxPackageSize
-        server.maxSendBufferSize = worker.maxSendBufferSize
-        try server.start()
-        return server
+        try worker.serve(on: loop, address: address)
     }
 
     private func handle(_ body: ByteBuffer, from connection: TcpConnection<FrameCodec>) {

@@ -72,6 +72,22 @@ public final class Worker<C: Codec>: WorkerBase {
             options.acceptBatch = 1
         }
         let server = TcpServer<C>(loop: loop, endpoint: endpoint, options: options)
+        configure(server)
+        try server.start(adopting: inherited)
+        self.server = server
+    }
+
+    /// Serves on `loop` outside the process plan, with this worker's handlers and settings: for tests,
+    /// and for a program that runs its own loop. `address` is a full URL (`frame://127.0.0.1:0`).
+    package func serve(on loop: EventLoop, address: String) throws(TransportError) -> TcpServer<C> {
+        let server = try TcpServer<C>(loop: loop, address: address)
+        configure(server)
+        try server.start()
+        return server
+    }
+
+    /// Copies this worker's callbacks and settings onto `server`.
+    private func configure(_ server: TcpServer<C>) {
         server.onConnect = onConnect
         server.onMessage = onMessage
         server.onClose = onClose
@@ -85,8 +101,6 @@ public final class Worker<C: Codec>: WorkerBase {
         server.partialMessageTimeout = partialMessageTimeout
         server.isStalled = isStalled
         server.onStalled = onStalled
-        try server.start(adopting: inherited)
-        self.server = server
     }
 
     override func stopServing(closeConnections: Bool) {

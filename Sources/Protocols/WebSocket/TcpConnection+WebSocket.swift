@@ -18,20 +18,6 @@ extension TcpConnection where C == WebSocketServerCodec {
         close()
     }
 
-    /// Starts the closing handshake (§7.1.2): sends a close frame, then closes the socket when the peer
-    /// answers, or after `timeout` seconds if it does not.
-    public func closeWebSocket(code: Int = WebSocketCloseCode.normal, reason: String = "", timeout: Double = 5) {
-        guard status == .established else { return }
-        guard codec.isOpen else {
-            close()
-            return
-        }
-        var frame = ByteBuffer()
-        codec.encodeClose(code: code, reason: reason, into: &frame)
-        sendRaw(frame)
-        destroy(after: timeout)
-    }
-
     /// Sends a ping (a server-side heartbeat; the peer answers with a pong, seen by `onCodecEvent`).
     /// Fails when the connection is not open or `payload` is over 125 bytes (a control frame's limit).
     @discardableResult
@@ -51,12 +37,26 @@ extension TcpConnection where C == WebSocketClientCodec {
         codec.encodeControl(opcode: WebSocketOpcode.ping, payload: payload, into: &frame)
         return sendRaw(frame)
     }
+}
 
-    /// Starts the client's closing handshake (§7.1.1): sends a close frame with `code` and `reason`
-    /// (at most 123 bytes of it), stops sending data, and waits for the server's close frame (reported to
-    /// `onCodecEvent` as `.close`) and then for the server to close the TCP connection, which RFC 6455
-    /// leaves to the server; after `timeout` seconds the socket is closed anyway. `onClose` fires once,
-    /// when the socket is closed. A connection whose handshake has not completed just closes.
+/// What the closing handshake needs of a WebSocket codec, on either side.
+public protocol WebSocketClosingCodec: Codec {
+    /// Whether the handshake completed and the connection has not started closing.
+    var isOpen: Bool { get }
+    /// Appends a close frame with `code` and `reason` and stops sending data.
+    mutating func encodeClose(code: Int, reason: String, into buffer: inout ByteBuffer)
+}
+
+extension WebSocketServerCodec: WebSocketClosingCodec {}
+extension WebSocketClientCodec: WebSocketClosingCodec {}
+
+extension TcpConnection where C: WebSocketClosingCodec {
+    /// Starts the closing handshake (§7.1): sends a close frame with `code` and `reason` (at most 123
+    /// bytes of it) and stops sending data. The server closes the socket when the peer's close answers
+    /// it (§7.1.2); a client waits for the server to close TCP, which RFC 6455 leaves to the server
+    /// (§7.1.1). Either way the socket is closed after `timeout` seconds if that has not happened.
+    /// `onClose` fires once, when the socket is closed. A connection whose handshake has not completed
+    /// just closes.
     ///
     /// ```swift
     /// client.closeWebSocket(code: WebSocketCloseCode.goingAway, reason: "shutting down")

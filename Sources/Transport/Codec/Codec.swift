@@ -90,13 +90,6 @@ public struct CodecContext {
         self.isClient = isClient
     }
 
-    @usableFromInline
-    init(maxPackageSize: Int, isClient: Bool, isDraining: Bool, wantsEvents: Bool) {
-        self.maxPackageSize = maxPackageSize
-        self.isClient = isClient
-        self.isDraining = isDraining
-        self.wantsEvents = wantsEvents
-    }
 
     /// Queues bytes for the peer.
     public mutating func reply(_ bytes: UnsafeRawBufferPointer) { replies.append(bytes) }

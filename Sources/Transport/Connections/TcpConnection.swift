@@ -44,7 +44,9 @@ public class TcpConnection<C: Codec>: Connection {
     /// it reads are reached through their accessors (the `onCodecEvent` check copied the closure).
     @usableFromInline
     final func makeCodecContext() -> CodecContext {
-        CodecContext(maxPackageSize: maxPackageSize, isClient: isClient, isDraining: isDraining, wantsEvents: onCodecEvent != nil)
+        var codecContext = CodecContext(maxPackageSize: maxPackageSize, isClient: isClient)
+        renew(&codecContext)
+        return codecContext
     }
 
     /// Readies a context used before for the next codec call: the connection's current settings, no

@@ -49,26 +49,13 @@ extension HTTPResponse {
         for request: PendingResponses.Entry,
         options: HTTPEncodingOptions
     ) -> (framing: HTTPResponseFraming, closes: Bool) {
-        let keepAlive = request.keepAlive
-        let omitBody = request.isHead
+        // The hot path: nothing but Workerman's defaults to write (a custom reason phrase and the rest take
+        // the general path, which writes the same head).
         if headers.isEmpty, options.standardContentType, options.serverName == nil, options.dateCache == nil,
-            !status.forbidsBody
+            !status.forbidsBody, let line = status.precomputedStatusLine
         {
-            if let line = status.precomputedStatusLine {
-                writeDefaultResponse(line: line, keepAlive: keepAlive, omitBody: omitBody, into: &buffer)
-                return (.complete, !keepAlive)
-            }
-            // Workerman's default head as two static copies and a number.
-            writeStatusLine(into: &buffer)
-            buffer.append(
-                static: keepAlive
-                    ? "Connection: keep-alive\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: "
-                    : "Connection: close\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: "
-            )
-            buffer.appendDecimal(body.count)
-            buffer.append(static: "\r\n\r\n")
-            if !omitBody { body.write(into: &buffer) }
-            return (.complete, !keepAlive)
+            writeDefaultResponse(line: line, keepAlive: request.keepAlive, omitBody: request.isHead, into: &buffer)
+            return (.complete, !request.keepAlive)
         }
         return encodeGeneral(into: &buffer, for: request, options: options)
     }
