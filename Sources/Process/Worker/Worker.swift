@@ -12,18 +12,20 @@ import WorkermanTransport
 /// ```
 ///
 /// A user codec: `Worker<MyCodec>("myproto://0.0.0.0:1234")`.
-public final class Worker<C: Codec>: WorkerBase {
+public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
     public var onWorkerStart: ((Worker<C>) throws -> Void)?
     public var onWorkerReload: ((Worker<C>) throws -> Void)?
     public var onWorkerStop: ((Worker<C>) throws -> Void)?
-    public var onConnect: ((TcpConnection<C>) throws -> Void)?
-    public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
-    public var onClose: ((TcpConnection<C>) throws -> Void)?
-    public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
-    public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
-    public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
-    /// What the codec reports besides messages; for WebSocket, prefer `onWebSocketConnect` and friends.
-    public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
+    /// The connection callbacks (`onConnect`, `onMessage`, `onClose`, `onError`, `onBufferFull`,
+    /// `onBufferDrain`, and `onCodecEvent`: for WebSocket, prefer `onWebSocketConnect` and friends). Set
+    /// them one by one as `worker.onMessage = …`; the worker's server and its connections share them.
+    public var handlers = ConnectionHandlers<C>()
+
+    /// Called with each accepted connection.
+    public var onConnect: ((TcpConnection<C>) throws -> Void)? {
+        get { handlers.onConnect }
+        set { handlers.onConnect = newValue }
+    }
     /// Storage for protocol-specific hooks (`onWebSocketConnect`, …) set through extensions.
     var protocolHooks: AnyObject?
 
@@ -86,15 +88,9 @@ public final class Worker<C: Codec>: WorkerBase {
         return server
     }
 
-    /// Copies this worker's callbacks and settings onto `server`.
+    /// Gives `server` this worker's callbacks and settings.
     private func configure(_ server: TcpServer<C>) {
-        server.onConnect = onConnect
-        server.onMessage = onMessage
-        server.onClose = onClose
-        server.onError = onError
-        server.onBufferFull = onBufferFull
-        server.onBufferDrain = onBufferDrain
-        server.onCodecEvent = onCodecEvent
+        server.handlers = handlers
         server.maxSendBufferSize = maxSendBufferSize
         server.maxPackageSize = maxPackageSize
         server.makeCodec = makeCodec

@@ -21,11 +21,6 @@ public struct FrameCodec: Codec {
 
     public init() {}
 
-    /// The receive loop, compiled specialized for this codec (see `Codec.process(_:on:)`).
-    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
-        connection.runCodec(on: bytes)
-    }
-
 
     public mutating func input(_ bytes: UnsafeRawBufferPointer, _ context: inout CodecContext) -> InputDecision {
         guard bytes.count >= Self.headerSize else { return .needMore }

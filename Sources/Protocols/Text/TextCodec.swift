@@ -24,11 +24,6 @@ public struct TextCodec: Codec {
 
     public init() {}
 
-    /// The receive loop, compiled specialized for this codec (see `Codec.process(_:on:)`).
-    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
-        connection.runCodec(on: bytes)
-    }
-
 
     public mutating func input(_ bytes: UnsafeRawBufferPointer, _ context: inout CodecContext) -> InputDecision {
         // Search only up to maxPackageSize, so a long line is refused at the same byte however it was

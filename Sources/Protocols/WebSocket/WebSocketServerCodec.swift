@@ -100,11 +100,6 @@ public struct WebSocketServerCodec: Codec {
 
     // MARK: - Input
 
-    /// The receive loop, compiled specialized for this codec (see `Codec.process(_:on:)`).
-    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
-        connection.runCodec(on: bytes)
-    }
-
     public mutating func input(_ bytes: UnsafeRawBufferPointer, _ context: inout CodecContext) -> InputDecision {
         switch phase {
         case .handshake:

@@ -172,22 +172,16 @@ public protocol Codec {
     /// and false: the connection closes as soon as it is idle.
     mutating func connectionDraining(_ context: inout CodecContext) -> Bool
 
-    /// Runs `connection`'s receive loop over `bytes`; returns how many bytes were used. The default is
-    /// the generic loop. A codec on a hot path re-declares it, with the same one-line body, in its own
-    /// module, where the compiler then specializes the loop for it: messages move without value-witness
-    /// calls and metadata lookups (a tenth of a small HTTP request's instructions).
-    ///
-    /// ```swift
-    /// public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
-    ///     connection.runCodec(on: bytes)
-    /// }
-    /// ```
-    static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int
+    /// Runs `connection`'s codec driver over `bytes`; returns how many bytes were used. Not for codecs
+    /// to implement: the default is inlinable, so it is compiled where a codec declares its conformance,
+    /// and there the receive loop is specialized for that codec (no value-witness calls per message).
+    static func runDriver(over bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int
 }
 
 extension Codec {
-    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
-        connection.runCodec(on: bytes)
+    @inlinable
+    public static func runDriver(over bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
+        connection.driveCodec(over: bytes)
     }
 
     public mutating func connectionEstablished(_ context: inout CodecContext) {}

@@ -40,8 +40,8 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
         }
         super.init(
             context: TransportContext.of(loop),
-            fd: -1,
-            status: .initial,
+            stream: SocketStream(descriptor: -1),
+            state: .initial,
             transport: endpoint.transport,
             remoteAddress: nil,
             codec: codec
@@ -58,8 +58,8 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
         if status == .closing { destroy() }
         cancelReconnect()
         if let codecTemplate { codec = codecTemplate } else { codecTemplate = codec }
-        status = .connecting
-        connectStarted = MonotonicClock.now()
+        _ = lifecycle.handle(.connect)
+        connectStarted = loop.clock.nanoseconds()
         context.retainClient(self)
         armTimeout()
         do {
@@ -84,7 +84,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
     public func reconnect(after seconds: Double = 0) {
         if status != .closed && status != .initial { destroy() }
         cancelReconnect()
-        status = .initial
+        _ = lifecycle.handle(.reset)
         knownLength = 0
         guard seconds > 0 else {
             connect()
@@ -113,7 +113,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
             // onClose (fired by this close) asked to reconnect: an explicit close() wins. Without this, a
             // client whose onClose always reconnects could never be stopped.
             cancelReconnect()
-            status = .closed
+            _ = lifecycle.handle(.destroy)
             sendQueue.removeAll()
             clearCallbacks()
             context.releaseClient(self)
@@ -127,6 +127,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
         let operation = "connect \(endpoint)"
         do {
             fd = try SocketCalls.socket(domain: address.family, type: CInt(SOCK_STREAM.rawValue))
+            stream = SocketStream(descriptor: fd)
         } catch {
             fail(TransportError(.connectFailed, operation, cause: error))
             return
@@ -149,7 +150,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
         guard status == .connecting, fd >= 0 else { return }
         let code = (try? SocketCalls.option(fd, SOL_SOCKET, SO_ERROR)) ?? 0
         guard code == 0, let peer = SocketCalls.remoteAddress(fd) else {
-            let elapsed = Double(MonotonicClock.now() - connectStarted) / 1e9
+            let elapsed = Double(loop.clock.nanoseconds() - connectStarted) / 1e9
             fail(
                 TransportError(
                     .connectFailed,
@@ -167,7 +168,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
             try? SocketCalls.setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1)
         }
         remoteAddress = endpoint.transport == .unix ? pendingAddress : peer
-        status = .established
+        _ = lifecycle.handle(.connected)
         var codecContext = makeCodecContext()
         codecContext.endpoint = endpoint
         codec.connectionEstablished(&codecContext)
@@ -182,9 +183,10 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
 
     private func fail(_ error: TransportError) {
         cancelTimeout()
-        status = .closing  // Workerman: CLOSING during onError, then CLOSED
+        // Workerman reports CLOSING while onError runs, then CLOSED.
+        let action = lifecycle.handle(.connectFailed)
         fireError(error)
-        destroy()
+        carryOut(action == .none ? .destroy : action)
     }
 
     private func armTimeout() {
@@ -213,7 +215,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
     }
 
     /// Closed for good (no reconnect from `onClose`): let go of it. A scheduled reconnect keeps it.
-    func connectionClosed(_ connection: Connection) {
+    package func connectionClosed(_ connection: Connection) {
         if !isReconnectPending { context.releaseClient(self) }
     }
 }

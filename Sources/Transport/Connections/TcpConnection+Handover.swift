@@ -26,7 +26,7 @@ import WorkermanEventLoop
 
 /// An owner that keeps connections which took over a socket from one of its own: it closes, drains,
 /// lists and counts them with the rest (a server, for a WebSocket upgraded from an HTTP route).
-protocol HandoverOwner: ConnectionOwner {
+package protocol HandoverOwner: ConnectionOwner {
     /// `successor` now runs the socket `predecessor` had: keep it, and forget the predecessor.
     func adopt(_ successor: Connection, replacing predecessor: Connection)
 }
@@ -61,8 +61,8 @@ extension TcpConnection {
         }
         let successor = TcpConnection<D>(
             context: context,
-            fd: fd,
-            status: .established,
+            stream: stream,
+            state: .established,
             transport: transport,
             remoteAddress: remoteAddress,
             codec: codec
@@ -95,8 +95,8 @@ extension TcpConnection {
     /// Step 1's end for the predecessor: nothing of it touches the socket any more (see the top of the file).
     private func retire() {
         loop.unwatch(fd)
-        fd = -1
-        status = .closing
+        fd = -1  // the stream is the successor's now: this connection must never close it
+        _ = lifecycle.handle(.handedOver)
         owner = nil
         pipeSource = nil
         clearCallbacks()
@@ -118,7 +118,7 @@ extension Connection {
         }
         receiveBuffer.release()
         knownLength = 0
-        status = .closed
+        _ = lifecycle.handle(.handedOver)
         guard successor.status == .established, successor.fd >= 0 else { return }  // closed in the meantime
         do {
             // Watched with no interest first, then given what its state wants (reading, unless paused;

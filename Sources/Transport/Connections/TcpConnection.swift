@@ -7,35 +7,28 @@ import WorkermanEventLoop
 ///     connection.send("you said: \(line)")
 /// }
 /// ```
-public class TcpConnection<C: Codec>: Connection {
+public class TcpConnection<C: Codec>: Connection, HasConnectionHandlers {
     /// The connection's codec: its per-connection state and settings. Unchecked exclusivity, as
     /// `Connection`'s buffers: every codec call is a mutation that calls out.
     @exclusivity(unchecked) public var codec: C
 
-    /// Called with each decoded message.
-    @exclusivity(unchecked) public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
-    /// Called once, whatever closed the connection.
-    @exclusivity(unchecked) public var onClose: ((TcpConnection<C>) throws -> Void)?
-    /// Called with Workerman's codes: `.sendFailed` (peer gone, or buffer full), `.connectFailed`,
-    /// `.protocolError` (the codec rejected the stream).
-    @exclusivity(unchecked) public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
-    /// Called when queued output reaches `maxSendBufferSize` (possibly many times).
-    @exclusivity(unchecked) public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
-    /// Called each time queued output drains to empty.
-    @exclusivity(unchecked) public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
-    /// Called with what the codec reports besides messages (a WebSocket handshake, ping or close).
-    @exclusivity(unchecked) public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
+    /// The callbacks, shared with the server that accepted the connection until one is changed here
+    /// (see `ConnectionHandlers`). Set them one by one as `connection.onMessage = …`.
+    @exclusivity(unchecked) public var handlers = ConnectionHandlers<C>()
 
-    init(
+    /// A connection over `stream`, starting in `state` (an accepted connection starts `established`).
+    /// Package-visible for the embedded connection of WorkermanTestSupport, which runs one over a
+    /// scripted stream.
+    package init(
         context: TransportContext,
-        fd: CInt,
-        status: ConnectionStatus,
+        stream: any ByteStream,
+        state: ConnectionLifecycle.State,
         transport: TransportKind,
         remoteAddress: SocketAddress?,
         codec: C = C()
     ) {
         self.codec = codec
-        super.init(context: context, fd: fd, status: status, transport: transport, remoteAddress: remoteAddress)
+        super.init(context: context, stream: stream, state: state, transport: transport, remoteAddress: remoteAddress)
     }
 
     public override var codecName: String { C.self == RawCodec.self ? "raw" : String(describing: C.self) }
@@ -53,7 +46,7 @@ public class TcpConnection<C: Codec>: Connection {
     /// effects asked.
     @usableFromInline
     final func renew(_ codecContext: inout CodecContext) {
-        codecContext.renew(maxPackageSize: maxPackageSize, isDraining: isDraining, wantsEvents: onCodecEvent != nil)
+        codecContext.renew(maxPackageSize: maxPackageSize, isDraining: isDraining, wantsEvents: handlers.storage?.onCodecEvent != nil)
     }
 
     /// Overridden by client connections.
@@ -68,7 +61,7 @@ public class TcpConnection<C: Codec>: Connection {
     /// moves as its own type, not through value-witness calls (a twentieth of a small HTTP exchange).
     @inlinable
     public final func send(_ message: C.Outbound) -> SendResult {
-        guard status != .closing && status != .closed else { return .failed }
+        guard lifecycle.state.rawValue < ConnectionLifecycle.State.closing.rawValue else { return .failed }
         var scratch = ByteBuffer()
         swap(&scratch, &context.encodeScratch)
         scratch.clear()
@@ -96,7 +89,7 @@ public class TcpConnection<C: Codec>: Connection {
 
     /// Sends `message`, then closes once it is written (Workerman's `close($data)`).
     public func close(with message: C.Outbound) {
-        guard status == .established else {
+        guard lifecycle.isOpen else {
             close()
             return
         }
@@ -104,162 +97,44 @@ public class TcpConnection<C: Codec>: Connection {
         close()
     }
 
-    /// Applies the side effects a codec asked for: replies first, then pause or close.
-    @usableFromInline func apply(_ codecContext: inout CodecContext) {
-        if !codecContext.replies.isEmpty {
-            let replies = codecContext.takeReplies()
-            _ = replies.withReadableBytes { sendBytes($0, keeping: nil) }
-        }
-        // Pause before the events: their handler may resume at once (a WebSocket handshake accepted inside
-        // onCodecEvent), and a pause applied after it would never be lifted.
-        if codecContext.pauseRequested { pauseReceiving() }
-        if codecContext.eventPending {
-            while status != .closed, let event = codec.takeEvent() {
-                guard let onCodecEvent else { continue }
-                invokeUserCallback(.onCodecEvent) { try onCodecEvent(self, event) }
-            }
-        }
-        if codecContext.closeRequested { close() }
-    }
-
-    // MARK: - Receiving
+    // MARK: - Hooks for the base class
 
     override func processReceived(_ bytes: UnsafeRawBufferPointer) -> Int {
-        C.process(bytes, on: self)
+        C.runDriver(over: bytes, on: self)
     }
 
-    /// The receive loop: runs the codec over `bytes` (the unprocessed received bytes) until it needs more,
-    /// delivering each message to `onMessage`; returns how many bytes were used. Stops early when paused
-    /// or closing.
-    ///
-    /// Inlinable so that a codec's `Codec.process(_:on:)` compiles it specialized for that codec (see
-    /// there): the generic version pays for value-witness copies of each message and a metadata lookup
-    /// per call, a tenth of a small HTTP request's instructions.
-    @inlinable
-    public final func runCodec(on bytes: UnsafeRawBufferPointer) -> Int {
-        var offset = 0
-        // One context for the whole read, renewed before each codec call: making and dropping one per
-        // call went through outlined value-witness calls from the codec's module.
-        var codecContext = makeCodecContext()
-        while offset < bytes.count && !isPaused && status == .established {
-            let remaining = UnsafeRawBufferPointer(rebasing: bytes[offset...])
-            if knownLength > 0 {
-                guard remaining.count >= knownLength else { break }
-                let length = knownLength
-                knownLength = 0
-                deliver(UnsafeRawBufferPointer(rebasing: remaining[..<length]), &codecContext)
-                offset += length
-                continue
-            }
-            if offset > 0 { renew(&codecContext) }
-            let decision = codec.input(remaining, &codecContext)
-            switch decision {
-            case .needMore:
-                if codecContext.hasEffects { apply(&codecContext) }
-                return offset
-            case .consumed(let length):
-                if codecContext.hasEffects { apply(&codecContext) }
-                precondition(length > 0 && length <= remaining.count, "\(C.self).input consumed \(length) of \(remaining.count) bytes")
-                offset += length
-            case .message(let length):
-                if codecContext.hasEffects { apply(&codecContext) }
-                guard length > 0, length <= maxPackageSize else {
-                    reject(CodecRejection("package length \(length) exceeds maxPackageSize \(maxPackageSize)", code: 413))
-                    return bytes.count
-                }
-                guard remaining.count >= length else {
-                    knownLength = length
-                    return offset
-                }
-                deliver(UnsafeRawBufferPointer(rebasing: remaining[..<length]), &codecContext)
-                offset += length
-            case .reject(let rejection):
-                reject(rejection, replies: &codecContext)
-                return bytes.count
-            }
-        }
-        return offset
-    }
-
-    @inlinable
-    final func deliver(_ packet: UnsafeRawBufferPointer, _ codecContext: inout CodecContext) {
-        renew(&codecContext)
-        let decoded: C.Message?
-        do {
-            decoded = try codec.decode(packet, &codecContext)
-        } catch {
-            reject(error, replies: &codecContext)
-            return
-        }
-        countRequest()
-        if codecContext.hasEffects { apply(&codecContext) }
-        guard let onMessage, let message = consume decoded else { return }
-        // Called directly rather than through `invokeUserCallback`'s closure: capturing the message made
-        // a copy of it (and its destruction) per message.
-        loop.noteActivity(.onMessage, subject: UInt64(id))
-        do {
-            try onMessage(self, message)
-        } catch {
-            callbackFailed(.onMessage, error)
-        }
-    }
-
-    /// Sends the answer a rejecting codec queued (if any), then rejects the stream.
-    @usableFromInline
-    final func reject(_ rejection: CodecRejection, replies codecContext: inout CodecContext) {
-        if !codecContext.replies.isEmpty {
-            let replies = codecContext.takeReplies()
-            _ = replies.withReadableBytes { sendBytes($0, keeping: nil) }
-        }
-        reject(rejection)
-    }
-
-    /// The stream is invalid: count it, tell `onError`, and close after any answer the codec queued.
-    @usableFromInline
-    final func reject(_ rejection: CodecRejection) {
-        context.statistics.packetErr += 1
-        knownLength = 0
-        fireError(TransportError(.protocolError, "receive from \(remoteAddress?.description ?? "peer")", detail: rejection.description))
-        pauseReceiving()
-        close()
-    }
-
-    override func drainStarted() -> Bool {
+    override func askCodecToSayGoodbye() -> Bool {
         var codecContext = makeCodecContext()
         let codecCloses = codec.connectionDraining(&codecContext)
         if codecContext.hasEffects { apply(&codecContext) }
-        return codecCloses && status == .established
+        return codecCloses && lifecycle.isOpen
     }
 
     // MARK: - Callbacks
 
     override func fireClose() {
-        guard let onClose else { return }
+        guard let onClose = handlers.storage?.onClose else { return }
         invokeUserCallback(.onClose) { try onClose(self) }
     }
 
     override func fireError(_ error: TransportError) {
-        guard let onError else { return }
+        guard let onError = handlers.storage?.onError else { return }
         invokeUserCallback(.onError) { try onError(self, error) }
     }
 
     override func fireBufferFull() {
-        guard let onBufferFull else { return }
+        guard let onBufferFull = handlers.storage?.onBufferFull else { return }
         invokeUserCallback(.onBufferFull) { try onBufferFull(self) }
     }
 
     override func fireBufferDrain() {
-        guard let onBufferDrain else { return }
+        guard let onBufferDrain = handlers.storage?.onBufferDrain else { return }
         invokeUserCallback(.onBufferDrain) { try onBufferDrain(self) }
     }
 
+    /// Drops every callback (one release: the storage may be shared with the server).
     override func clearCallbacks() {
-        onCodecEvent = nil
-        onMessage = nil
-        onClose = nil
-        onError = nil
-        onBufferFull = nil
-        onBufferDrain = nil
+        handlers = ConnectionHandlers()
     }
 }
 

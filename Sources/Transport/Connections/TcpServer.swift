@@ -4,8 +4,9 @@ import WorkermanEventLoop
 import Glibc
 #endif
 
-/// Accepts stream connections (TCP or unix) on one listener and runs them with codec `C`. The callbacks
-/// set here are copied onto every accepted connection (as Workerman copies a Worker's).
+/// Accepts stream connections (TCP or unix) on one listener and runs them with codec `C`. Every accepted
+/// connection starts with the callbacks set here (as Workerman copies a Worker's), shared until one is
+/// changed on the connection (`ConnectionHandlers`).
 ///
 /// ```swift
 /// let server = try TcpServer<TextCodec>(loop: loop, address: "text://127.0.0.1:0")
@@ -13,7 +14,7 @@ import Glibc
 /// try server.start()
 /// print(server.listener!.address.port)
 /// ```
-public final class TcpServer<C: Codec>: ConnectionOwner {
+public final class TcpServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     public let loop: EventLoop
     public let endpoint: Endpoint
     public var options: ListenOptions
@@ -28,13 +29,15 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     /// and counted with the rest.
     @exclusivity(unchecked) public private(set) var handedOverConnections: [Int: Connection] = [:]
 
-    @exclusivity(unchecked) public var onConnect: ((TcpConnection<C>) throws -> Void)?
-    @exclusivity(unchecked) public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
-    @exclusivity(unchecked) public var onClose: ((TcpConnection<C>) throws -> Void)?
-    @exclusivity(unchecked) public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
-    @exclusivity(unchecked) public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
-    @exclusivity(unchecked) public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
-    @exclusivity(unchecked) public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
+    /// The callbacks every accepted connection starts with; set them one by one (`server.onMessage = …`)
+    /// or all at once.
+    @exclusivity(unchecked) public var handlers = ConnectionHandlers<C>()
+
+    /// Called with each accepted connection.
+    public var onConnect: ((TcpConnection<C>) throws -> Void)? {
+        get { handlers.onConnect }
+        set { handlers.onConnect = newValue }
+    }
     /// Close a connection that has held part of a message this many seconds without completing it (a
     /// slowloris defence; nil: never). `isStalled` narrows what counts (an HTTP server counts only a
     /// request head, not a slow upload), and `onStalled` answers it (default: close).
@@ -184,20 +187,15 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     private func adopt(fd: CInt, remote: SocketAddress?) {
         let connection = TcpConnection<C>(
             context: context,
-            fd: fd,
-            status: .established,
+            stream: SocketStream(descriptor: fd),
+            state: .established,
             transport: endpoint.transport,
             remoteAddress: remote,
             codec: makeCodec()
         )
         connection.maxSendBufferSize = maxSendBufferSize
         connection.maxPackageSize = maxPackageSize
-        connection.onMessage = onMessage
-        connection.onClose = onClose
-        connection.onError = onError
-        connection.onBufferFull = onBufferFull
-        connection.onBufferDrain = onBufferDrain
-        connection.onCodecEvent = onCodecEvent
+        connection.handlers = handlers
         connection.owner = self
         connection.codec.connectionAccepted(remoteAddress: remote)
         context.statistics.connections += 1
@@ -210,12 +208,12 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
             return
         }
         connections[connection.id] = connection
-        if let onConnect {
+        if let onConnect = handlers.onConnect {
             connection.invokeUserCallback(.onConnect) { try onConnect(connection) }
         }
     }
 
-    func connectionHasPartialMessage(_ connection: Connection) {
+    package func connectionHasPartialMessage(_ connection: Connection) {
         guard let timeout = partialMessageTimeout, timeout > 0 else { return }
         waitingPartial.insert(connection.id)
         guard stallTimer == nil else { return }
@@ -224,7 +222,7 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     }
 
     private func sweepStalled(_ timeout: Double) {
-        let now = MonotonicClock.now()
+        let now = loop.clock.nanoseconds()
         let limit = UInt64(timeout * 1e9)
         for id in waitingPartial {
             guard let connection = connections[id], connection.partialSince != 0 else {
@@ -241,7 +239,7 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
         }
     }
 
-    func connectionClosed(_ connection: Connection) {
+    package func connectionClosed(_ connection: Connection) {
         if connections.removeValue(forKey: connection.id) == nil {
             handedOverConnections[connection.id] = nil
         }
@@ -250,7 +248,7 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
 }
 
 extension TcpServer: HandoverOwner {
-    func adopt(_ successor: Connection, replacing predecessor: Connection) {
+    package func adopt(_ successor: Connection, replacing predecessor: Connection) {
         connections[predecessor.id] = nil
         handedOverConnections[successor.id] = successor
     }

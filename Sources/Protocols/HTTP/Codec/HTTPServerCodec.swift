@@ -104,11 +104,6 @@ public struct HTTPServerCodec: Codec {
 
     // MARK: - Input
 
-    /// The receive loop, compiled specialized for this codec (see `Codec.process(_:on:)`).
-    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
-        connection.runCodec(on: bytes)
-    }
-
     public mutating func input(_ bytes: UnsafeRawBufferPointer, _ context: inout CodecContext) -> InputDecision {
         if draining { return bytes.isEmpty ? .needMore : .consumed(length: bytes.count) }
         let limits = HTTPParserLimits(
