@@ -72,7 +72,8 @@ public final class EventLoop {
     private var ownsActivityRecord = true
 
     /// Per-loop state of the layers above (the transport's counters and read buffer), keyed by type, so
-    /// nothing is a process-wide global (STYLE: no static registries).
+    /// nothing is a process-wide global. The loop owns them and drops them when it closes: an
+    /// attachment may hold its loop (the transport context does), and that cycle ends there.
     package var attachments: [ObjectIdentifier: AnyObject] = [:]
 
     @exclusivity(unchecked) private var stopRequested = false
@@ -118,14 +119,9 @@ public final class EventLoop {
         readyEvents = .allocate(capacity: max(1, maxEventsPerPoll))
         activityRecord = .allocate(capacity: 1)
         activityRecord.initialize(to: ActivityRecord())
-        do {
-            try watchInternal(core.wakeFD) { [unowned self] _ in self.runHandleJobs() }
-        } catch {
-            readyEvents.deallocate()
-            activityRecord.deallocate()
-            backend.close()
-            throw error
-        }
+        // Every stored property is set by now, so a throw from here runs `deinit`, which releases the
+        // event array, the activity record and the backend: releasing them here too would free them twice.
+        try watchInternal(core.wakeFD) { [unowned self] _ in self.runHandleJobs() }
     }
 
     deinit {
@@ -164,6 +160,9 @@ public final class EventLoop {
         activityRecord.pointee.callback = callback.rawValue
         activityRecord.pointee.subject = subject
     }
+
+    /// Whether jobs wait for the next tick (`nextTick`): an embedded connection steps its loop until none do.
+    package var hasDeferredJobs: Bool { !deferredJobs.isEmpty }
 
     /// Whether anything would keep `run(.untilIdle)` going.
     public var hasWork: Bool {
@@ -255,6 +254,8 @@ public final class EventLoop {
         _ = timers.cancelAll()
         var droppedJobs: [DeferredJob] = []
         swap(&droppedJobs, &deferredJobs)
+        var droppedAttachments: [ObjectIdentifier: AnyObject] = [:]
+        swap(&droppedAttachments, &attachments)
         backend.close()
     }
 

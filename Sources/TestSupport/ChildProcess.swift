@@ -140,7 +140,10 @@ public enum ChildProcess {
         let own = dirfd(directory)
         var found: [CInt] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            // Read in place: a dirent is only as long as its name, so copying the whole 256-byte `d_name`
+            // tuple reads past the end of the last entry in readdir's buffer.
+            let name = UnsafeRawPointer(entry).advanced(by: MemoryLayout<dirent>.offset(of: \dirent.d_name)!)
+                .withMemoryRebound(to: CChar.self, capacity: 1) { String(cString: $0) }
             if let fd = CInt(name), fd != own { found.append(fd) }
         }
         return found

@@ -4,13 +4,12 @@ import WorkermanTransport
 /// that every split gives the same messages, the same bytes back and the same close (as NIO's
 /// `ByteToMessageDecoderVerifier`). Use it to test your own codecs.
 ///
-/// The connection it plays: append each read to a buffer; call `input` on the unprocessed bytes until
-/// it answers `needMore`; for `.message(length:)` wait for `length` bytes (a length over
-/// `maxPackageSize` closes), then `decode` exactly them; `.consumed(length:)` drops bytes and asks
-/// again; `.reject` closes. Replies queued in the `CodecContext` are written in order, and
-/// `closeRequested` closes after them. A codec answering `needMore` while `maxPackageSize` bytes are
-/// buffered is closed too (it would buffer without bound). If `respond` is given, each message is
-/// answered through `encode` at once, as a synchronous `onMessage` would.
+/// Each run is a real connection, an `EmbeddedConnection`, fed the stream one read at a time: the same
+/// receive loop as on a socket, so what the verifier accepts the server does too. (A length over
+/// `maxPackageSize`, or `needMore` with `maxPackageSize` bytes buffered, closes; `.reject` and a
+/// throwing `decode` close after the replies the codec queued; `closeRequested` closes after them.)
+/// If `respond` is given, each message is answered through `send` at once, as a synchronous
+/// `onMessage` would.
 ///
 /// ```swift
 /// let verifier = CodecVerifier<TextCodec>()
@@ -79,12 +78,31 @@ public struct CodecVerifier<C: Codec> {
 
     /// Runs `input` through a fresh codec, cut into reads by `split`.
     public func run(_ input: [UInt8], split: Split) -> Run {
-        var connection = SimulatedConnection(codec: makeCodec(), maxPackageSize: maxPackageSize, respond: respond)
         var run = Run(split: split)
-        for piece in Self.pieces(of: input.count, split: split) {
-            guard connection.receive(input[piece], into: &run) else { break }
+        let embedded: EmbeddedConnection<RecordingCodec<C>>
+        do {
+            embedded = try EmbeddedConnection(codec: RecordingCodec(makeCodec()), maxPackageSize: maxPackageSize)
+        } catch {
+            preconditionFailure("CodecVerifier: cannot make an embedded connection: \(error)")
         }
-        run.unprocessedBytes = connection.buffer.readableBytes
+        var messages: [C.Message] = []
+        let respond = self.respond
+        embedded.connection.onMessage = { connection, message in
+            messages.append(message)
+            for answer in respond?(message) ?? [] { connection.send(answer) }
+        }
+        var fed = 0
+        for piece in Self.pieces(of: input.count, split: split) {
+            guard !embedded.isClosed else { break }
+            embedded.receive(Array(input[piece]))
+            fed = piece.upperBound
+        }
+        let record = embedded.connection.codec.record
+        run.messages = messages
+        run.output = ByteBuffer(embedded.takeOutbound())
+        run.closeReason = record.closeReason ?? (embedded.connection.status == .established ? nil : .closeRequested)
+        run.unprocessedBytes = fed - record.usedBytes
+        run.pauseRequests = record.pauseRequests
         return run
     }
 
@@ -206,104 +224,4 @@ public struct CodecVerifierError: Error, CustomStringConvertible {
     }
 
     public var description: String { "split '\(split)': \(detail)" }
-}
-
-/// The connection's side of the codec contract, without sockets.
-private struct SimulatedConnection<C: Codec> {
-    var codec: C
-    let maxPackageSize: Int
-    let respond: ((C.Message) -> [C.Outbound])?
-    var buffer = ByteBuffer()
-    var context: CodecContext
-    /// The length `input` announced for the next message, while its bytes arrive.
-    var expectedLength: Int?
-
-    init(codec: C, maxPackageSize: Int, respond: ((C.Message) -> [C.Outbound])?) {
-        self.codec = codec
-        self.maxPackageSize = maxPackageSize
-        self.respond = respond
-        self.context = CodecContext(maxPackageSize: maxPackageSize)
-    }
-
-    /// Handles one read; false once the connection is closed.
-    mutating func receive(_ bytes: ArraySlice<UInt8>, into run: inout CodecVerifier<C>.Run) -> Bool {
-        buffer.append(contentsOf: bytes)
-        while true {
-            if let length = expectedLength {
-                guard buffer.readableBytes >= length else { return true }
-                expectedLength = nil
-                let decoded = buffer.withReadableBytes { bytes in
-                    Result { () throws(CodecRejection) -> C.Message? in
-                        try codec.decode(UnsafeRawBufferPointer(rebasing: bytes[0..<length]), &context)
-                    }
-                }
-                buffer.consume(length)
-                switch decoded {
-                case .failure(let rejection):
-                    flush(into: &run)
-                    run.closeReason = .decodeFailed(rejection)
-                    return false
-                case .success(let message):
-                    if !flush(into: &run) { return false }
-                    if let message {
-                        run.messages.append(message)
-                        for answer in respond?(message) ?? [] {
-                            codec.encode(answer, into: &run.output, &context)
-                            if !flush(into: &run) { return false }
-                        }
-                    }
-                }
-                continue
-            }
-            guard !buffer.isEmpty else { return true }
-            let decision = buffer.withReadableBytes { codec.input($0, &context) }
-            let stillOpen = flush(into: &run)
-            switch decision {
-            case .needMore:
-                guard stillOpen else { return false }
-                if buffer.readableBytes >= maxPackageSize {
-                    run.closeReason = .overLimit("\(buffer.readableBytes) bytes buffered on needMore")
-                    return false
-                }
-                return true
-            case .message(let length):
-                guard stillOpen else { return false }
-                guard length > 0 else {
-                    run.closeReason = .contractViolation("message of length \(length)")
-                    return false
-                }
-                guard length <= maxPackageSize else {
-                    run.closeReason = .overLimit("message of \(length) bytes over maxPackageSize \(maxPackageSize)")
-                    return false
-                }
-                expectedLength = length
-            case .consumed(let length):
-                guard length > 0, length <= buffer.readableBytes else {
-                    run.closeReason = .contractViolation("consumed \(length) of \(buffer.readableBytes) bytes")
-                    return false
-                }
-                buffer.consume(length)
-                guard stillOpen else { return false }
-            case .reject(let rejection):
-                run.closeReason = .rejected(rejection)
-                return false
-            }
-        }
-    }
-
-    /// Writes queued replies; false if the codec asked to close.
-    @discardableResult
-    mutating func flush(into run: inout CodecVerifier<C>.Run) -> Bool {
-        if !context.replies.isEmpty { run.output.append(context.takeReplies()) }
-        if context.pauseRequested {
-            run.pauseRequests += 1
-            context.pauseRequested = false
-        }
-        if context.closeRequested {
-            context.closeRequested = false
-            if run.closeReason == nil { run.closeReason = .closeRequested }
-            return false
-        }
-        return true
-    }
 }

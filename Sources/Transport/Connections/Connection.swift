@@ -64,7 +64,7 @@ public class Connection {
     /// file) produces the next piece from here, so it never queues more than it must.
     @exclusivity(unchecked) package var drainHook: (() -> Void)?
     /// Weak: the owner (a server, or a client itself) holds the connection, not the other way round.
-    weak var owner: ConnectionOwner?
+    weak var owner: (any ConnectionOwner)?
 
     /// Workerman's `TcpConnection::$defaultMaxSendBufferSize`.
     public static let defaultMaxSendBufferSize = 1024 * 1024

@@ -55,6 +55,12 @@ extension TcpConnection {
             switch decision {
             case .needMore:
                 if codecContext.hasEffects { apply(&codecContext) }
+                guard remaining.count < maxPackageSize else {
+                    // A codec that cannot frame what it holds would have the connection buffer without
+                    // bound: the same limit as an announced message.
+                    reject(CodecRejection("\(remaining.count) bytes buffered without a complete message, over maxPackageSize \(maxPackageSize)", code: 413))
+                    return bytes.count
+                }
                 return offset
             case .consumed(let length):
                 if codecContext.hasEffects { apply(&codecContext) }

@@ -49,6 +49,15 @@ public class TcpConnection<C: Codec>: Connection, HasConnectionHandlers {
         codecContext.renew(maxPackageSize: maxPackageSize, isDraining: isDraining, wantsEvents: handlers.storage?.onCodecEvent != nil)
     }
 
+    /// Starts an accepted connection: `owner` keeps it, the codec learns the peer's address, the loop
+    /// watches it. The one way a server (or an embedded connection in tests) brings a connection up.
+    package func startAccepted(by owner: ConnectionOwner) throws(TransportError) {
+        self.owner = owner
+        codec.connectionAccepted(remoteAddress: remoteAddress)
+        try startWatching(for: .readable)
+        context.statistics.connections += 1
+    }
+
     /// Overridden by client connections.
     @usableFromInline var isClient: Bool { false }
 

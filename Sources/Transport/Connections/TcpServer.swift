@@ -196,15 +196,11 @@ public final class TcpServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
         connection.maxSendBufferSize = maxSendBufferSize
         connection.maxPackageSize = maxPackageSize
         connection.handlers = handlers
-        connection.owner = self
-        connection.codec.connectionAccepted(remoteAddress: remote)
-        context.statistics.connections += 1
         do {
-            try connection.startWatching(for: .readable)
+            try connection.startAccepted(by: self)
         } catch {
             loop.errorHandler(error)
             try? Syscalls.close(fd)  // never handed to anyone
-            context.statistics.connections -= 1
             return
         }
         connections[connection.id] = connection
