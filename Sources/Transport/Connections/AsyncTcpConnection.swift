@@ -126,8 +126,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
         pendingAddress = address
         let operation = "connect \(endpoint)"
         do {
-            fd = try SocketCalls.socket(domain: address.family, type: CInt(SOCK_STREAM.rawValue))
-            stream = SocketStream(descriptor: fd)
+            use(SocketStream(descriptor: try SocketCalls.socket(domain: address.family, type: CInt(SOCK_STREAM.rawValue))))
         } catch {
             fail(TransportError(.connectFailed, operation, cause: error))
             return

@@ -102,8 +102,7 @@ extension Connection {
         }
         if fd >= 0 {
             loop.unwatch(fd)
-            stream.close()
-            fd = -1
+            closeStream()
             context.statistics.connections -= 1
         }
         knownLength = 0

@@ -56,7 +56,7 @@ extension Connection {
     fileprivate func writeNow(_ bytes: UnsafeRawBufferPointer, owner: ByteBuffer?) -> SendResult {
         let result: IOResult<Int>
         do {
-            result = try stream.write(bytes)
+            result = try writeStream(bytes)
         } catch {
             context.statistics.sendFail += 1
             fireError(TransportError(.sendFailed, "send to \(remoteAddress?.description ?? "peer")", cause: error, detail: "client closed"))
@@ -119,7 +119,7 @@ extension Connection {
         let outcome: (SendQueue.FlushResult, written: Int)
         do {
             outcome = try sendQueue.flush(iovecs: context.iovecs, capacity: TransportContext.iovecCapacity) {
-                (vectors, count) throws(Errno) in try stream.writev(vectors, count: count)
+                (vectors, count) throws(Errno) in try writeStream(vectors, count: count)
             }
         } catch {
             context.statistics.sendFail += 1

@@ -1,8 +1,8 @@
 /// The callbacks of a stream connection, declared once: a `Worker`, its `TcpServer` and every connection
 /// the server accepts hold the same value. Copying it is one reference count, so a server hands its
 /// callbacks to each new connection without copying them one by one; setting a callback on one holder
-/// copies the storage first (copy on write), so `connection.onMessage = …` in `onConnect` changes that
-/// connection only, as in Workerman.
+/// gives that holder new storage, so `connection.onMessage = …` in `onConnect` changes that connection
+/// only, as in Workerman.
 ///
 /// ```swift
 /// var handlers = ConnectionHandlers<TextCodec>()
@@ -13,26 +13,38 @@ public struct ConnectionHandlers<C: Codec> {
     public typealias Connection = TcpConnection<C>
 
     /// One allocation for all callbacks; nil while none is set, so a cleared connection holds nothing.
+    /// Immutable: a change makes a new storage (callbacks are set rarely, read on every message), so
+    /// reading a callback is a plain load, with no exclusivity check and no uniqueness test.
     @usableFromInline
     final class Storage {
-        @usableFromInline var onConnect: ((Connection) throws -> Void)?
-        @usableFromInline var onMessage: ((Connection, C.Message) throws -> Void)?
-        @usableFromInline var onClose: ((Connection) throws -> Void)?
-        @usableFromInline var onError: ((Connection, TransportError) throws -> Void)?
-        @usableFromInline var onBufferFull: ((Connection) throws -> Void)?
-        @usableFromInline var onBufferDrain: ((Connection) throws -> Void)?
-        @usableFromInline var onCodecEvent: ((Connection, C.Event) throws -> Void)?
+        @usableFromInline let onConnect: ((Connection) throws -> Void)?
+        @usableFromInline let onMessage: ((Connection, C.Message) throws -> Void)?
+        @usableFromInline let onClose: ((Connection) throws -> Void)?
+        @usableFromInline let onError: ((Connection, TransportError) throws -> Void)?
+        @usableFromInline let onBufferFull: ((Connection) throws -> Void)?
+        @usableFromInline let onBufferDrain: ((Connection) throws -> Void)?
+        @usableFromInline let onCodecEvent: ((Connection, C.Event) throws -> Void)?
+        /// Read before every codec call (`CodecContext.wantsEvents`): a plain flag, where testing the
+        /// closure for nil would copy it.
+        @usableFromInline let hasCodecEventHandler: Bool
 
-        init() {}
-
-        init(copying other: Storage) {
-            onConnect = other.onConnect
-            onMessage = other.onMessage
-            onClose = other.onClose
-            onError = other.onError
-            onBufferFull = other.onBufferFull
-            onBufferDrain = other.onBufferDrain
-            onCodecEvent = other.onCodecEvent
+        init(
+            onConnect: ((Connection) throws -> Void)?,
+            onMessage: ((Connection, C.Message) throws -> Void)?,
+            onClose: ((Connection) throws -> Void)?,
+            onError: ((Connection, TransportError) throws -> Void)?,
+            onBufferFull: ((Connection) throws -> Void)?,
+            onBufferDrain: ((Connection) throws -> Void)?,
+            onCodecEvent: ((Connection, C.Event) throws -> Void)?
+        ) {
+            self.onConnect = onConnect
+            self.onMessage = onMessage
+            self.onClose = onClose
+            self.onError = onError
+            self.onBufferFull = onBufferFull
+            self.onBufferDrain = onBufferDrain
+            self.onCodecEvent = onCodecEvent
+            hasCodecEventHandler = onCodecEvent != nil
         }
     }
 
@@ -40,18 +52,39 @@ public struct ConnectionHandlers<C: Codec> {
 
     public init() {}
 
-    /// The storage, made unique to this value before a change.
-    private var unique: Storage {
-        mutating get {
-            guard let storage else {
-                let fresh = Storage()
-                self.storage = fresh
-                return fresh
-            }
-            if isKnownUniquelyReferenced(&self.storage!) { return storage }
-            let copy = Storage(copying: storage)
-            self.storage = copy
-            return copy
+    /// Replaces the storage with one that differs in what `change` sets.
+    private mutating func update(_ change: (inout Fields) -> Void) {
+        var fields = Fields(storage)
+        change(&fields)
+        storage = Storage(
+            onConnect: fields.onConnect,
+            onMessage: fields.onMessage,
+            onClose: fields.onClose,
+            onError: fields.onError,
+            onBufferFull: fields.onBufferFull,
+            onBufferDrain: fields.onBufferDrain,
+            onCodecEvent: fields.onCodecEvent
+        )
+    }
+
+    /// The callbacks as plain values while one is changed.
+    private struct Fields {
+        var onConnect: ((Connection) throws -> Void)?
+        var onMessage: ((Connection, C.Message) throws -> Void)?
+        var onClose: ((Connection) throws -> Void)?
+        var onError: ((Connection, TransportError) throws -> Void)?
+        var onBufferFull: ((Connection) throws -> Void)?
+        var onBufferDrain: ((Connection) throws -> Void)?
+        var onCodecEvent: ((Connection, C.Event) throws -> Void)?
+
+        init(_ storage: Storage?) {
+            onConnect = storage?.onConnect
+            onMessage = storage?.onMessage
+            onClose = storage?.onClose
+            onError = storage?.onError
+            onBufferFull = storage?.onBufferFull
+            onBufferDrain = storage?.onBufferDrain
+            onCodecEvent = storage?.onCodecEvent
         }
     }
 
@@ -59,7 +92,7 @@ public struct ConnectionHandlers<C: Codec> {
     /// after every reconnect).
     public var onConnect: ((Connection) throws -> Void)? {
         get { storage?.onConnect }
-        set { unique.onConnect = newValue }
+        set { update { $0.onConnect = newValue } }
     }
 
     /// Called with each decoded message.
@@ -70,37 +103,37 @@ public struct ConnectionHandlers<C: Codec> {
     }
 
     @usableFromInline
-    mutating func setOnMessage(_ handler: ((Connection, C.Message) throws -> Void)?) { unique.onMessage = handler }
+    mutating func setOnMessage(_ handler: ((Connection, C.Message) throws -> Void)?) { update { $0.onMessage = handler } }
 
     /// Called once, whatever closed the connection.
     public var onClose: ((Connection) throws -> Void)? {
         get { storage?.onClose }
-        set { unique.onClose = newValue }
+        set { update { $0.onClose = newValue } }
     }
 
     /// Called with Workerman's codes: `.sendFailed` (peer gone, or buffer full), `.connectFailed`,
     /// `.protocolError` (the codec rejected the stream).
     public var onError: ((Connection, TransportError) throws -> Void)? {
         get { storage?.onError }
-        set { unique.onError = newValue }
+        set { update { $0.onError = newValue } }
     }
 
     /// Called when queued output reaches `maxSendBufferSize` (possibly many times).
     public var onBufferFull: ((Connection) throws -> Void)? {
         get { storage?.onBufferFull }
-        set { unique.onBufferFull = newValue }
+        set { update { $0.onBufferFull = newValue } }
     }
 
     /// Called each time queued output drains to empty.
     public var onBufferDrain: ((Connection) throws -> Void)? {
         get { storage?.onBufferDrain }
-        set { unique.onBufferDrain = newValue }
+        set { update { $0.onBufferDrain = newValue } }
     }
 
     /// Called with what the codec reports besides messages (a WebSocket handshake, ping or close).
     public var onCodecEvent: ((Connection, C.Event) throws -> Void)? {
         get { storage?.onCodecEvent }
-        set { unique.onCodecEvent = newValue }
+        set { update { $0.onCodecEvent = newValue } }
     }
 }
 

@@ -88,7 +88,8 @@ package struct ConnectionLifecycle: Equatable {
     package var isOpen: Bool { state.rawValue &- State.established.rawValue <= State.closingAfterStream.rawValue &- State.established.rawValue }
 
     /// Whether the connection drains (a graceful stop or reload is waiting for it to be idle).
-    package var isDraining: Bool { state == .draining || state == .awaitingCodecClose }
+    @inlinable @inline(__always)
+    package var isDraining: Bool { state.rawValue &- State.draining.rawValue <= State.awaitingCodecClose.rawValue &- State.draining.rawValue }
 
     /// The state as Workerman names it (`getStatus()`).
     package var status: ConnectionStatus {

@@ -14,7 +14,7 @@ public class TcpConnection<C: Codec>: Connection, HasConnectionHandlers {
 
     /// The callbacks, shared with the server that accepted the connection until one is changed here
     /// (see `ConnectionHandlers`). Set them one by one as `connection.onMessage = …`.
-    @exclusivity(unchecked) public var handlers = ConnectionHandlers<C>()
+    @exclusivity(unchecked) public final var handlers = ConnectionHandlers<C>()
 
     /// A connection over `stream`, starting in `state` (an accepted connection starts `established`).
     /// Package-visible for the embedded connection of WorkermanTestSupport, which runs one over a
@@ -46,7 +46,7 @@ public class TcpConnection<C: Codec>: Connection, HasConnectionHandlers {
     /// effects asked.
     @usableFromInline
     final func renew(_ codecContext: inout CodecContext) {
-        codecContext.renew(maxPackageSize: maxPackageSize, isDraining: isDraining, wantsEvents: handlers.storage?.onCodecEvent != nil)
+        codecContext.renew(maxPackageSize: maxPackageSize, isDraining: isDraining, wantsEvents: handlers.storage?.hasCodecEventHandler ?? false)
     }
 
     /// Starts an accepted connection: `owner` keeps it, the codec learns the peer's address, the loop
