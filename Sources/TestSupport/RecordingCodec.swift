@@ -27,7 +27,7 @@ struct RecordingCodec<C: Codec>: Codec {
         note(context)
         switch decision {
         case .needMore:
-            if bytes.count >= context.maxPackageSize { noteClose(.overLimit("\(bytes.count) bytes buffered on needMore")) }
+            if bytes.count > context.maxPackageSize + Connection.framingAllowance { noteClose(.overLimit("\(bytes.count) bytes buffered on needMore")) }
         case .consumed(let length):
             if length <= 0 || length > bytes.count {
                 noteClose(.contractViolation("consumed \(length) of \(bytes.count) bytes"))

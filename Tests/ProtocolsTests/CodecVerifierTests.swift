@@ -44,13 +44,19 @@ struct CodecVerifierTests {
         #expect(run.closeReason == .contractViolation("consumed 0 of 1 bytes"))
     }
 
-    @Test("a codec that buffers past maxPackageSize is closed")
+    @Test("a codec that buffers past maxPackageSize and its framing allowance is closed")
     func overBuffering() {
+        let limit = 8 + Connection.framingAllowance
         let run = CodecVerifier<HoardingCodec>(maxPackageSize: 8).run(
-            Array(repeating: 1, count: 20),
-            split: .chunks(of: 3)
+            Array(repeating: 1, count: limit + 100),
+            split: .chunks(of: 1000)
         )
-        #expect(run.closeReason == .overLimit("9 bytes buffered on needMore"))
+        guard case .overLimit(let detail) = run.closeReason else {
+            Issue.record("expected an over-limit close, got \(String(describing: run.closeReason))")
+            return
+        }
+        #expect(detail.hasSuffix("bytes buffered on needMore"))
+        #expect(run.unprocessedBytes > limit, "closed once past the allowance, not before")
     }
 
     @Test("every split covers the stream exactly once", arguments: CodecVerifier<RawCodec>.standardSplits)

@@ -73,6 +73,10 @@ public class Connection {
 
     /// Workerman's `TcpConnection::$defaultMaxSendBufferSize`.
     public static let defaultMaxSendBufferSize = 1024 * 1024
+    /// What a codec may hold beyond `maxPackageSize` while it answers `needMore`: a whole message plus
+    /// the framing around it (a WebSocket frame header, an HTTP head). Past it the connection closes.
+    public static let framingAllowance = 64 * 1024
+
     /// Workerman's `TcpConnection::$defaultMaxPackageSize`.
     public static let defaultMaxPackageSize = 10 * 1024 * 1024
 

@@ -55,10 +55,15 @@ extension TcpConnection {
             switch decision {
             case .needMore:
                 if codecContext.hasEffects { apply(&codecContext) }
-                guard remaining.count < maxPackageSize else {
+                guard remaining.count <= maxPackageSize &+ Connection.framingAllowance else {
                     // A codec that cannot frame what it holds would have the connection buffer without
-                    // bound: the same limit as an announced message.
-                    reject(CodecRejection("\(remaining.count) bytes buffered without a complete message, over maxPackageSize \(maxPackageSize)", code: 413))
+                    // bound. A backstop only: codecs bound their own messages (HTTP 413/431, WebSocket 1009).
+                    reject(
+                        CodecRejection(
+                            "\(remaining.count) bytes buffered without a complete message, over maxPackageSize \(maxPackageSize)",
+                            code: 413
+                        )
+                    )
                     return bytes.count
                 }
                 return offset
