@@ -130,16 +130,21 @@ final class ChatService {
                 ("pid", .number(Int(getpid()))),
             ])
         }
+        // History first, then the announcement: the newcomer reads welcome, history, users, then its own
+        // join and what follows, in that order. Announced once the roster has them, so whoever asks for
+        // the user list on hearing it sees them.
         store.history(room) { [self] events in
-            guard members[id]?.room == room, !events.isEmpty else { return }
-            send(id, plain: events.map { "history: " + $0.plain }.joined(separator: "\n")) {
-                JSON.object([("type", .text("history")), ("room", .text(room)), ("messages", .raw("[" + events.map(\.json).joined(separator: ",") + "]"))])
+            guard members[id]?.room == room else { return }
+            if !events.isEmpty {
+                send(id, plain: events.map { "history: " + $0.plain }.joined(separator: "\n")) {
+                    JSON.object([("type", .text("history")), ("room", .text(room)), ("messages", .raw("[" + events.map(\.json).joined(separator: ",") + "]"))])
+                }
             }
-        }
-        // Announced once the roster has them, so whoever asks for the user list on hearing it sees them.
-        store.writeRoster(roster) { [self] in
-            publish(ChatEvent(kind: .joined, room: room, from: member.name))
-            sendUsers(to: id, room: room)
+            store.writeRoster(roster) { [self] in
+                guard members[id]?.room == room else { return }
+                publish(ChatEvent(kind: .joined, room: room, from: member.name))
+                sendUsers(to: id, room: room)
+            }
         }
     }
 
