@@ -33,7 +33,20 @@ final class ChatDemo {
         self.environment = environment
         // web + chat + the Channel and GlobalData servers.
         try program.waitForChildren(1 + chatCount + 2)
-        try waitUntil("the chat port to listen\n\(program.output)") { isListening(chatPort) }
+        // Each chat process binds its own socket (SO_REUSEPORT): clients that came before the last one
+        // listens would all go to the others.
+        try waitUntil("\(chatCount) chat sockets listening\n\(program.output)") { Self.listeners(on: chatPort) == chatCount }
+    }
+
+    /// Listening TCP sockets on 127.0.0.1:`port`, from /proc/net/tcp (one per process with SO_REUSEPORT).
+    static func listeners(on port: Int) -> Int {
+        // sl local_address rem_address st …: "0100007F:0929 00000000:0000 0A" is 127.0.0.1:2345 listening.
+        let hex = String(port, radix: 16, uppercase: true)
+        let local = "0100007F:" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        return lines("/proc/net/tcp").dropFirst().filter { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 3 && fields[1] == local && fields[3] == "0A"
+        }.count
     }
 
     func stop() { program.stop() }

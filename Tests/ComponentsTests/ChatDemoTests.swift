@@ -56,7 +56,7 @@ struct ChatDemoTests {
         // Spread over the processes: the pids in the welcomes are the chat workers'.
         let chatPIDs = demo.chatPIDs
         var perProcess: [pid_t: Int] = [:]
-        for peer in peers { perProcess[peer.pid!, default: 0] += 1 }
+        for peer in peers { perProcess[peer.pid ?? 0, default: 0] += 1 }
         #expect(Set(perProcess.keys).isSubset(of: chatPIDs), "welcome pids \(perProcess) vs chat processes \(chatPIDs)")
         // The chat listens with SO_REUSEPORT, so the kernel hashes connections over the 4 sockets: one left
         // empty by 50 clients is a (3/4)^50 chance per process.
@@ -66,7 +66,7 @@ struct ChatDemoTests {
         try round("first", senders: peers, receivers: peers, on: testLoop)
 
         // SIGKILL the process with the most clients: nobody else may lose a message.
-        let victim = perProcess.max { $0.value < $1.value }!.key
+        guard let victim = perProcess.max(by: { $0.value < $1.value })?.key else { throw HarnessError("no clients") }
         let (gone, survivors) = (peers.filter { $0.pid == victim }, peers.filter { $0.pid != victim })
         kill(victim, SIGKILL)
         try testLoop.run(until: "the killed process's clients to see their connections close") { gone.allSatisfy(\.closed) }
@@ -75,7 +75,7 @@ struct ChatDemoTests {
         // Its clients come back under the same names: they land on any process (the replacement too).
         try waitUntil("the killed chat process to be replaced") { demo.chatPIDs.count == 4 && !demo.chatPIDs.contains(victim) }
         // Its replacement announces those it held as gone (its roster in GlobalData says who they were).
-        let redWitness = survivors.first { $0.room == "red" }!
+        guard let redWitness = survivors.first(where: { $0.room == "red" }) else { throw HarnessError("nobody left in red") }
         let goneFromRed = gone.filter { $0.room == "red" }.count
         try testLoop.run(until: "\(goneFromRed) clients announced gone from red: \(redWitness.lines)") {
             redWitness.lines.filter { $0.hasSuffix("left red (connection lost)") }.count >= goneFromRed
