@@ -92,7 +92,8 @@ extension Unicode.GeneralCategory {
 }
 
 extension String {
-    fileprivate var trimmingSpaces: String {
+    /// Without leading and trailing white space.
+    var trimmingSpaces: String {
         var scalars = Substring(self)
         while scalars.first?.isWhitespace == true { scalars.removeFirst() }
         while scalars.last?.isWhitespace == true { scalars.removeLast() }

@@ -33,6 +33,7 @@ final class ChatService {
     /// Room → ids of this process's members in it.
     private var rooms: [String: Set<Int>] = [:]
     private var sent = 0
+    private var linkDown = false
 
     init(loop: EventLoop, workerID: Int, workerCount: Int, channel: ChannelBackendKind, globalData: String, limits: ChatLimits) throws {
         self.loop = loop
@@ -42,6 +43,17 @@ final class ChatService {
         store = try ChatStore(loop: loop, server: globalData, historySize: limits.historySize, workerID: workerID, workerCount: workerCount)
         // An event of a room this process just left can still be on its way; it has nobody to go to.
         self.channel.onMessage = { _, _ in }
+        // While the Channel server is away (restarting), messages wait in the client (up to its bound, then
+        // each drop is logged) and this process's clients are told why nothing arrives.
+        self.channel.onClose = { [unowned self] in
+            linkDown = true
+            announceLink(up: false, "this chat process lost the Channel server; messages wait and go out when it is back")
+        }
+        self.channel.onConnect = { [unowned self] in
+            guard linkDown else { return }
+            linkDown = false
+            announceLink(up: true, "the Channel server is back")
+        }
         self.channel.connect()
         // Announce whoever this worker id's previous process held as gone (it was killed, or crashed).
         store.takeOverRoster(current: [:]) { [self] stale in
@@ -96,7 +108,7 @@ final class ChatService {
             return
         }
         if text.hasPrefix("/join ") {
-            let room = ChatNames.room(String(text.dropFirst(6)).trimmingCharacters(in: " "))
+            let room = ChatNames.room(String(text.dropFirst(6)).trimmingSpaces)
             if room != member.room {
                 leave(connection.id, member.room, name: member.name)
                 members[connection.id]?.room = room
@@ -194,6 +206,15 @@ final class ChatService {
         }
     }
 
+    /// Tells every client of this process that the link to the other processes went down or came back.
+    private func announceLink(up: Bool, _ text: String) {
+        for id in members.keys {
+            send(id, plain: (up ? "* " : "error: ") + text) {
+                JSON.object([("type", .text("link")), ("up", .number(up ? 1 : 0)), ("text", .text(text))])
+            }
+        }
+    }
+
     // MARK: - Answers to one client
 
     private func send(_ id: Int, plain: String, json: () -> String) {
@@ -209,14 +230,5 @@ final class ChatService {
     private func refuse(_ id: Int, _ code: String, _ text: String) {
         TransportContext.of(loop).statistics.packetErr += 1
         tell(id, error: code, text)
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in character: Character) -> String {
-        var text = Substring(self)
-        while text.first == character { text.removeFirst() }
-        while text.last == character { text.removeLast() }
-        return String(text)
     }
 }

@@ -51,10 +51,12 @@ final class ChatDemo {
 
     func stop() { program.stop() }
 
-    /// The chat processes' pids (children of the master whose command line is the chat worker's).
-    var chatPIDs: Set<pid_t> {
-        Set(descendants(of: program.pid).filter { ProcessTable.commandLine(of: $0).contains(" chat websocket://") })
+    /// The pids of worker `name`'s processes, by their title (`WorkerMan: worker process  chat websocket://…`).
+    func workerPIDs(_ name: String) -> Set<pid_t> {
+        Set(descendants(of: program.pid).filter { ProcessTable.commandLine(of: $0).contains(" \(name) ") })
     }
+
+    var chatPIDs: Set<pid_t> { workerPIDs("chat") }
 
     /// `demo status`'s summary row: the packet_err total over every process.
     func packetErrors() throws -> Int {

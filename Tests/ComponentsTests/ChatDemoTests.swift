@@ -91,6 +91,27 @@ struct ChatDemoTests {
         try round("reconnected", senders: peers, receivers: peers, on: testLoop)
     }
 
+    @Test("the Channel server SIGKILLed: every client is told, and messages flow again once it is back", .timeLimit(.minutes(2)))
+    func channelServerLost() throws {
+        let demo = try ChatDemo(chatCount: 2)
+        defer { demo.stop() }
+        let testLoop = try TestLoop()
+        let peers = try (0..<8).map { try ChatPeer(testLoop.loop, port: demo.chatPort, name: "p\($0)", room: "y") }
+        try testLoop.run(until: "eight joins") { peers.allSatisfy(\.hasJoined) }
+        try round("before", senders: peers, receivers: peers, on: testLoop)
+
+        guard let server = demo.workerPIDs("ChannelServer").first else { throw HarnessError("no Channel server process") }
+        kill(server, SIGKILL)
+        try testLoop.run(until: "every client told of the lost link") {
+            peers.allSatisfy { $0.errors.contains { $0.contains("lost the Channel server") } }
+        }
+        // The master restarts it; each chat process reconnects, subscribes again, then says so.
+        try testLoop.run(until: "every client told the link is back", seconds: 20) {
+            peers.allSatisfy { $0.lines.contains("* the Channel server is back") }
+        }
+        try round("after", senders: peers, receivers: peers, on: testLoop)
+    }
+
     @Test("bad input: an oversized message, a flood, invalid UTF-8 — each answered, counted, and nobody else affected", .timeLimit(.minutes(2)))
     func badInput() throws {
         let demo = try ChatDemo(chatCount: 2, extra: ["CHAT_MAX_MESSAGE": "100", "CHAT_BURST": "5", "CHAT_RATE": "2"])
