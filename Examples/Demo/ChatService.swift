@@ -49,10 +49,17 @@ final class ChatService {
             linkDown = true
             announceLink(up: false, "this chat process lost the Channel server; messages wait and go out when it is back")
         }
-        self.channel.onConnect = { [unowned self] in
+        // "Back" is said when a probe this process publishes to itself returns: the server has then
+        // handled the subscriptions sent before it on this connection, so what others publish from then
+        // on reaches this process's clients. (Saying it on connect would race them.)
+        let probe = "chat:process:\(workerID).\(getpid())"
+        self.channel.on(probe) { [unowned self] _ in
             guard linkDown else { return }
             linkDown = false
             announceLink(up: true, "the Channel server is back")
+        }
+        self.channel.onConnect = { [unowned self] in
+            if linkDown { self.channel.publish(probe, .null) }
         }
         self.channel.connect()
         // Announce whoever this worker id's previous process held as gone (it was killed, or crashed).
