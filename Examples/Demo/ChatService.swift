@@ -35,12 +35,25 @@ final class ChatService {
     private var sent = 0
     private var linkDown = false
 
-    init(loop: EventLoop, workerID: Int, workerCount: Int, channel: ChannelBackendKind, globalData: String, limits: ChatLimits) throws {
+    init(
+        loop: EventLoop,
+        workerID: Int,
+        workerCount: Int,
+        channel: ChannelBackendKind,
+        globalData: String,
+        limits: ChatLimits
+    ) throws {
         self.loop = loop
         self.workerID = workerID
         self.limits = limits
         self.channel = ChannelClient(loop: loop, configuration: .init(backend: channel))
-        store = try ChatStore(loop: loop, server: globalData, historySize: limits.historySize, workerID: workerID, workerCount: workerCount)
+        store = try ChatStore(
+            loop: loop,
+            server: globalData,
+            historySize: limits.historySize,
+            workerID: workerID,
+            workerCount: workerCount
+        )
         // An event of a room this process just left can still be on its way; it has nobody to go to.
         self.channel.onMessage = { _, _ in }
         // While the Channel server is away (restarting), messages wait in the client (up to its bound, then
@@ -101,7 +114,8 @@ final class ChatService {
             return refuse(connection.id, "binary", "binary messages are not chat; send text")
         }
         guard text.utf8.count <= limits.maxMessageBytes else {
-            return refuse(connection.id, "too_long", "message of \(text.utf8.count) bytes is over the \(limits.maxMessageBytes)-byte limit; not sent")
+            let limit = limits.maxMessageBytes
+            return refuse(connection.id, "too_long", "message of \(text.utf8.count) bytes is over the \(limit)-byte limit; not sent")
         }
         let now = Self.now()
         let admitted = member.limiter.admit(now: now)
@@ -110,7 +124,8 @@ final class ChatService {
         guard admitted else {
             TransportContext.of(loop).statistics.packetErr += 1
             if let refused {
-                tell(connection.id, error: "rate_limited", "too many messages: at most \(limits.burst) at once, then \(Int(limits.perSecond)) a second; \(refused) dropped")
+                let rule = "at most \(limits.burst) at once, then \(Int(limits.perSecond)) a second"
+                tell(connection.id, error: "rate_limited", "too many messages: \(rule); \(refused) dropped")
             }
             return
         }
@@ -149,20 +164,19 @@ final class ChatService {
                 ("pid", .number(Int(getpid()))),
             ])
         }
-        // History first, then the announcement: the newcomer reads welcome, history, users, then its own
-        // join and what follows, in that order. Announced once the roster has them, so whoever asks for
-        // the user list on hearing it sees them.
+        // History first, then the user list, then the announcement: the newcomer reads welcome, history,
+        // users, then its own join and what follows, in that order. Announced once the roster has them,
+        // so whoever asks for the user list on hearing it sees them.
         store.history(room) { [self] events in
             guard members[id]?.room == room else { return }
             if !events.isEmpty {
                 send(id, plain: events.map { "history: " + $0.plain }.joined(separator: "\n")) {
-                    JSON.object([("type", .text("history")), ("room", .text(room)), ("messages", .raw("[" + events.map(\.json).joined(separator: ",") + "]"))])
+                    let list = "[" + events.map(\.json).joined(separator: ",") + "]"
+                    return JSON.object([("type", .text("history")), ("room", .text(room)), ("messages", .raw(list))])
                 }
             }
             store.writeRoster(roster) { [self] in
-                guard members[id]?.room == room else { return }
-                publish(ChatEvent(kind: .joined, room: room, from: member.name))
-                sendUsers(to: id, room: room)
+                sendUsers(to: id, room: room) { [self] in publish(ChatEvent(kind: .joined, room: room, from: member.name)) }
             }
         }
     }
@@ -181,12 +195,15 @@ final class ChatService {
         rooms.mapValues { ids in ids.compactMap { members[$0]?.name }.sorted() }
     }
 
-    private func sendUsers(to id: Int, room: String) {
+    /// Sends the room's user list to `id`, then runs `then`, unless `id` left the room meanwhile.
+    private func sendUsers(to id: Int, room: String, then: @escaping () -> Void = {}) {
+        guard members[id]?.room == room else { return }
         store.users(in: room) { [self] names in
             guard members[id]?.room == room else { return }
             send(id, plain: "users in \(room): " + names.joined(separator: ", ")) {
                 JSON.object([("type", .text("users")), ("room", .text(room)), ("users", .list(names))])
             }
+            then()
         }
     }
 

@@ -83,11 +83,12 @@ final class ChatPeer {
     private(set) var closed = false
     private(set) var closeCode: Int?
 
-    /// Connects as `name`; a nil `room` leaves the query out (the default room, "lobby").
-    init(_ loop: EventLoop, port: Int, name: String, room: String?) throws {
+    /// Connects as `name`; a nil `room` leaves the query out (the default room, "lobby"). `json` asks for
+    /// the page's format.
+    init(_ loop: EventLoop, port: Int, name: String, room: String?, json: Bool = false) throws {
         self.name = name
         self.room = room ?? "lobby"
-        let query = "name=\(name)" + (room.map { "&room=\($0)" } ?? "")
+        let query = "name=\(name)" + (room.map { "&room=\($0)" } ?? "") + (json ? "&format=json" : "")
         connection = try AsyncTcpConnection<WebSocketClientCodec>(loop: loop, url: "ws://127.0.0.1:\(port)/?\(query)")
         connection.onMessage = { [unowned self] _, message in
             self.lines += message.text.split(separator: "\n").map(String.init)

@@ -39,7 +39,10 @@ struct ChatDemoTests {
         }
     }
 
-    @Test("50 clients over 4 chat processes: every message once to every client of its room; a chat process SIGKILLed", .timeLimit(.minutes(3)))
+    @Test(
+        "50 clients over 4 chat processes: every message once to every client of its room; a chat process SIGKILLed",
+        .timeLimit(.minutes(3))
+    )
     func fiftyClientsAcrossProcesses() throws {
         let demo = try ChatDemo(chatCount: 4)
         defer { demo.stop() }
@@ -112,7 +115,10 @@ struct ChatDemoTests {
         try round("after", senders: peers, receivers: peers, on: testLoop)
     }
 
-    @Test("bad input: an oversized message, a flood, invalid UTF-8 — each answered, counted, and nobody else affected", .timeLimit(.minutes(2)))
+    @Test(
+        "bad input: an oversized message, a flood, invalid UTF-8 — each answered, counted, and nobody else affected",
+        .timeLimit(.minutes(2))
+    )
     func badInput() throws {
         let demo = try ChatDemo(chatCount: 2, extra: ["CHAT_MAX_MESSAGE": "100", "CHAT_BURST": "5", "CHAT_RATE": "2"])
         defer { demo.stop() }

@@ -77,7 +77,8 @@ struct ChatFanOutBenchmark {
         let clients = getenv("CHAT_FANOUT_CLIENTS").flatMap { Int(String(cString: $0)) } ?? 1000
         var report: [String] = []
         for processes in [4, 1] {
-            report.append("\(processes) chat process\(processes == 1 ? "" : "es"), \(clients) clients: " + (try measure(processes: processes, clients: clients)))
+            let measured = try measure(processes: processes, clients: clients)
+            report.append("\(processes) chat process\(processes == 1 ? "" : "es"), \(clients) clients: \(measured)")
         }
         print(report.joined(separator: "\n"))
     }
