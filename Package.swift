@@ -126,7 +126,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Components (issue 7): the Channel manual's two examples, the program the component process tests
-        // start, and the tests.
+        // start, and the tests; they also start the demo, whose chat runs on Channel and GlobalData.
         .executableTarget(
             name: "WorkermanChannelClusterPush",
             dependencies: ["Workerman"],
@@ -150,6 +150,7 @@ let package = Package(
             dependencies: [
                 "WorkermanComponents", "WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop",
                 "WorkermanTestSupport", "WorkermanComponentsTestServer", "WorkermanChannelClusterPush", "WorkermanChannelGroupSend",
+                "WorkermanDemo",
             ],
             path: "Tests/ComponentsTests",
             swiftSettings: strictSettings
