@@ -12,7 +12,7 @@ import Workerman
 import Glibc
 #endif
 
-typealias ChatConnection = TcpConnection<WebSocketServerCodec>
+typealias ChatConnection = TCPConnection<WebSocketServerCodec>
 
 /// One chat process's clients and rooms.
 final class ChatService {

@@ -1,7 +1,7 @@
 import WorkermanEventLoop
 import WorkermanTransport
 
-/// A real `TcpConnection` with no kernel under it: it runs over a `ScriptedStream`, on a loop with a
+/// A real `TCPConnection` with no kernel under it: it runs over a `ScriptedStream`, on a loop with a
 /// `ScriptedBackend` and a `ManualClock`. Feed it what the peer sends, read what it wrote, move time by
 /// hand: your handler or codec runs exactly as it would on a socket (the same receive loop, the same
 /// back-pressure, the same closing rules), and a test needs no port and no wall-clock time (as SwiftNIO's
@@ -23,7 +23,7 @@ public final class EmbeddedConnection<C: Codec>: ConnectionOwner {
     public let loop: EventLoop
     public let stream: ScriptedStream
     /// The connection under test: set its callbacks, send through it, close it.
-    public let connection: TcpConnection<C>
+    public let connection: TCPConnection<C>
 
     /// An accepted (server-side) connection, open, with `codec` and `handlers`.
     ///
@@ -39,7 +39,7 @@ public final class EmbeddedConnection<C: Codec>: ConnectionOwner {
         backend = ScriptedBackend(clock: clock)
         loop = try EventLoop(backend: backend, clock: clock)
         stream = ScriptedStream()
-        connection = TcpConnection<C>(
+        connection = TCPConnection<C>(
             context: TransportContext.of(loop),
             stream: stream,
             state: .established,

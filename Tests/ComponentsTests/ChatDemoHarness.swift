@@ -78,7 +78,7 @@ final class ChatDemo {
 final class ChatPeer {
     let name: String
     let room: String
-    let connection: AsyncTcpConnection<WebSocketClientCodec>
+    let connection: TCPClient<WebSocketClientCodec>
     private(set) var lines: [String] = []
     private(set) var closed = false
     private(set) var closeCode: Int?
@@ -89,7 +89,7 @@ final class ChatPeer {
         self.name = name
         self.room = room ?? "lobby"
         let query = "name=\(name)" + (room.map { "&room=\($0)" } ?? "") + (json ? "&format=json" : "")
-        connection = try AsyncTcpConnection<WebSocketClientCodec>(loop: loop, url: "ws://127.0.0.1:\(port)/?\(query)")
+        connection = try TCPClient<WebSocketClientCodec>(loop: loop, url: "ws://127.0.0.1:\(port)/?\(query)")
         connection.onMessage = { [unowned self] _, message in
             self.lines += message.text.split(separator: "\n").map(String.init)
             if self.pid == nil, message.text.hasPrefix("welcome "), let at = message.text.firstRange(of: "pid ") {

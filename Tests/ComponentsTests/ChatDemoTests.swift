@@ -170,12 +170,12 @@ struct ChatDemoTests {
 /// A WebSocket client that sends frames as bytes, so it can send what the typed client cannot: a text
 /// frame that is not UTF-8.
 private final class RawWebSocket {
-    let connection: AsyncTcpConnection<RawCodec>
+    let connection: TCPClient<RawCodec>
     private var received: [UInt8] = []
     private(set) var upgraded = false
 
     init(_ loop: EventLoop, port: Int) throws {
-        connection = try AsyncTcpConnection<RawCodec>(loop: loop, url: "tcp://127.0.0.1:\(port)")
+        connection = try TCPClient<RawCodec>(loop: loop, url: "tcp://127.0.0.1:\(port)")
         connection.onConnect = { connection in
             connection.send(
                 ByteBuffer(

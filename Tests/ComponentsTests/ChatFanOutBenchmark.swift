@@ -48,10 +48,10 @@ extension String {
 
 /// A client that only counts: its own join, and the sender's messages with their latency.
 private final class CountingClient {
-    let connection: AsyncTcpConnection<WebSocketClientCodec>
+    let connection: TCPClient<WebSocketClientCodec>
 
     init(_ loop: EventLoop, port: Int, name: String, into deliveries: Deliveries) throws {
-        connection = try AsyncTcpConnection<WebSocketClientCodec>(loop: loop, url: "ws://127.0.0.1:\(port)/?name=\(name)&room=bench")
+        connection = try TCPClient<WebSocketClientCodec>(loop: loop, url: "ws://127.0.0.1:\(port)/?name=\(name)&room=bench")
         let ownJoin = "* \(name) joined bench"
         connection.onMessage = { _, message in
             let text = message.text

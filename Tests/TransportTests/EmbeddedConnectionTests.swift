@@ -1,4 +1,4 @@
-// Every path of a connection's life on the embedded connection: a real TcpConnection over a scripted
+// Every path of a connection's life on the embedded connection: a real TCPConnection over a scripted
 // stream, a scripted loop and a manual clock, so each case runs in microseconds with no socket.
 
 import Testing

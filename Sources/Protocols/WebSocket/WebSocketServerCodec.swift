@@ -154,7 +154,7 @@ public struct WebSocketServerCodec: Codec {
     }
 
     /// Accepts the upgrade: returns the 101 answer followed by any messages held until now. The
-    /// connection sends it (see `TcpConnection.acceptWebSocket()`).
+    /// connection sends it (see `TCPConnection.acceptWebSocket()`).
     public mutating func acceptHandshake() -> ByteBuffer {
         guard phase == .handshake || phase == .awaitingDecision else { return ByteBuffer() }
         var answer = WebSocketHandshake.acceptResponse(key: key, headers: acceptHeaders)

@@ -34,7 +34,7 @@ public struct CodecRejection: Error, Equatable, Sendable, CustomStringConvertibl
 public struct CodecContext {
     /// The largest message the connection accepts (`maxPackageSize`).
     public var maxPackageSize: Int
-    /// True on the client side of a connection (`AsyncTcpConnection`).
+    /// True on the client side of a connection (`TCPClient`).
     public let isClient: Bool
     /// The address a client connection was made to (its host, port and path), for codecs that need it
     /// (a WebSocket client's `Host` and request target).
@@ -175,12 +175,12 @@ public protocol Codec {
     /// Runs `connection`'s codec driver over `bytes`; returns how many bytes were used. Not for codecs
     /// to implement: the default is inlinable, so it is compiled where a codec declares its conformance,
     /// and there the receive loop is specialized for that codec (no value-witness calls per message).
-    static func runDriver(over bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int
+    static func runDriver(over bytes: UnsafeRawBufferPointer, on connection: TCPConnection<Self>) -> Int
 }
 
 extension Codec {
     @inlinable
-    public static func runDriver(over bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
+    public static func runDriver(over bytes: UnsafeRawBufferPointer, on connection: TCPConnection<Self>) -> Int {
         connection.driveCodec(over: bytes)
     }
 

@@ -7,7 +7,7 @@ import Glibc
 /// The codec-independent part of a stream connection, assembled from parts that do no I/O of their own:
 /// a `ByteStream` it reads and writes through (a socket, TLS, or a scripted stream in tests), its
 /// `ConnectionLifecycle`, its `SendQueue`, and the receive buffer the codec driver works on.
-/// `TcpConnection<C>` adds the codec, its driver and the callbacks. Loop-bound: not `Sendable`.
+/// `TCPConnection<C>` adds the codec, its driver and the callbacks. Loop-bound: not `Sendable`.
 ///
 /// Send semantics are Workerman's (reference §2.3): bytes go straight to the socket when nothing is
 /// queued; otherwise they queue, and a send is refused only when the queue is *already* at
@@ -36,7 +36,7 @@ public class Connection {
     @exclusivity(unchecked) public internal(set) var remoteAddress: SocketAddress?
 
     /// Queued output at or above this fires `onBufferFull`, and further sends are dropped
-    /// (default `TcpConnection.defaultMaxSendBufferSize`, 1 MiB).
+    /// (default `TCPConnection.defaultMaxSendBufferSize`, 1 MiB).
     @exclusivity(unchecked) public var maxSendBufferSize: Int
     /// The largest message a codec may announce (default 10 MiB).
     @exclusivity(unchecked) public var maxPackageSize: Int
@@ -71,13 +71,13 @@ public class Connection {
     /// Weak: the owner (a server, or a client itself) holds the connection, not the other way round.
     weak var owner: (any ConnectionOwner)?
 
-    /// Workerman's `TcpConnection::$defaultMaxSendBufferSize`.
+    /// Workerman's `TCPConnection::$defaultMaxSendBufferSize`.
     public static let defaultMaxSendBufferSize = 1024 * 1024
     /// What a codec may hold beyond `maxPackageSize` while it answers `needMore`: a whole message plus
     /// the framing around it (a WebSocket frame header, an HTTP head). Past it the connection closes.
     public static let framingAllowance = 64 * 1024
 
-    /// Workerman's `TcpConnection::$defaultMaxPackageSize`.
+    /// Workerman's `TCPConnection::$defaultMaxPackageSize`.
     public static let defaultMaxPackageSize = 10 * 1024 * 1024
 
     init(
@@ -172,7 +172,7 @@ public class Connection {
 
     // MARK: - What the typed connection provides
 
-    // The one subclass, `TcpConnection<C>`, overrides these: it holds the codec and the callbacks, which
+    // The one subclass, `TCPConnection<C>`, overrides these: it holds the codec and the callbacks, which
     // are typed by the codec.
 
     /// Runs the codec driver over received bytes; returns how many it used. Stops early when paused or

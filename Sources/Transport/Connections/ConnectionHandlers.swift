@@ -1,4 +1,4 @@
-/// The callbacks of a stream connection, declared once: a `Worker`, its `TcpServer` and every connection
+/// The callbacks of a stream connection, declared once: a `Worker`, its `TCPServer` and every connection
 /// the server accepts hold the same value. Copying it is one reference count, so a server hands its
 /// callbacks to each new connection without copying them one by one; setting a callback on one holder
 /// gives that holder new storage, so `connection.onMessage = …` in `onConnect` changes that connection
@@ -10,7 +10,7 @@
 /// server.handlers = handlers
 /// ```
 public struct ConnectionHandlers<C: Codec> {
-    public typealias Connection = TcpConnection<C>
+    public typealias Connection = TCPConnection<C>
 
     /// One allocation for all callbacks; nil while none is set, so a cleared connection holds nothing.
     /// Immutable: a change makes a new storage (callbacks are set rarely, read on every message), so
@@ -147,37 +147,37 @@ public protocol HasConnectionHandlers: AnyObject {
 
 extension HasConnectionHandlers {
     /// See `ConnectionHandlers.onMessage`.
-    public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)? {
+    public var onMessage: ((TCPConnection<C>, C.Message) throws -> Void)? {
         get { handlers.onMessage }
         set { handlers.onMessage = newValue }
     }
 
     /// See `ConnectionHandlers.onClose`.
-    public var onClose: ((TcpConnection<C>) throws -> Void)? {
+    public var onClose: ((TCPConnection<C>) throws -> Void)? {
         get { handlers.onClose }
         set { handlers.onClose = newValue }
     }
 
     /// See `ConnectionHandlers.onError`.
-    public var onError: ((TcpConnection<C>, TransportError) throws -> Void)? {
+    public var onError: ((TCPConnection<C>, TransportError) throws -> Void)? {
         get { handlers.onError }
         set { handlers.onError = newValue }
     }
 
     /// See `ConnectionHandlers.onBufferFull`.
-    public var onBufferFull: ((TcpConnection<C>) throws -> Void)? {
+    public var onBufferFull: ((TCPConnection<C>) throws -> Void)? {
         get { handlers.onBufferFull }
         set { handlers.onBufferFull = newValue }
     }
 
     /// See `ConnectionHandlers.onBufferDrain`.
-    public var onBufferDrain: ((TcpConnection<C>) throws -> Void)? {
+    public var onBufferDrain: ((TCPConnection<C>) throws -> Void)? {
         get { handlers.onBufferDrain }
         set { handlers.onBufferDrain = newValue }
     }
 
     /// See `ConnectionHandlers.onCodecEvent`.
-    public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)? {
+    public var onCodecEvent: ((TCPConnection<C>, C.Event) throws -> Void)? {
         get { handlers.onCodecEvent }
         set { handlers.onCodecEvent = newValue }
     }

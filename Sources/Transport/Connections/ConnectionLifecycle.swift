@@ -148,7 +148,7 @@ package struct ConnectionLifecycle: Equatable {
             return .destroy
         case (.established, .handedOver), (.draining, .handedOver), (.awaitingCodecClose, .handedOver):
             // `closing` with no socket: nothing is processed or sent any more, and the read in progress
-            // keeps its unprocessed rest for the successor (see TcpConnection+Handover.swift).
+            // keeps its unprocessed rest for the successor (see TCPConnection+Handover.swift).
             state = .closing
             return .none
         case (.closing, .handedOver):

@@ -9,12 +9,12 @@ import Glibc
 /// changed on the connection (`ConnectionHandlers`).
 ///
 /// ```swift
-/// let server = try TcpServer<TextCodec>(loop: loop, address: "text://127.0.0.1:0")
+/// let server = try TCPServer<TextCodec>(loop: loop, address: "text://127.0.0.1:0")
 /// server.onMessage = { connection, line in connection.send(line.uppercased()) }
 /// try server.start()
 /// print(server.listener!.address.port)
 /// ```
-public final class TcpServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
+public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     public let loop: EventLoop
     public let endpoint: Endpoint
     public var options: ListenOptions
@@ -22,9 +22,9 @@ public final class TcpServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     public private(set) var listener: Listener?
 
     /// The live connections of this server, by id (Workerman's `$worker->connections`).
-    @exclusivity(unchecked) public private(set) var connections: [Int: TcpConnection<C>] = [:]
+    @exclusivity(unchecked) public private(set) var connections: [Int: TCPConnection<C>] = [:]
     /// Connections that took over the socket of one of this server's (a WebSocket upgraded from an HTTP
-    /// route; see `TcpConnection.handOver`), by id. They speak another codec, so they are not in
+    /// route; see `TCPConnection.handOver`), by id. They speak another codec, so they are not in
     /// `connections`, but they are still this server's: closed by `closeAll`, drained on a reload, listed
     /// and counted with the rest.
     @exclusivity(unchecked) public private(set) var handedOverConnections: [Int: Connection] = [:]
@@ -34,7 +34,7 @@ public final class TcpServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     @exclusivity(unchecked) public var handlers = ConnectionHandlers<C>()
 
     /// Called with each accepted connection.
-    public var onConnect: ((TcpConnection<C>) throws -> Void)? {
+    public var onConnect: ((TCPConnection<C>) throws -> Void)? {
         get { handlers.onConnect }
         set { handlers.onConnect = newValue }
     }
@@ -42,8 +42,8 @@ public final class TcpServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     /// slowloris defence; nil: never). `isStalled` narrows what counts (an HTTP server counts only a
     /// request head, not a slow upload), and `onStalled` answers it (default: close).
     public var partialMessageTimeout: Double?
-    public var isStalled: ((TcpConnection<C>) -> Bool)?
-    public var onStalled: ((TcpConnection<C>) -> Void)?
+    public var isStalled: ((TCPConnection<C>) -> Bool)?
+    public var onStalled: ((TCPConnection<C>) -> Void)?
     private var waitingPartial: Set<Int> = []
     private var stallTimer: TimerID?
 
@@ -185,7 +185,7 @@ public final class TcpServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     }
 
     private func adopt(fd: CInt, remote: SocketAddress?) {
-        let connection = TcpConnection<C>(
+        let connection = TCPConnection<C>(
             context: context,
             stream: SocketStream(descriptor: fd),
             state: .established,
@@ -243,7 +243,7 @@ public final class TcpServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     }
 }
 
-extension TcpServer: HandoverOwner {
+extension TCPServer: HandoverOwner {
     package func adopt(_ successor: Connection, replacing predecessor: Connection) {
         connections[predecessor.id] = nil
         handedOverConnections[successor.id] = successor
@@ -251,4 +251,4 @@ extension TcpServer: HandoverOwner {
 }
 
 @available(*, unavailable)
-extension TcpServer: Sendable {}
+extension TCPServer: Sendable {}

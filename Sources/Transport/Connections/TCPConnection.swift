@@ -1,13 +1,13 @@
 import WorkermanEventLoop
 
-/// A stream connection (TCP or unix) driven by codec `C`: Workerman's `TcpConnection`, typed.
+/// A stream connection (TCP or unix) driven by codec `C`: Workerman's `TCPConnection`, typed.
 ///
 /// ```swift
-/// server.onMessage = { connection, line in      // TcpConnection<TextCodec>, String
+/// server.onMessage = { connection, line in      // TCPConnection<TextCodec>, String
 ///     connection.send("you said: \(line)")
 /// }
 /// ```
-public class TcpConnection<C: Codec>: Connection, HasConnectionHandlers {
+public class TCPConnection<C: Codec>: Connection, HasConnectionHandlers {
     /// The connection's codec: its per-connection state and settings. Unchecked exclusivity, as
     /// `Connection`'s buffers: every codec call is a mutation that calls out.
     @exclusivity(unchecked) public var codec: C
@@ -147,20 +147,20 @@ public class TcpConnection<C: Codec>: Connection, HasConnectionHandlers {
     }
 }
 
-extension TcpConnection where C.Outbound == ByteBuffer {
+extension TCPConnection where C.Outbound == ByteBuffer {
     /// Sends what `source` receives to this connection, with back-pressure: `source` pauses while this
     /// connection's buffer is full and resumes when it drains; closing `source` closes this one
     /// (Workerman's `pipe()`; call it both ways for a proxy).
-    public func pipe<S>(from source: TcpConnection<S>) where S.Message == ByteBuffer {
+    public func pipe<S>(from source: TCPConnection<S>) where S.Message == ByteBuffer {
         pipeSource = source
         source.onMessage = { [weak self] _, bytes in self?.send(bytes) }
         source.onClose = { [weak self] _ in self?.close() }
     }
 }
 
-extension TcpConnection where C.Message == ByteBuffer {
+extension TCPConnection where C.Message == ByteBuffer {
     /// Pipes this connection into `destination` (see `pipe(from:)`).
-    public func pipe<D>(to destination: TcpConnection<D>) where D.Outbound == ByteBuffer {
+    public func pipe<D>(to destination: TCPConnection<D>) where D.Outbound == ByteBuffer {
         destination.pipe(from: self)
     }
 }

@@ -3,7 +3,7 @@ import WorkermanEventLoop
 // The codec driver: the receive loop that feeds received bytes to the codec and delivers what it
 // decodes, and the carrying out of what a codec asks of its connection (`CodecContext`). It does no I/O
 // of its own: replies go through the connection's send path, closes through its lifecycle.
-extension TcpConnection {
+extension TCPConnection {
     /// Applies the side effects a codec asked for: replies first, then pause or close.
     @usableFromInline func apply(_ codecContext: inout CodecContext) {
         if !codecContext.replies.isEmpty {
