@@ -62,7 +62,7 @@ final class InotifyWatcher: FileWatcher {
     func stop() {
         guard fd >= 0 else { return }
         loop?.unwatch(fd)
-        close(fd)
+        try? Syscalls.close(fd)
         fd = -1
         watches.removeAll()
         loop = nil
@@ -91,9 +91,9 @@ final class InotifyWatcher: FileWatcher {
         var changed: [String] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while fd >= 0 {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
+            // EAGAIN (all read) ends the batch; so does an error, which the next readiness retries.
+            let result = try? buffer.withUnsafeMutableBytes { (raw) throws(Errno) in try Syscalls.read(fd, raw.baseAddress!, raw.count) }
+            guard case .processed(let count)? = result, count > 0 else { break }
             var offset = 0
             // struct inotify_event { int wd; uint32_t mask, cookie, len; char name[len]; }
             while offset + 16 <= count {

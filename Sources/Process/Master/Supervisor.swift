@@ -185,7 +185,8 @@ final class Supervisor {
     }
 
     private func signalChildren(_ signal: CInt) {
-        for slot in slots where slot.pid > 0 { kill(slot.pid, signal) }
+        // A child that exited meanwhile has nothing to stop; its SIGCHLD is on the way.
+        for slot in slots where slot.pid > 0 { try? Syscalls.signal(slot.pid, signal) }
     }
 
     // MARK: - Stop
@@ -207,7 +208,7 @@ final class Supervisor {
             slots[index].killTimer = try? loop.addTimer(after: grace) { [unowned self] in
                 if self.slots[index].pid == pid {
                     self.log.write("worker[\(self.plan[self.slots[index].workerIndex].name):\(pid)] did not stop in \(grace) s: killed")
-                    kill(pid, SIGKILL)
+                    try? Syscalls.signal(pid, SIGKILL)
                 }
             }
         }
@@ -218,9 +219,9 @@ final class Supervisor {
         for listener in listeners.values { listener.close() }
         listeners.removeAll()
         for worker in plan {
-            if case .unix(let path)? = try? worker.endpoint?.numericAddress() { unlink(path) }
+            if case .unix(let path)? = try? worker.endpoint?.numericAddress() { try? Syscalls.unlink(path) }
         }
-        unlink(paths.statusFile)
+        try? Syscalls.unlink(paths.statusFile)
         log.write("Workerman[\(paths.startFile)] has been stopped")
         onStopped?()
         loop.stop()
@@ -240,7 +241,7 @@ final class Supervisor {
             if plan[slot.workerIndex].reloadable {
                 reloadQueue.append(index)
             } else {
-                kill(slot.pid, signal)
+                try? Syscalls.signal(slot.pid, signal)
             }
         }
         state = .reloading
@@ -261,10 +262,10 @@ final class Supervisor {
             return
         }
         reloadingSlot = index
-        kill(pid, reloadGraceful ? SIGUSR2 : SIGUSR1)
+        try? Syscalls.signal(pid, reloadGraceful ? SIGUSR2 : SIGUSR1)
         let grace = (reloadGraceful ? settings.gracefulStopTimeout : 0) + settings.stopTimeout
         slots[index].killTimer = try? loop.addTimer(after: grace) { [unowned self] in
-            if self.slots[index].pid == pid { kill(pid, SIGKILL) }
+            if self.slots[index].pid == pid { try? Syscalls.signal(pid, SIGKILL) }
         }
     }
 }

@@ -56,7 +56,7 @@ struct StatusReport {
         for index in 0..<board.slotCount {
             let record = board.slot(index).pointee
             let worker = record.workerIndex >= 0 && Int(record.workerIndex) < plan.count ? plan[Int(record.workerIndex)] : nil
-            guard record.pid > 0, record.state != SlotRecord.free, kill(record.pid, 0) == 0 else {
+            guard record.pid > 0, record.state != SlotRecord.free, processExists(record.pid) else {
                 rows.append(["-", "-", worker?.address ?? "-", "-", worker?.name ?? "-"] + Array(repeating: "-", count: 10) + ["[restarting]"])
                 continue
             }
