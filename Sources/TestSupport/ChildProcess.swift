@@ -141,18 +141,17 @@ public enum ChildProcess {
     ///   a child of this process.
     @discardableResult
     public static func waitForExit(_ pid: pid_t, seconds: Double) -> CInt {
-        let deadline = MonotonicClock.now() + UInt64(max(0, seconds) * 1e9)
-        while true {
-            switch reap(pid) {
-            case .exited(let status): return exitCode(status)
-            case .notAChild: return -2
-            case .running: break
-            }
-            if MonotonicClock.now() >= deadline {
-                killAndReap(pid)
-                return -1
-            }
-            usleep(2_000)  // polling a child's exit, bounded by the deadline above
+        var outcome = WaitResult.running
+        _ = WaitUntil.holds(within: seconds) {
+            outcome = reap(pid)
+            return outcome != .running
+        }
+        switch outcome {
+        case .exited(let status): return exitCode(status)
+        case .notAChild: return -2
+        case .running:
+            killAndReap(pid)
+            return -1
         }
     }
 

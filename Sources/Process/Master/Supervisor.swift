@@ -13,9 +13,8 @@ final class Supervisor {
         let workerIndex: Int
         let workerID: Int
         var pid: pid_t = 0
-        var startedAt: UInt64 = 0
-        /// Consecutive deaths within a second of starting, for the back-off.
-        var quickDeaths = 0
+        /// When its child started and how often in a row one died soon after: when to restart it.
+        var backoff = RestartBackoff()
         var restartTimer: TimerID?
         var killTimer: TimerID?
     }
@@ -107,10 +106,11 @@ final class Supervisor {
                 blockedSignals: ChildRuntime.controlSignals
             )
             slots[index].pid = pid
-            slots[index].startedAt = MonotonicClock.now()
+            // The loop's clock, not the system's: tests of the back-off move time by hand.
+            slots[index].backoff.started(at: loop.clock.nanoseconds())
         } catch {
             log.write("worker[\(worker.name)] could not start: \(error)")
-            scheduleRestart(slot: index, quick: true)
+            restart(slot: index, slots[index].backoff.spawnFailed())
         }
     }
 
@@ -130,30 +130,26 @@ final class Supervisor {
             if slots.allSatisfy({ $0.pid == 0 }) { finishStop() }
             return
         }
-        let quick = MonotonicClock.now() - slots[index].startedAt < 1_000_000_000 && reloadingSlot != index
         if reloadingSlot == index {
             reloadingSlot = nil
             spawn(slot: index)
             reloadNext()
         } else {
-            scheduleRestart(slot: index, quick: quick)
+            restart(slot: index, slots[index].backoff.exited(at: loop.clock.nanoseconds()))
         }
     }
 
-    /// Restarts at once, unless the child keeps dying within a second of starting: then waits 0.1 s,
-    /// 0.2 s, 0.4 s … up to 10 s, so a broken worker does not spin the machine.
-    private func scheduleRestart(slot index: Int, quick: Bool) {
-        slots[index].quickDeaths = quick ? slots[index].quickDeaths + 1 : 0
-        let deaths = slots[index].quickDeaths
-        guard deaths > 1 else {
+    /// Carries out `RestartBackoff`'s decision for a slot whose child is gone.
+    private func restart(slot index: Int, _ decision: RestartBackoff.Decision) {
+        switch decision {
+        case .restartNow:
             spawn(slot: index)
-            return
-        }
-        let delay = min(10, 0.1 * Double(1 << min(deaths - 2, 10)))
-        log.write("worker[\(plan[slots[index].workerIndex].name)] keeps exiting at start; restarting in \(delay) s")
-        slots[index].restartTimer = try? loop.addTimer(after: delay) { [unowned self] in
-            self.slots[index].restartTimer = nil
-            if self.state != .stopping { self.spawn(slot: index) }
+        case .restart(let delay):
+            log.write("worker[\(plan[slots[index].workerIndex].name)] keeps exiting at start; restarting in \(delay) s")
+            slots[index].restartTimer = try? loop.addTimer(after: delay) { [unowned self] in
+                self.slots[index].restartTimer = nil
+                if self.state != .stopping { self.spawn(slot: index) }
+            }
         }
     }
 

@@ -14,6 +14,8 @@ struct StatusReport {
     let startFile: String
     /// Total requests per pid at the previous sample, for qps (`status -d`).
     var previous: [Int32: (requests: Int, at: UInt64)] = [:]
+    /// Where qps and busy times are measured; tests pass a `ManualClock`.
+    var clock: any LoopClock = MonotonicClock()
 
     static let version = "0.1.0"
     /// A callback running longer than this marks the process busy.
@@ -49,7 +51,7 @@ struct StatusReport {
             "packet_err", "thunder_herd", "client_close", "send_fail", "throw_exception", "timers", "suc/total",
             "state",
         ]]
-        let now = MonotonicClock.now()
+        let now = clock.nanoseconds()
         var totals = TransportStatistics()
         var totalQPS = 0
         var totalMemory = 0.0

@@ -59,7 +59,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
         cancelReconnect()
         if let codecTemplate { codec = codecTemplate } else { codecTemplate = codec }
         status = .connecting
-        connectStarted = MonotonicClock.now()
+        connectStarted = loop.clock.nanoseconds()
         context.retainClient(self)
         armTimeout()
         do {
@@ -149,7 +149,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
         guard status == .connecting, fd >= 0 else { return }
         let code = (try? SocketCalls.option(fd, SOL_SOCKET, SO_ERROR)) ?? 0
         guard code == 0, let peer = SocketCalls.remoteAddress(fd) else {
-            let elapsed = Double(MonotonicClock.now() - connectStarted) / 1e9
+            let elapsed = Double(loop.clock.nanoseconds() - connectStarted) / 1e9
             fail(
                 TransportError(
                     .connectFailed,
