@@ -105,27 +105,20 @@ public enum ChildProcess {
 
     /// This process's open descriptors (from `/proc/self/fd`).
     static func openDescriptors() -> [CInt] {
-        guard let directory = opendir("/proc/self/fd") else { return [] }
-        defer { closedir(directory) }
-        let own = dirfd(directory)
-        var found: [CInt] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if let fd = CInt(name), fd != own { found.append(fd) }
-        }
-        return found
+        // The listing's own descriptor is among the names but closed once listed: a close action for it
+        // is harmless (glibc ignores EBADF there).
+        ((try? Syscalls.directoryEntries("/proc/self/fd")) ?? []).compactMap { CInt($0) }
     }
 
     // MARK: - Exit
 
     /// Reaps child `pid` if it has exited, without waiting.
     public static func reap(_ pid: pid_t) -> WaitResult {
-        while true {
-            var status: CInt = 0
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid { return .exited(status) }
-            if result == 0 { return .running }
-            if errno != EINTR { return .notAChild }
+        do {
+            guard let reaped = try Syscalls.reapChild(pid) else { return .running }
+            return .exited(reaped.status)
+        } catch {
+            return .notAChild
         }
     }
 
@@ -157,8 +150,8 @@ public enum ChildProcess {
 
     /// SIGKILLs child `pid` (or its process group, for a negative pid) and reaps it.
     public static func killAndReap(_ pid: pid_t) {
-        kill(pid, SIGKILL)
-        var status: CInt = 0
-        _ = waitpid(abs(pid), &status, 0)  // at once: SIGKILL cannot be caught
+        // Not ours or gone already: nothing to kill or reap, and nothing to report to a test's clean-up.
+        try? Syscalls.signal(pid, SIGKILL)
+        _ = try? Syscalls.waitForChild(abs(pid))  // at once: SIGKILL cannot be caught
     }
 }

@@ -17,6 +17,12 @@ struct PidFileTests {
     /// A pid above any `pid_max` Linux allows (2^22): no process can have it.
     static let impossiblePID = pid_t(Int32.max)
 
+    /// A child that waits until killed. Not `sleep`: the supervision tests' clean-up kills every `sleep`
+    /// child of the test runner, as theirs.
+    static func idleChild() throws -> pid_t {
+        try ChildProcess.spawn("tail", ["-f", "/dev/null"], searchPath: true)
+    }
+
     @Test("missing, garbage, stale and our own pid are no live master")
     func notAMaster() throws {
         let directory = try TestFiles.makeTemporaryDirectory("wm-pidfile")
@@ -33,20 +39,20 @@ struct PidFileTests {
     func liveProcessAndMarker() throws {
         let directory = try TestFiles.makeTemporaryDirectory("wm-pidfile")
         defer { TestFiles.removeTree(directory) }
-        let child = try ChildProcess.spawn("sleep", ["30"], searchPath: true)
+        let child = try Self.idleChild()
         defer { ChildProcess.killAndReap(child) }
         let path = directory + "/app.pid"
-        try PidFile(path: path, marker: "sleep").write(child)
+        try PidFile(path: path, marker: "tail").write(child)
         #expect(TestFiles.readText(path) == "\(child)\n")
-        #expect(PidFile(path: path, marker: "sleep").liveMaster() == child)
+        #expect(PidFile(path: path, marker: "tail").liveMaster() == child)
         #expect(PidFile(path: path, marker: "workerman-master").liveMaster() == nil, "a reused pid of another program")
-        PidFile(path: path, marker: "sleep").remove()
+        PidFile(path: path, marker: "tail").remove()
         #expect(TestFiles.readText(path) == nil)
     }
 
     @Test("processHasExited: false while running, true once it exited even before it is reaped")
     func exitedBeforeReaping() throws {
-        let child = try ChildProcess.spawn("sleep", ["30"], searchPath: true)
+        let child = try Self.idleChild()
         #expect(!processHasExited(child))
         #expect(processExists(child))
         kill(child, SIGKILL)

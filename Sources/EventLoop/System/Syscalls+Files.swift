@@ -117,6 +117,20 @@ extension Syscalls {
         _ = try retrying("mkdir") { Glibc.mkdir(path, mode) }
     }
 
+    /// Wraps `rmdir(2)`.
+    package static func removeDirectory(_ path: String) throws(Errno) {
+        _ = try retrying("rmdir") { rmdir(path) }
+    }
+
+    /// Wraps `mkdtemp(3)`: a new, empty folder `<prefix>XXXXXX` with mode 0700; returns its path.
+    package static func makeTemporaryDirectory(prefix: String) throws(Errno) -> String {
+        let template = UnsafeMutableBufferPointer<CChar>.allocate(capacity: prefix.utf8.count + 7)
+        defer { template.deallocate() }
+        _ = template.initialize(from: (prefix + "XXXXXX").utf8CString)
+        guard mkdtemp(template.baseAddress!) != nil else { throw Errno(rawValue: errno) }
+        return String(cString: template.baseAddress!)
+    }
+
     /// Wraps `mkstemp(3)`: a new file `<prefix>XXXXXX`, opened read-write with mode 0600, then marked
     /// close-on-exec (`mkostemp`, which does both at once, is not exported to Swift).
     ///

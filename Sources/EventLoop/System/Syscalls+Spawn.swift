@@ -113,4 +113,21 @@ extension Syscalls {
         guard result == 0 else { throw Errno(rawValue: result) }
         return pid
     }
+
+    /// Wraps `waitpid(2)` with `WNOHANG`: reaps child `pid` (-1: any child) if it has exited.
+    ///
+    /// - Returns: The reaped child and its raw wait status, or nil while it runs.
+    /// - Throws: `ECHILD` when there is no such child (not ours, or reaped already).
+    package static func reapChild(_ pid: pid_t) throws(Errno) -> (pid: pid_t, status: CInt)? {
+        var status: CInt = 0
+        let reaped = try retrying("waitpid") { waitpid(pid, &status, WNOHANG) }
+        return reaped == 0 ? nil : (reaped, status)
+    }
+
+    /// Wraps `waitpid(2)` without `WNOHANG`: blocks until child `pid` exits; returns its raw wait status.
+    package static func waitForChild(_ pid: pid_t) throws(Errno) -> CInt {
+        var status: CInt = 0
+        _ = try retrying("waitpid") { waitpid(pid, &status, 0) }
+        return status
+    }
 }

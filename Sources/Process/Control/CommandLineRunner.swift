@@ -113,8 +113,7 @@ struct CommandLineRunner {
         }
         let deadline = MonotonicClock.now() + 10_000_000_000
         while MonotonicClock.now() < deadline {
-            var status: CInt = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
+            if let status = (try? Syscalls.reapChild(pid))??.status {
                 // The daemon logs why (a port in use, …) but does not echo: repeat its lines here.
                 let reasons = ((try? readText(paths.logFile)) ?? "").split(separator: "\n").filter { $0.contains(" pid:\(pid) ") }
                 for line in reasons { say(String(line), to: 2) }

@@ -154,11 +154,9 @@ final class Supervisor {
     }
 
     private func reapChildren() {
-        while true {
-            var status: CInt = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            guard pid > 0 else { return }
-            childExited(pid: pid, status: status)
+        // ECHILD (no children left) ends the loop like "none exited yet" does.
+        while let reaped = try? Syscalls.reapChild(-1) {
+            childExited(pid: reaped.pid, status: reaped.status)
         }
     }
 
