@@ -37,18 +37,14 @@ func makeScriptedLoop(
 
 /// The end of every test: nothing leaked, then the loop is closed.
 func expectNoLeaks(_ loop: EventLoop, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(loop.watchedCount == 0, "leaked registrations", sourceLocation: sourceLocation)
-    #expect(loop.timerCount == 0, "leaked timers", sourceLocation: sourceLocation)
-    #expect(loop.watchedSignals.isEmpty, "leaked signal watchers", sourceLocation: sourceLocation)
-    loop.close()
+    let leaks = LoopHarness(loop: loop).finish()
+    #expect(leaks.isEmpty, "left behind: \(leaks)", sourceLocation: sourceLocation)
     #expect(loop.isClosed, sourceLocation: sourceLocation)
 }
 
-/// Queues an empty next-tick job, so the next poll does not block, and runs one tick: level-triggered
-/// readiness that exists now is reported in it.
+/// Runs one tick that cannot block: level-triggered readiness that exists now is reported in it.
 func tickWithoutBlocking(_ loop: EventLoop) throws {
-    loop.nextTick {}
-    try loop.tick()
+    try LoopHarness(loop: loop).tickWithoutBlocking()
 }
 
 /// A timer that stops the loop if the awaited event never comes, so a broken test fails instead of hanging.

@@ -328,85 +328,41 @@ struct WSCodecDriver<C: Codec> {
 
 // MARK: - Loop harness for the socket tests
 
-/// One test's loop, run until the test says it is done or a guard timer fires (then the test fails).
+/// One test's loop (the kit's `LoopHarness` on epoll), failing the test when the guard fires, a callback
+/// throws, or something is left open at the end.
 final class WSLoop {
-    let loop: EventLoop
-    let transport: TransportContext
-    private(set) var timedOut = false
-    private var isDone = false
-    private var guardTimer: TimerID?
-    private var teardowns: [() -> Void] = []
+    let harness: LoopHarness
+    var loop: EventLoop { harness.loop }
+    var transport: TransportContext { harness.transport }
 
     init(_ backend: BackendKind = .epoll) throws {
-        loop = try EventLoop(backend: backend)
-        transport = TransportContext.of(loop)
+        harness = try LoopHarness(backend: backend)
         loop.errorHandler = { error in Issue.record("loop error: \(error)") }
     }
 
     /// Runs until `done()` or `timeout` seconds.
     func run(timeout: Double = 15, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        defer { isDone = false }
-        guard !isDone else { return }
-        guardTimer = try loop.addTimer(after: timeout) { [unowned self] in
-            self.timedOut = true
-            self.guardTimer = nil
-            self.loop.stop()
-        }
-        try loop.run(.untilStopped)
-        if let guardTimer { loop.cancelTimer(guardTimer) }
-        guardTimer = nil
-        #expect(!timedOut, "the loop was stopped by the guard timer", sourceLocation: sourceLocation)
+        let finished = try harness.run(timeout: timeout)
+        #expect(finished, "the loop was stopped by the guard timer", sourceLocation: sourceLocation)
     }
 
-    func done() {
-        isDone = true
-        loop.stop()
-    }
+    func done() { harness.done() }
 
-    func onTeardown(_ body: @escaping () -> Void) { teardowns.append(body) }
+    func onTeardown(_ body: @escaping () -> Void) { harness.onTeardown(body) }
 
     /// A started server on 127.0.0.1, port 0.
-    func server<C: Codec>(_ codec: C.Type = C.self, configure: (TcpServer<C>) -> Void = { _ in }) throws -> TcpServer<C>
-    {
-        let server = try TcpServer<C>(loop: loop, address: "tcp://127.0.0.1:0")
-        configure(server)
-        try server.start()
-        onTeardown {
-            server.stop()
-            for connection in server.connections.values { connection.destroy() }
-        }
-        return server
+    func server<C: Codec>(_ codec: C.Type = C.self, configure: (TcpServer<C>) -> Void = { _ in }) throws -> TcpServer<C> {
+        try harness.startServer(codec, configure: configure)
     }
 
     /// Runs the loop until no connection is open (the far side of a close is still closing), at most
     /// `timeout` seconds.
-    func settle(timeout: Double = 3) {
-        guard !transport.liveConnections.isEmpty else { return }
-        let deadline = MonotonicClock.now() + UInt64(timeout * 1e9)
-        guard
-            let poll = try? loop.addTimer(
-                every: 0.005,
-                { [unowned self] in
-                    if self.transport.liveConnections.isEmpty || MonotonicClock.now() > deadline { self.loop.stop() }
-                }
-            )
-        else { return }
-        try? loop.run(.untilStopped)
-        loop.cancelTimer(poll)
-    }
+    func settle(timeout: Double = 3) { harness.settle(within: timeout) }
 
     /// Every test ends here: nothing left open in the loop (after letting closes finish).
     func finish(sourceLocation: SourceLocation = #_sourceLocation) {
-        settle()
-        let leaked = transport.liveConnections
-        #expect(leaked.isEmpty, "connections left open: \(transport.connectionListing)", sourceLocation: sourceLocation)
-        for connection in leaked { connection.destroy() }
-        for body in teardowns { body() }
-        teardowns = []
-        #expect(loop.watchedCount == 0, "leaked registrations", sourceLocation: sourceLocation)
-        #expect(loop.timerCount == 0, "leaked timers", sourceLocation: sourceLocation)
-        loop.cancelAllTimers()
-        loop.close()
+        let leaks = harness.finishClosingConnections()
+        #expect(leaks.isEmpty, "left behind: \(leaks)", sourceLocation: sourceLocation)
     }
 }
 
@@ -514,15 +470,13 @@ final class WSChild {
 
     /// Waits for the child to exit by itself, at most `timeout` seconds; its exit status, or nil.
     func wait(timeout: Double) -> CInt? {
-        let deadline = MonotonicClock.now() + UInt64(timeout * 1e9)
-        while MonotonicClock.now() < deadline {
-            if case .exited(let status) = ChildProcess.reap(pid) {
-                reaped = true
-                return status
-            }
-            usleep(20_000)
+        var exitStatus: CInt?
+        _ = WaitUntil.holds(within: timeout, checkingEvery: .milliseconds(20)) {
+            if case .exited(let status) = ChildProcess.reap(pid) { exitStatus = status }
+            return exitStatus != nil
         }
-        return nil
+        reaped = reaped || exitStatus != nil
+        return exitStatus
     }
 
     /// Reads what is left of the output (blocking until end of file, at most `timeout` seconds).

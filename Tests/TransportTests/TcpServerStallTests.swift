@@ -13,22 +13,12 @@ import Glibc
 
 @Suite("TcpServer stall sweep on a manual clock")
 struct TcpServerStallTests {
-    /// Ticks until `condition` holds, for at most five seconds of wall time. A manual-clock timer that
-    /// never comes due caps each poll at 10 ms, so no tick can block for long.
-    static func tick(_ loop: EventLoop, until condition: () -> Bool) throws -> Bool {
-        let cap = try loop.addTimer(after: 0.01) {}
-        defer { loop.cancelTimer(cap) }
-        return try WaitUntil.holds(within: 5, checkingEvery: .zero) { () throws(EventLoopError) -> Bool in
-            if condition() { return true }
-            try loop.tick()
-            return condition()
-        }
-    }
-
     @Test("a partial message is cut after the timeout on the loop's clock, a completed one is not")
     func sweepUsesTheLoopClock() throws {
         let clock = ManualClock()
-        let loop = try EventLoop(backend: .automatic, clock: clock)
+        // The kit's harness (this target has a `LoopHarness` of its own for real time).
+        let harness = try WorkermanTestSupport.LoopHarness(clock: clock)
+        let loop = harness.loop
         let server = try TcpServer<LineCodec>(loop: loop, address: "tcp://127.0.0.1:0")
         server.partialMessageTimeout = 60
         var stalled: [Int] = []
@@ -47,28 +37,25 @@ struct TcpServerStallTests {
         quick.onConnect = { _ = $0.sendRaw("half a li") }
         slow.connect()
         quick.connect()
-        #expect(try Self.tick(loop) { server.connections.values.filter { $0.partialSince != 0 }.count == 2 })
+        #expect(try harness.run(until: { server.connections.values.filter { $0.partialSince != 0 }.count == 2 }))
         let slowID = try #require(server.connections.values.first { $0.remotePort == slow.localPort }?.id)
 
         clock.advance(by: .seconds(30))
         _ = quick.sendRaw("ne\n")  // completes its message: no longer waiting
-        #expect(try Self.tick(loop) { lines == ["half a line"] })
+        #expect(try harness.run(until: { lines == ["half a line"] }))
         clock.advance(by: .seconds(29))
-        // One tick that cannot block (a job is queued): the sweep, due again, runs in it.
-        loop.nextTick {}
-        try loop.tick()
+        // One tick that cannot block: the sweep, due again, runs in it.
+        try harness.tickWithoutBlocking()
         #expect(stalled.isEmpty, "59 s of the 60 s have passed")
 
         clock.advance(by: .seconds(2))
-        #expect(try Self.tick(loop) { !stalled.isEmpty })
+        #expect(try harness.run(until: { !stalled.isEmpty }))
         #expect(stalled == [slowID], "only the connection still holding a partial message")
-        #expect(try Self.tick(loop) { slow.status == .closed })
+        #expect(try harness.run(until: { slow.status == .closed }))
 
         quick.close()
         server.closeAll()
-        #expect(try Self.tick(loop) { server.connections.isEmpty && quick.status == .closed })
-        #expect(loop.watchedCount == 0, "leaked registrations")
-        #expect(loop.timerCount == 0, "leaked timers: the sweep stops once nobody waits")
-        loop.close()
+        #expect(try harness.run(until: { server.connections.isEmpty && quick.status == .closed }))
+        #expect(harness.finish() == [], "the sweep's timer stops once nobody waits")
     }
 }
