@@ -74,7 +74,7 @@ final class Watchdog {
 final class ThreadWatchdog {
     private let latch = Latch()
     private let firedFlag = AtomicFlag()
-    private var thread: pthread_t?
+    private var thread: BackgroundThread?
 
     init(_ handle: EventLoopHandle, seconds: Double = 5) throws {
         let latch = latch
@@ -91,7 +91,7 @@ final class ThreadWatchdog {
     @discardableResult
     func disarm() -> Bool {
         latch.open()
-        if let thread { pthread_join(thread, nil) }
+        thread?.join()
         thread = nil
         return firedFlag.isSet
     }
@@ -274,28 +274,9 @@ func drain(_ fd: CInt) -> Int {
 
 // MARK: - Threads
 
-/// Starts a POSIX thread running `body`; join it with `pthread_join`.
-func startThread(_ body: @escaping @Sendable () -> Void) throws -> pthread_t {
-    final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(
-        &thread,
-        nil,
-        { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        },
-        box
-    )
-    guard result == 0 else {
-        Unmanaged<Box>.fromOpaque(box).release()
-        throw Errno(rawValue: result)
-    }
-    return thread
+/// Starts a thread running `body` (the kit's `BackgroundThread`); `join()` it.
+func startThread(_ body: @escaping @Sendable () -> Void) throws -> BackgroundThread {
+    try BackgroundThread(body)
 }
 
 /// A one-way gate between threads, with a bounded wait (no sleeping to synchronise).
