@@ -335,8 +335,9 @@ final class WSLoop {
     var loop: EventLoop { harness.loop }
     var transport: TransportContext { harness.transport }
 
-    init(_ backend: BackendKind = .epoll) throws {
-        harness = try LoopHarness(backend: backend)
+    /// - Parameter clock: The loop's clock; a `ManualClock` lets a test move timeouts by hand.
+    init(_ backend: BackendKind = .epoll, clock: any LoopClock = MonotonicClock()) throws {
+        harness = try LoopHarness(backend: backend, clock: clock)
         loop.errorHandler = { error in Issue.record("loop error: \(error)") }
     }
 
