@@ -66,20 +66,13 @@ enum FileTree {
 
     /// The absolute, resolved form of `path`, or `path` itself when it does not exist yet.
     static func resolved(_ path: String) -> String {
-        guard let pointer = realpath(path, nil) else { return path }
-        defer { free(pointer) }
-        return String(cString: pointer)
+        (try? Syscalls.resolvedPath(path)) ?? path
     }
 
     /// The file this process runs: `/proc/self/exe`, read now. Why now: after the file is replaced by a
     /// rebuild, the link names the old, deleted file (` (deleted)`), not the path to watch.
     static func runningExecutable() -> String? {
-        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = buffer.withUnsafeMutableBufferPointer { pointer in
-            pointer.withMemoryRebound(to: CChar.self) { readlink("/proc/self/exe", $0.baseAddress!, $0.count - 1) }
-        }
-        guard length > 0 else { return nil }
-        var path = String(decoding: buffer[0..<length], as: UTF8.self)
+        guard var path = try? Syscalls.linkTarget("/proc/self/exe") else { return nil }
         if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
         return path
     }

@@ -92,6 +92,22 @@ extension Syscalls {
         return info
     }
 
+    /// Wraps `realpath(3)`: `path` absolute, with every symbolic link, `.` and `..` resolved. The path
+    /// must exist.
+    package static func resolvedPath(_ path: String) throws(Errno) -> String {
+        guard let resolved = realpath(path, nil) else { throw Errno(rawValue: errno) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Wraps `readlink(2)`: where the symbolic link at `path` points.
+    package static func linkTarget(_ path: String) throws(Errno) -> String {
+        let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: Int(PATH_MAX) + 1)
+        defer { buffer.deallocate() }
+        let length = try retrying("readlink") { readlink(path, buffer.baseAddress!, buffer.count - 1) }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<length]), as: UTF8.self)
+    }
+
     /// Wraps `unlink(2)`.
     package static func unlink(_ path: String) throws(Errno) {
         _ = try retrying("unlink") { Glibc.unlink(path) }

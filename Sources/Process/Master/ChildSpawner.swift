@@ -81,15 +81,7 @@ enum ChildSpawner {
     /// (a relative path is relative to the start directory), falling back to `/proc/self/exe`.
     static func executablePath() -> String {
         let first = CommandLine.arguments.first ?? ""
-        if first.contains("/"), let resolved = realpath(first, nil) {
-            defer { free(resolved) }
-            return String(cString: resolved)
-        }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if length > 0 {
-            return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-        return first
+        if first.contains("/"), let resolved = try? Syscalls.resolvedPath(first) { return resolved }
+        return (try? Syscalls.linkTarget("/proc/self/exe")) ?? first
     }
 }

@@ -28,11 +28,9 @@ public final class StaticFiles {
 
     /// - Throws: `CodecRejection` naming the root when it is not an existing directory.
     public init(root: String) throws {
-        guard let resolved = realpath(root, nil) else {
+        guard let path = try? Syscalls.resolvedPath(root) else {
             throw CodecRejection("static file root \(root) does not exist")
         }
-        defer { free(resolved) }
-        let path = String(cString: resolved)
         guard let info = try? Syscalls.status(path), info.st_mode & S_IFMT == S_IFDIR else {
             throw CodecRejection("static file root \(root) is not a directory")
         }
@@ -120,9 +118,8 @@ public final class StaticFiles {
 
     /// Whether `path`, with symlinks resolved, is still under the root.
     private func isInsideRoot(_ path: String) -> Bool {
-        guard let resolved = realpath(path, nil) else { return false }
-        defer { free(resolved) }
-        let real = String(cString: resolved)
+        // A path that does not resolve (missing, a dangling link) is not served.
+        guard let real = try? Syscalls.resolvedPath(path) else { return false }
         return real.hasPrefix(root + "/")
     }
 
