@@ -35,8 +35,11 @@ final class InotifyWatcher: FileWatcher {
     deinit { stop() }
 
     func start(on loop: EventLoop, onChange: @escaping ([String]) -> Void) throws(FileMonitorError) {
-        fd = inotify_init1(CInt(IN_NONBLOCK | IN_CLOEXEC))
-        guard fd >= 0 else { throw FileMonitorError("inotify_init1: \(Errno(rawValue: errno))") }
+        do {
+            fd = try Syscalls.inotifyCreate()
+        } catch {
+            throw FileMonitorError("inotify_init1: \(error)")
+        }
         do {
             for root in directories {
                 for directory in FileTree.directories(under: root) { try add(directory, recursive: true, file: nil) }
@@ -72,13 +75,14 @@ final class InotifyWatcher: FileWatcher {
     /// Adds a watch on `directory`; the same directory twice shares one watch (the kernel returns the same
     /// descriptor), so its roles are merged.
     private func add(_ directory: String, recursive: Bool, file: String?) throws(FileMonitorError) {
-        let wd = inotify_add_watch(fd, directory, Self.mask)
-        guard wd >= 0 else {
-            let error = Errno(rawValue: errno)
-            if error.rawValue == ENOSPC {
-                throw FileMonitorError("inotify watch limit reached at \(directory) (raise fs.inotify.max_user_watches)")
-            }
-            if error.rawValue == ENOENT { return }  // gone meanwhile
+        let wd: CInt
+        do {
+            wd = try Syscalls.inotifyAddWatch(fd, directory, mask: Self.mask)
+        } catch .noSuchFileOrDirectory {
+            return  // gone meanwhile
+        } catch where error.rawValue == ENOSPC {
+            throw FileMonitorError("inotify watch limit reached at \(directory) (raise fs.inotify.max_user_watches)")
+        } catch {
             throw FileMonitorError("inotify_add_watch \(directory): \(error)")
         }
         var watch = watches[wd] ?? Watch(directory: directory, recursive: false, files: [])
