@@ -17,10 +17,14 @@ struct PidFileTests {
     /// A pid above any `pid_max` Linux allows (2^22): no process can have it.
     static let impossiblePID = pid_t(Int32.max)
 
-    /// A child that waits until killed. Not `sleep`: the supervision tests' clean-up kills every `sleep`
-    /// child of the test runner, as theirs.
+    /// A child that waits until killed, once its command line shows. Not `sleep`: the supervision tests'
+    /// clean-up counts `sleep` children of the test runner among its own.
     static func idleChild() throws -> pid_t {
-        try ChildProcess.spawn("tail", ["-f", "/dev/null"], searchPath: true)
+        let child = try ChildProcess.spawn("tail", ["-f", "/dev/null"], searchPath: true)
+        // posix_spawn returns while the kernel is still inside exec: `/proc/<pid>/cmdline` reads empty
+        // until the new program's arguments are set up, a window that widens under load.
+        _ = WaitUntil.holds(within: 10) { ProcessTable.commandLine(of: child).hasPrefix("tail") }
+        return child
     }
 
     @Test("missing, garbage, stale and our own pid are no live master")
@@ -44,7 +48,10 @@ struct PidFileTests {
         let path = directory + "/app.pid"
         try PidFile(path: path, marker: "tail").write(child)
         #expect(TestFiles.readText(path) == "\(child)\n")
-        #expect(PidFile(path: path, marker: "tail").liveMaster() == child)
+        #expect(
+            PidFile(path: path, marker: "tail").liveMaster() == child,
+            "pid \(child): exists \(processExists(child)), command line \(ProcessTable.commandLine(of: child).debugDescription)"
+        )
         #expect(PidFile(path: path, marker: "workerman-master").liveMaster() == nil, "a reused pid of another program")
         PidFile(path: path, marker: "tail").remove()
         #expect(TestFiles.readText(path) == nil)
