@@ -12,9 +12,9 @@ extension LoopHarness {
     public func startServer<C: Codec>(
         _ codec: C.Type = C.self,
         address: String = "tcp://127.0.0.1:0",
-        configure: (TcpServer<C>) -> Void = { _ in }
-    ) throws(TransportError) -> TcpServer<C> {
-        let server = try TcpServer<C>(loop: loop, address: address)
+        configure: (TCPServer<C>) -> Void = { _ in }
+    ) throws(TransportError) -> TCPServer<C> {
+        let server = try TCPServer<C>(loop: loop, address: address)
         configure(server)
         try server.start()
         onTeardown {

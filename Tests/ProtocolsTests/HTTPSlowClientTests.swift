@@ -21,7 +21,7 @@ struct HTTPSlowClientTests {
     static let headTimeout = 60.0
 
     /// The test server with `Worker(http:)`'s head timeout and answer.
-    static func server(_ harness: WSLoop, log: HTTPServerLog, headTimeout: Double = headTimeout) throws -> TcpServer<HTTPServerCodec> {
+    static func server(_ harness: WSLoop, log: HTTPServerLog, headTimeout: Double = headTimeout) throws -> TCPServer<HTTPServerCodec> {
         try harness.httpServer(log: log) { server in
             server.partialMessageTimeout = headTimeout
             server.isStalled = { connection in connection.codec.isReceivingHead }
@@ -33,7 +33,7 @@ struct HTTPSlowClientTests {
     }
 
     /// Whether the server holds a connection with part of a message (so the sweep measures it).
-    static func holdsPartialMessage(_ server: TcpServer<HTTPServerCodec>) -> Bool {
+    static func holdsPartialMessage(_ server: TCPServer<HTTPServerCodec>) -> Bool {
         server.connections.values.contains { $0.partialSince != 0 }
     }
 

@@ -20,7 +20,7 @@ struct ManualClockTimeoutTests {
         let clock = ManualClock()
         let harness = try WorkermanTestSupport.LoopHarness(clock: clock)
         let loop = harness.loop
-        let server = try TcpServer<LineCodec>(loop: loop, address: "tcp://127.0.0.1:0")
+        let server = try TCPServer<LineCodec>(loop: loop, address: "tcp://127.0.0.1:0")
         server.partialMessageTimeout = 60
         var stalled: [Int] = []
         var lines: [String] = []
@@ -32,8 +32,8 @@ struct ManualClockTimeoutTests {
         try server.start()
         let url = "tcp://127.0.0.1:\(server.listener!.address.port)"
 
-        let slow = try AsyncTcpConnection<RawCodec>(loop: loop, url: url)
-        let quick = try AsyncTcpConnection<RawCodec>(loop: loop, url: url)
+        let slow = try TCPClient<RawCodec>(loop: loop, url: url)
+        let quick = try TCPClient<RawCodec>(loop: loop, url: url)
         slow.onConnect = { _ = $0.sendRaw("GET / HTT") }
         quick.onConnect = { _ = $0.sendRaw("half a li") }
         slow.connect()
@@ -73,13 +73,13 @@ struct ManualClockTimeoutTests {
         // SYN, so the second connect stays in progress until the timeout decides.
         var options = ListenOptions()
         options.backlog = 0
-        let server = try TcpServer<RawCodec>(loop: harness.loop, address: site.listenAddress(), options: options)
+        let server = try TCPServer<RawCodec>(loop: harness.loop, address: site.listenAddress(), options: options)
         try server.start()
         harness.onTeardown { server.closeAll() }
         server.pauseAccept()
         let url = site.clientURL(for: server.listener!)
-        let filler = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: url)
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: url)
+        let filler = try TCPClient<RawCodec>(loop: harness.loop, url: url)
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: url)
         client.connectTimeout = 10
         var events: [String] = []
         var failure: TransportError?
