@@ -309,9 +309,8 @@ public final class EventLoop {
     }
 
     static func logToStandardError(_ message: String) {
-        let line = "workerman: \(message)\n"
-        var bytes = Array(line.utf8)
-        _ = bytes.withUnsafeMutableBytes { raw in Glibc.write(2, raw.baseAddress, raw.count) }
+        // Standard error closed or full: the message is lost, and there is nowhere left to report that.
+        try? Syscalls.writeAll(STDERR_FILENO, "workerman: \(message)\n".utf8)
     }
 }
 

@@ -67,98 +67,58 @@ public enum ChildProcess {
         searchPath: Bool = false,
         ownProcessGroup: Bool = false
     ) throws(SpawnError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        addRedirection(&actions, of: 1, to: output)
-        addRedirection(&actions, of: 2, to: errors)
+        var request = SpawnRequest(
+            program: program,
+            arguments: [program] + arguments,
+            environment: SpawnRequest.currentEnvironment(droppingPrefixes: droppedPrefixes)
+                .merging(environment) { _, ours in ours }
+        )
+        request.fileActions = [
+            .open(fd: STDIN_FILENO, path: "/dev/null", flags: O_RDONLY, mode: 0),
+            redirection(of: STDOUT_FILENO, to: output),
+            redirection(of: STDERR_FILENO, to: errors),
+        ]
         // After the redirections, which may duplicate one of these: a descriptor closed meanwhile by
         // another thread is skipped (glibc ignores EBADF for close actions).
-        for fd in openDescriptors() where fd > 2 {
-            posix_spawn_file_actions_addclose(&actions, fd)
+        request.fileActions += openDescriptors().filter { $0 > STDERR_FILENO }.map { .close($0) }
+        request.searchPath = searchPath
+        request.ownProcessGroup = ownProcessGroup
+        do {
+            return try Syscalls.spawn(request)
+        } catch {
+            throw SpawnError(program: program, cause: error)
         }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var flags = CShort(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
-        if ownProcessGroup {
-            flags |= CShort(POSIX_SPAWN_SETPGROUP)
-            posix_spawnattr_setpgroup(&attributes, 0)
-        }
-        posix_spawnattr_setflags(&attributes, flags)
-
-        var merged: [String: String] = [:]
-        var entry = environ
-        while let pointer = entry.pointee {
-            let text = String(cString: pointer)
-            if let equals = text.firstIndex(of: "="), !droppedPrefixes.contains(where: { text.hasPrefix($0) }) {
-                merged[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            entry += 1
-        }
-        for (key, value) in environment { merged[key] = value }
-        var cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        var cArguments: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
-        defer {
-            cEnvironment.forEach { free($0) }
-            cArguments.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let result =
-            searchPath
-            ? posix_spawnp(&pid, program, &actions, &attributes, &cArguments, &cEnvironment)
-            : posix_spawn(&pid, program, &actions, &attributes, &cArguments, &cEnvironment)
-        guard result == 0 else { throw SpawnError(program: program, cause: Errno(rawValue: result)) }
-        return pid
     }
 
-    private static func addRedirection(_ actions: inout posix_spawn_file_actions_t, of fd: CInt, to stream: Stream) {
+    private static func redirection(of fd: CInt, to stream: Stream) -> SpawnRequest.FileAction {
         switch stream {
         case .null:
-            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
+            .open(fd: fd, path: "/dev/null", flags: O_WRONLY, mode: 0)
         case .file(let path, let append):
-            posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644)
+            .open(fd: fd, path: path, flags: O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), mode: 0o644)
         case .descriptor(let source):
-            posix_spawn_file_actions_adddup2(&actions, source, fd)
+            .duplicate(source, onto: fd)
         case .output:
-            posix_spawn_file_actions_adddup2(&actions, 1, fd)
+            .duplicate(STDOUT_FILENO, onto: fd)
         }
     }
 
     /// This process's open descriptors (from `/proc/self/fd`).
     static func openDescriptors() -> [CInt] {
-        guard let directory = opendir("/proc/self/fd") else { return [] }
-        defer { closedir(directory) }
-        let own = dirfd(directory)
-        var found: [CInt] = []
-        while let entry = readdir(directory) {
-            // Read in place: a dirent is only as long as its name, so copying the whole 256-byte `d_name`
-            // tuple reads past the end of the last entry in readdir's buffer.
-            let name = UnsafeRawPointer(entry).advanced(by: MemoryLayout<dirent>.offset(of: \dirent.d_name)!)
-                .withMemoryRebound(to: CChar.self, capacity: 1) { String(cString: $0) }
-            if let fd = CInt(name), fd != own { found.append(fd) }
-        }
-        return found
+        // The listing's own descriptor is among the names but closed once listed: a close action for it
+        // is harmless (glibc ignores EBADF there).
+        ((try? Syscalls.directoryEntries("/proc/self/fd")) ?? []).compactMap { CInt($0) }
     }
 
     // MARK: - Exit
 
     /// Reaps child `pid` if it has exited, without waiting.
     public static func reap(_ pid: pid_t) -> WaitResult {
-        while true {
-            var status: CInt = 0
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid { return .exited(status) }
-            if result == 0 { return .running }
-            if errno != EINTR { return .notAChild }
+        do {
+            guard let reaped = try Syscalls.reapChild(pid) else { return .running }
+            return .exited(reaped.status)
+        } catch {
+            return .notAChild
         }
     }
 
@@ -174,25 +134,24 @@ public enum ChildProcess {
     ///   a child of this process.
     @discardableResult
     public static func waitForExit(_ pid: pid_t, seconds: Double) -> CInt {
-        let deadline = MonotonicClock.now() + UInt64(max(0, seconds) * 1e9)
-        while true {
-            switch reap(pid) {
-            case .exited(let status): return exitCode(status)
-            case .notAChild: return -2
-            case .running: break
-            }
-            if MonotonicClock.now() >= deadline {
-                killAndReap(pid)
-                return -1
-            }
-            usleep(2_000)  // polling a child's exit, bounded by the deadline above
+        var outcome = WaitResult.running
+        _ = WaitUntil.holds(within: seconds) {
+            outcome = reap(pid)
+            return outcome != .running
+        }
+        switch outcome {
+        case .exited(let status): return exitCode(status)
+        case .notAChild: return -2
+        case .running:
+            killAndReap(pid)
+            return -1
         }
     }
 
     /// SIGKILLs child `pid` (or its process group, for a negative pid) and reaps it.
     public static func killAndReap(_ pid: pid_t) {
-        kill(pid, SIGKILL)
-        var status: CInt = 0
-        _ = waitpid(abs(pid), &status, 0)  // at once: SIGKILL cannot be caught
+        // Not ours or gone already: nothing to kill or reap, and nothing to report to a test's clean-up.
+        try? Syscalls.signal(pid, SIGKILL)
+        _ = try? Syscalls.waitForChild(abs(pid))  // at once: SIGKILL cannot be caught
     }
 }

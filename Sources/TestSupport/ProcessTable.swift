@@ -1,3 +1,5 @@
+import WorkermanEventLoop
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,15 +35,11 @@ public enum ProcessTable {
 
     /// Every process on the machine with its parent.
     public static func all() -> [(pid: pid_t, parent: pid_t)] {
-        guard let directory = opendir("/proc") else { return [] }
-        defer { closedir(directory) }
-        var table: [(pid_t, pid_t)] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let pid = pid_t(name), let parent = parent(of: pid) else { continue }
-            table.append((pid, parent))
+        // A process that exits while the table is read has no parent line any more: it is left out.
+        ((try? Syscalls.directoryEntries("/proc")) ?? []).compactMap { name in
+            guard let pid = pid_t(name), let parent = parent(of: pid) else { return nil }
+            return (pid, parent)
         }
-        return table
     }
 
     /// The living descendants of `root`: children, their children, and so on.

@@ -26,27 +26,16 @@ public enum TestFiles {
         var base = getenv("TMPDIR").map { String(cString: $0) } ?? ""
         if base.isEmpty { base = P_tmpdir }
         while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
-        var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw FileError(operation: "mkdtemp \(base)/\(prefix)-XXXXXX", cause: Errno(rawValue: errno))
+        do {
+            return try Syscalls.makeTemporaryDirectory(prefix: "\(base)/\(prefix)-")
+        } catch {
+            throw FileError(operation: "mkdtemp \(base)/\(prefix)-XXXXXX", cause: error)
         }
-        return String(cString: made)
     }
 
     /// The whole contents of `path`; nil when it cannot be opened.
     public static func readBytes(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return bytes
+        try? Syscalls.readFile(path)
     }
 
     /// The whole contents of `path` as UTF-8 text; nil when it cannot be opened.
@@ -56,15 +45,10 @@ public enum TestFiles {
 
     /// Replaces the contents of `path` (created with mode 0644 if missing) with `bytes`.
     public static func write(_ bytes: [UInt8], to path: String) throws(FileError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileError(operation: "open \(path)", cause: Errno(rawValue: errno)) }
-        defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw FileError(operation: "write \(path)", cause: Errno(rawValue: errno)) }
-            offset += count
+        do {
+            try Syscalls.writeFile(path, bytes)
+        } catch {
+            throw FileError(operation: "write \(path)", cause: error)
         }
     }
 
@@ -75,26 +59,18 @@ public enum TestFiles {
 
     /// The names in directory `path` (without `.` and `..`), sorted; [] when it cannot be read.
     public static func names(in path: String) -> [String] {
-        guard let folder = opendir(path) else { return [] }
-        defer { closedir(folder) }
-        var names: [String] = []
-        while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        ((try? Syscalls.directoryEntries(path)) ?? []).sorted()
     }
 
     /// Removes `path` and, for a directory, everything under it (symbolic links are removed, never
-    /// followed).
+    /// followed). Best effort: what cannot be removed stays.
     public static func removeTree(_ path: String) {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
+        guard let info = try? Syscalls.linkStatus(path) else { return }
         guard info.st_mode & S_IFMT == S_IFDIR else {
-            unlink(path)
+            try? Syscalls.unlink(path)
             return
         }
         for name in names(in: path) { removeTree(path + "/" + name) }
-        rmdir(path)
+        try? Syscalls.removeDirectory(path)
     }
 }

@@ -24,11 +24,8 @@ func monotonicSeconds() -> Double { Double(MonotonicClock.now()) / 1e9 }
 
 /// Polls `condition` every few milliseconds until it holds; throws once `seconds` pass.
 func waitUntil(_ what: @autoclosure () -> String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
-    let deadline = monotonicSeconds() + seconds
-    while true {
-        if try condition() { return }
-        if monotonicSeconds() >= deadline { throw HarnessError("timed out after \(seconds) s waiting for \(what())") }
-        usleep(5_000)
+    guard try WaitUntil.holds(within: seconds, checkingEvery: .milliseconds(5), condition) else {
+        throw HarnessError("timed out after \(seconds) s waiting for \(what())")
     }
 }
 
@@ -222,32 +219,22 @@ final class RedisProcess {
 
 /// One test's event loop on the test's thread, run until a condition holds or a deadline passes.
 final class TestLoop {
-    let loop: EventLoop
+    let harness: LoopHarness
+    var loop: EventLoop { harness.loop }
     /// Errors the loop's `errorHandler` got (callbacks that threw).
     private(set) var errors: [any Error] = []
 
     init() throws {
-        loop = try EventLoop()
+        harness = try LoopHarness()
         loop.errorHandler = { [unowned self] error in self.errors.append(error) }
     }
 
     /// Runs the loop until `condition` holds (checked every millisecond and after each tick); throws
     /// after `seconds`.
     func run(until what: @autoclosure () -> String, seconds: Double = 10, _ condition: @escaping () -> Bool) throws {
-        let deadline = monotonicSeconds() + seconds
-        var timedOut = false
-        let check = try loop.addTimer(every: 0.001) { [loop] in
-            if condition() {
-                loop.stop()
-            } else if monotonicSeconds() >= deadline {
-                timedOut = true
-                loop.stop()
-            }
+        guard try harness.run(until: condition, within: seconds, interval: 0.001) else {
+            throw HarnessError("timed out after \(seconds) s waiting for \(what())")
         }
-        defer { loop.cancelTimer(check) }
-        if condition() { return }
-        try loop.run(.untilStopped)
-        if timedOut && !condition() { throw HarnessError("timed out after \(seconds) s waiting for \(what())") }
     }
 
     /// Runs the loop for `seconds` of loop time (to let things settle where absence is the point).

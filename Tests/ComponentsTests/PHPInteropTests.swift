@@ -1,10 +1,10 @@
 // Wire compatibility with the real PHP components: walkor/GlobalData and walkor/Channel (with Workerman
-// 4.2.1 under them) run from a temporary folder, copied at test time from the repositories fetched into
-// the mirror (never committed here). Our clients against their servers, their clients against ours.
-// Skipped when php, git or the mirror is missing; nothing else depends on them.
+// 5.2.2 under them), unmodified, from the peers folder beside the repository (`../shared/peers/php`, as CI
+// lays it out; never copied here). Our clients against their servers, their clients against ours. Only
+// the scripts, pid and log files go to a temporary folder. Skipped, with the reason, when php or the
+// peers folder is missing; nothing else depends on them.
 //
-// The mirror is `WM_PHP_MIRROR` if set, else `.mirror` beside this package's folder; it holds
-// `walkor+GlobalData/repo`, `walkor+Channel/repo` and `walkor+workerman/repo` (git directories).
+// `WM_PHP_PEERS` overrides the peers folder (it holds `workerman/`, `GlobalData/` and `Channel/`).
 
 import Testing
 import WorkermanEventLoop
@@ -17,23 +17,24 @@ import WorkermanTransport
 import Glibc
 #endif
 
-/// A folder with the PHP sources and an autoloader, and the PHP programs started from it.
+/// A folder with the test's PHP scripts and an autoloader onto the peers, and the programs started from it.
 final class PHPSandbox {
-    static let mirror: String = {
-        if let configured = getenv("WM_PHP_MIRROR") { return String(cString: configured) }
+    static let peers: String = {
+        if let configured = getenv("WM_PHP_PEERS") { return String(cString: configured) }
+        // The package root is three folders above this file; `shared/` is its sibling.
         var root = #filePath
         for _ in 0..<3 { root = String(root[..<(root.lastIndex(of: "/") ?? root.startIndex)]) }
-        return root + "/../.mirror"
+        return root + "/../shared/peers/php"
     }()
 
-    static func repository(_ name: String) -> String { "\(mirror)/walkor+\(name)/repo" }
+    /// The source folder of each PHP namespace the tests load, in the peers folder.
+    static let sources = ["Workerman": "workerman/src", "GlobalData": "GlobalData/src", "Channel": "Channel/src"]
 
     /// Why the PHP tests cannot run here, or nil when they can.
     static let unavailable: String? = {
         guard findExecutable("php") != nil else { return "php is not installed (apt-get install php-cli)" }
-        guard findExecutable("git") != nil, findExecutable("tar") != nil else { return "git or tar is missing" }
-        for name in ["GlobalData", "Channel", "workerman"] where access("\(repository(name))/HEAD", F_OK) != 0 {
-            return "the \(name) mirror is absent at \(repository(name)); set WM_PHP_MIRROR"
+        for (name, folder) in sources.sorted(by: { $0.key < $1.key }) where access("\(peers)/\(folder)", R_OK) != 0 {
+            return "the PHP \(name) sources are absent at \(peers)/\(folder) (set WM_PHP_PEERS)"
         }
         return nil
     }()
@@ -43,29 +44,41 @@ final class PHPSandbox {
 
     init() throws {
         directory = try makeTemporaryDirectory("wm-php")
-        for (name, revision, folder) in [("workerman", "v4.2.1", "workerman"), ("GlobalData", "HEAD", "globaldata"), ("Channel", "HEAD", "channel")] {
-            mkdir("\(directory)/\(folder)", 0o755)
-            let command = "git --git-dir='\(Self.repository(name))' archive '\(revision)' | tar -x -C '\(directory)/\(folder)'"
-            let pid = try spawn("/bin/sh", ["-c", command], environment: [:], output: "\(directory)/extract.log")
-            guard reap(pid, seconds: 60) == 0 else { throw HarnessError("cannot extract \(name): \(readFile("\(directory)/extract.log") ?? "")") }
-        }
+        let map = Self.sources.sorted { $0.key < $1.key }.map { "'\($0.key)\\\\' => '\(Self.peers)/\($0.value)/'" }
         try writeFile(
             "\(directory)/autoload.php",
-            #"""
+            """
             <?php
-            // Maps the three namespaces onto the extracted sources. WM_NO_WORKERMAN leaves Workerman out, so the
-            // PHP clients run in their plain blocking mode (as under php-fpm).
+            // PSR-4 onto the unmodified peers. WM_NO_WORKERMAN leaves Workerman out, so the PHP clients run
+            // in their plain blocking mode (as under php-fpm).
             spl_autoload_register(function ($class) {
-                $map = ['GlobalData\\' => '/globaldata/src/', 'Channel\\' => '/channel/src/'];
-                if (!getenv('WM_NO_WORKERMAN')) { $map['Workerman\\'] = '/workerman/'; }
+                // Channel's client still names Workerman 4's timer class; Workerman 5 kept the same static
+                // API (add, del) under `Workerman\\Timer`.
+                if ($class === 'Workerman\\\\Lib\\\\Timer' && !getenv('WM_NO_WORKERMAN')) {
+                    class_alias('Workerman\\\\Timer', $class);
+                    return;
+                }
+                // Workerman 5 requires workerman/coroutine, which is not among the peers. With the default
+                // event loop a worker only calls `Context::destroy()` after onWorkerStart, which has nothing
+                // to destroy without coroutines: an empty class stands in.
+                if ($class === 'Workerman\\\\Coroutine\\\\Context') {
+                    require __DIR__ . '/coroutine-context.php';
+                    return;
+                }
+                $map = [\(map.joined(separator: ", "))];
+                if (getenv('WM_NO_WORKERMAN')) { unset($map['Workerman\\\\']); }
                 foreach ($map as $prefix => $folder) {
                     if (strncmp($class, $prefix, strlen($prefix)) === 0) {
-                        $file = __DIR__ . $folder . str_replace('\\', '/', substr($class, strlen($prefix))) . '.php';
+                        $file = $folder . str_replace('\\\\', '/', substr($class, strlen($prefix))) . '.php';
                         if (is_file($file)) { require $file; }
                     }
                 }
             });
-            """#
+            """
+        )
+        try writeFile(
+            "\(directory)/coroutine-context.php",
+            "<?php\nnamespace Workerman\\Coroutine;\nfinal class Context { public static function destroy(): void {} }\n"
         )
     }
 
@@ -204,11 +217,14 @@ struct PHPInteropTests {
             if got.isEmpty && publisher.isConnected { publisher.publish("news", "probe") }
             return !got.isEmpty
         }
-        got.removeAll()
-        subscriber.on("sync") { _ in got.append("sync") }
+        // Probes still in flight arrive before the first "sync" (one publisher, delivered in order). The
+        // syncs are counted apart from `got`: several may be in flight, and a late one must not land in
+        // the events checked below.
+        var synced = false
+        subscriber.on("sync") { _ in synced = true }
         try testLoop.run(until: "sync") {
-            if !got.contains("sync") { publisher.publish("sync", true) }
-            return got.contains("sync")
+            if !synced { publisher.publish("sync", true) }
+            return synced
         }
         got.removeAll()
         let value: PHPValue = ["to_connection_id": 3, "content": "héllo", "nested": [0.1, .null, true]]

@@ -4,6 +4,7 @@
 import Synchronization
 import Testing
 import WorkermanEventLoop
+import WorkermanTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -64,7 +65,7 @@ struct EventLoopHandleTests {
         }
 
         try loop.run(.untilStopped)
-        pthread_join(thread, nil)
+        thread.join()
 
         watchdog.disarm()
         #expect(!watchdog.fired, "the job did not wake the loop")
@@ -83,7 +84,7 @@ struct EventLoopHandleTests {
         let outOfOrder = AtomicFlag()
         let refused = AtomicFlag()
         let handle = loop.handle
-        var threads: [pthread_t] = []
+        var threads: [BackgroundThread] = []
         for producer in 0..<producers {
             threads.append(
                 try startThread {
@@ -105,7 +106,7 @@ struct EventLoopHandleTests {
         }
 
         try loop.run(.untilStopped)
-        for thread in threads { pthread_join(thread, nil) }
+        for thread in threads { thread.join() }
 
         watchdog.disarm()
         #expect(!watchdog.fired)
@@ -132,7 +133,7 @@ struct EventLoopHandleTests {
         }
 
         try loop.run(.untilStopped)
-        pthread_join(thread, nil)
+        thread.join()
 
         watchdog.disarm()
         #expect(!watchdog.fired, "handle.stop() did not stop the loop")
@@ -186,7 +187,7 @@ struct EventLoopHandleTests {
             insideTimer = (loop.inLoopThread, handle.inLoopThread)
             // Asked from another thread while the loop runs: false.
             if let thread = try? startThread({ fromOtherThread.set(handle.inLoopThread) }) {
-                pthread_join(thread, nil)
+                thread.join()
             }
         }
         try loop.run()

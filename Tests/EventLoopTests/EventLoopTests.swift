@@ -104,7 +104,7 @@ struct EventLoopTests {
             _ = write(writeEnd, &byte, 1)
         }
         try loop.run(.untilStopped)
-        pthread_join(writer, nil)
+        writer.join()
         #expect(!watchdog.disarm())
         #expect(probe.polls.map(\.timeout) == [.indefinite])
         expectNoLeaks(loop)

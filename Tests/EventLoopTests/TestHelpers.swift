@@ -37,18 +37,14 @@ func makeScriptedLoop(
 
 /// The end of every test: nothing leaked, then the loop is closed.
 func expectNoLeaks(_ loop: EventLoop, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(loop.watchedCount == 0, "leaked registrations", sourceLocation: sourceLocation)
-    #expect(loop.timerCount == 0, "leaked timers", sourceLocation: sourceLocation)
-    #expect(loop.watchedSignals.isEmpty, "leaked signal watchers", sourceLocation: sourceLocation)
-    loop.close()
+    let leaks = LoopHarness(loop: loop).finish()
+    #expect(leaks.isEmpty, "left behind: \(leaks)", sourceLocation: sourceLocation)
     #expect(loop.isClosed, sourceLocation: sourceLocation)
 }
 
-/// Queues an empty next-tick job, so the next poll does not block, and runs one tick: level-triggered
-/// readiness that exists now is reported in it.
+/// Runs one tick that cannot block: level-triggered readiness that exists now is reported in it.
 func tickWithoutBlocking(_ loop: EventLoop) throws {
-    loop.nextTick {}
-    try loop.tick()
+    try LoopHarness(loop: loop).tickWithoutBlocking()
 }
 
 /// A timer that stops the loop if the awaited event never comes, so a broken test fails instead of hanging.
@@ -78,7 +74,7 @@ final class Watchdog {
 final class ThreadWatchdog {
     private let latch = Latch()
     private let firedFlag = AtomicFlag()
-    private var thread: pthread_t?
+    private var thread: BackgroundThread?
 
     init(_ handle: EventLoopHandle, seconds: Double = 5) throws {
         let latch = latch
@@ -95,7 +91,7 @@ final class ThreadWatchdog {
     @discardableResult
     func disarm() -> Bool {
         latch.open()
-        if let thread { pthread_join(thread, nil) }
+        thread?.join()
         thread = nil
         return firedFlag.isSet
     }
@@ -278,28 +274,9 @@ func drain(_ fd: CInt) -> Int {
 
 // MARK: - Threads
 
-/// Starts a POSIX thread running `body`; join it with `pthread_join`.
-func startThread(_ body: @escaping @Sendable () -> Void) throws -> pthread_t {
-    final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(
-        &thread,
-        nil,
-        { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        },
-        box
-    )
-    guard result == 0 else {
-        Unmanaged<Box>.fromOpaque(box).release()
-        throw Errno(rawValue: result)
-    }
-    return thread
+/// Starts a thread running `body` (the kit's `BackgroundThread`); `join()` it.
+func startThread(_ body: @escaping @Sendable () -> Void) throws -> BackgroundThread {
+    try BackgroundThread(body)
 }
 
 /// A one-way gate between threads, with a bounded wait (no sleeping to synchronise).

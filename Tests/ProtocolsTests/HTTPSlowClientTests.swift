@@ -1,11 +1,14 @@
-// The slowloris defence of an HTTP server (what `Worker(http:)` sets up, with a short timeout): a client
-// that stops halfway through a request head gets 408 and a close in bounded time while other clients are
-// served; a slow upload whose head is complete is not cut; an idle keep-alive connection is left alone.
-// Also ../shared/bench/fault/slowloris.py, briefly, when it is there.
+// The slowloris defence of an HTTP server (what `Worker(http:)` sets up: a minute for a request head), on a
+// manual clock, so the minute costs milliseconds and no timing becomes an assertion: a client that stops
+// halfway through a request head gets 408 and a close once the minute has passed on the loop's clock (within
+// the sweep's second), and not before, while other clients are served; a slow upload whose head is complete is not cut; an idle
+// keep-alive connection is left alone. Also ../shared/bench/fault/slowloris.py, briefly (real time), when
+// it is there.
 
 import Testing
 import WorkermanEventLoop
 import WorkermanProtocols
+import WorkermanTestSupport
 import WorkermanTransport
 
 #if canImport(Glibc)
@@ -14,10 +17,11 @@ import Glibc
 
 @Suite("HTTP slow clients")
 struct HTTPSlowClientTests {
-    static let headTimeout = 0.3
+    /// `Worker(http:)`'s head timeout.
+    static let headTimeout = 60.0
 
-    /// The test server with `Worker(http:)`'s head timeout, shortened.
-    static func server(_ harness: WSLoop, log: HTTPServerLog) throws -> TCPServer<HTTPServerCodec> {
+    /// The test server with `Worker(http:)`'s head timeout and answer.
+    static func server(_ harness: WSLoop, log: HTTPServerLog, headTimeout: Double = headTimeout) throws -> TCPServer<HTTPServerCodec> {
         try harness.httpServer(log: log) { server in
             server.partialMessageTimeout = headTimeout
             server.isStalled = { connection in connection.codec.isReceivingHead }
@@ -28,67 +32,92 @@ struct HTTPSlowClientTests {
         }
     }
 
-    @Test("half a request head gets 408 and a close in bounded time; a normal client is served meanwhile")
+    /// Whether the server holds a connection with part of a message (so the sweep measures it).
+    static func holdsPartialMessage(_ server: TCPServer<HTTPServerCodec>) -> Bool {
+        server.connections.values.contains { $0.partialSince != 0 }
+    }
+
+    @Test("half a request head gets 408 and a close after the head timeout, not before; others are served meanwhile")
     func slowHead() throws {
-        let harness = try WSLoop()
+        let clock = ManualClock()
+        let harness = try WSLoop(clock: clock)
         let log = HTTPServerLog()
         let server = try Self.server(harness, log: log)
         let slow = try RawHTTPClient(harness, port: server.port)
-        let started = MonotonicClock.now()
         slow.send("GET /hello HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+        #expect(harness.until { Self.holdsPartialMessage(server) })
 
-        // A normal client asks every 50 ms while the slow one hangs.
+        // A normal client asks three times while the slow one hangs, 20 s of loop time apart.
         let normal = try RawHTTPClient(harness, port: server.port)
-        var asked = 0
-        var answeredBeforeTimeout = 0
-        let asker = try harness.loop.addTimer(every: 0.05) {
-            if slow.closed { return }
-            if normal.responses.count == asked {
-                answeredBeforeTimeout = asked
-                normal.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-                asked += 1
-            }
+        // Connected first: the client's connect timeout runs on the same manual clock.
+        #expect(harness.until { normal.connection.status == .established })
+        for asked in 1...3 {
+            clock.advance(by: .seconds(19))
+            normal.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(harness.until { normal.responses.count == asked })
         }
-        #expect(harness.until(5) { slow.closed })
-        harness.loop.cancelTimer(asker)
-        let elapsed = Double(slow.closedAt - started) / 1e9
+        #expect(normal.responses.allSatisfy { $0.status == 200 && $0.text == "hello" })
+        clock.advance(by: .milliseconds(2_999))  // 59.999 s since the slow head began
+        try harness.harness.tickWithoutBlocking()
+        #expect(!slow.closed && slow.responses.isEmpty, "cut before the head timeout")
+
+        // The sweep looks every second at most: a stalled head is cut within a second past the timeout.
+        clock.advance(by: .milliseconds(1_001))
+        #expect(harness.until { slow.closed })
         #expect(slow.responses.map(\.status) == [408])
         #expect(slow.responses.first?.header("Connection") == "close")
-        #expect(elapsed >= Self.headTimeout && elapsed < Self.headTimeout + 1.5, "closed after \(elapsed) s")
-        #expect(answeredBeforeTimeout >= 3, "the normal client was served \(answeredBeforeTimeout) times meanwhile")
-        #expect(harness.until { normal.responses.count == asked })
-        #expect(normal.responses.allSatisfy { $0.status == 200 && $0.text == "hello" })
         // The normal client, idle between requests, is not cut by the head timeout.
-        let idleSince = MonotonicClock.now()
-        #expect(!harness.until(Self.headTimeout * 2) { normal.closed })
-        #expect(MonotonicClock.now() - idleSince >= UInt64(Self.headTimeout * 1e9))
-        #expect(log.paths.allSatisfy { $0 == "/hello" } && log.paths.count == asked)
+        clock.advance(by: .seconds(Int64(Self.headTimeout) * 2))
+        try harness.harness.tickWithoutBlocking()
+        #expect(!normal.closed)
+        #expect(log.paths == ["/hello", "/hello", "/hello"])
         normal.connection.close()
         harness.finish()
     }
 
     @Test("a slow upload with a complete head is not cut by the head timeout")
     func slowBody() throws {
-        let harness = try WSLoop()
+        let clock = ManualClock()
+        let harness = try WSLoop(clock: clock)
         let log = HTTPServerLog()
         let server = try Self.server(harness, log: log)
         let client = try RawHTTPClient(harness, port: server.port)
         let body = Array("0123456789".utf8)
-        let started = MonotonicClock.now()
         client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: \(body.count)\r\n\r\n")
-        var sent = 0
-        let dripper = try harness.loop.addTimer(every: 0.08) {
-            guard sent < body.count else { return }
-            client.send([body[sent]])
-            sent += 1
+        // One byte every 20 s of loop time: the whole upload takes over three head timeouts.
+        for byte in body.dropLast() {
+            client.send([byte])
+            #expect(harness.until { Self.holdsPartialMessage(server) })
+            clock.advance(by: .seconds(20))
+            try harness.harness.tickWithoutBlocking()
+            #expect(!client.closed, "cut while the body was arriving")
         }
-        #expect(harness.until(5) { client.responses.count == 1 || client.closed })
-        harness.loop.cancelTimer(dripper)
-        let elapsed = Double(MonotonicClock.now() - started) / 1e9
-        #expect(elapsed > Self.headTimeout * 2, "the upload took only \(elapsed) s")
+        client.send([body.last!])
+        #expect(harness.until { client.responses.count == 1 || client.closed })
         #expect(client.responses.map(\.status) == [200])
         #expect(client.responses.first?.body == body)
         #expect(!client.closed)
+        client.connection.close()
+        harness.finish()
+    }
+
+    @Test("the sweep runs only while a connection waits: an idle server has no timer")
+    func noTimerWhenIdle() throws {
+        let clock = ManualClock()
+        let harness = try WSLoop(clock: clock)
+        let server = try Self.server(harness, log: HTTPServerLog())
+        let client = try RawHTTPClient(harness, port: server.port)
+        client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(harness.until { client.responses.count == 1 })
+        let idleTimers = harness.loop.timerCount
+        client.send("GET /hello HTTP/1.1\r\nHost: a\r\n")
+        #expect(harness.until { Self.holdsPartialMessage(server) })
+        #expect(harness.loop.timerCount == idleTimers + 1, "the sweep's timer, while a head is incomplete")
+        client.send("\r\n")
+        #expect(harness.until { client.responses.count == 2 })
+        clock.advance(by: .seconds(Int64(Self.headTimeout)))
+        try harness.harness.tickWithoutBlocking()
+        #expect(harness.loop.timerCount == idleTimers, "stopped once nobody waits")
         client.connection.close()
         harness.finish()
     }
@@ -105,7 +134,8 @@ struct HTTPSlowClientTests {
     func slowlorisScriptRun() throws {
         let harness = try WSLoop()
         let log = HTTPServerLog()
-        let server = try Self.server(harness, log: log)
+        // Real time here (the script measures its own): a head timeout it can see within its 1.5 s.
+        let server = try Self.server(harness, log: log, headTimeout: 0.3)
         let result = try harness.runChild(
             ["python3", Self.slowlorisScript!, "127.0.0.1:\(server.port)", "--conns", "20", "--duration", "1.5", "--interval", "0.2"],
             timeout: 15

@@ -1,6 +1,6 @@
 // TCPClient, the client: sends before the connection is up, refused and unresolvable addresses,
-// names resolved off the loop, connect timeouts, reconnect(after:), cancelReconnect() and close() during a
-// pending reconnect. Loopback only.
+// names resolved off the loop, reconnect(after:), cancelReconnect() and close() during a
+// pending reconnect. Loopback only. Connect timeouts: ManualClockTimeoutTests.
 
 import Testing
 import WorkermanEventLoop
@@ -214,44 +214,6 @@ struct TCPClientTests {
         #expect(reply == "HI")
         #expect(client.remoteIP == "127.0.0.1")
         server.closeAll()
-        harness.finish()
-    }
-
-    @Test(arguments: BackendKind.available, [Family.ipv4, .ipv6])
-    func connectTimeout(backend: BackendKind, family: Family) throws {
-        // A listener with a backlog of 0 holds one finished handshake; while nobody accepts, the kernel drops
-        // the next SYN, so that connect never completes and the timeout decides.
-        let harness = try LoopHarness(backend)
-        let site = try TestSite(family)
-        var options = ListenOptions()
-        options.backlog = 0
-        let server = try TCPServer<RawCodec>(loop: harness.loop, address: site.listenAddress(), options: options)
-        try server.start()
-        harness.track(server)
-        server.pauseAccept()
-        let url = site.clientURL(for: server.listener!)
-        let filler = try TCPClient<RawCodec>(loop: harness.loop, url: url)
-        let client = try TCPClient<RawCodec>(loop: harness.loop, url: url)
-        client.connectTimeout = 0.05
-        var events: [String] = []
-        var error: TransportError?
-        client.onConnect = { _ in events.append("connect") }
-        client.onError = { _, failure in
-            events.append("error")
-            error = failure
-        }
-        client.onClose = { _ in
-            events.append("close")
-            harness.done()
-        }
-        filler.onConnect = { _ in client.connect() }
-        filler.connect()
-        try harness.run()
-        #expect(events == ["error", "close"])
-        #expect(error?.code == .connectFailed)
-        #expect(error?.cause == .timedOut)
-        #expect(error?.description.contains(url) == true, "\(String(describing: error))")
-        filler.close()
         harness.finish()
     }
 

@@ -189,6 +189,7 @@ public final class FileMonitor {
             log("FileMonitor: no master process to reload")
             return
         }
-        kill(master, reload == .graceful ? SIGUSR2 : SIGUSR1)
+        // A master gone meanwhile has nobody left to reload.
+        try? Syscalls.signal(master, reload == .graceful ? SIGUSR2 : SIGUSR1)
     }
 }

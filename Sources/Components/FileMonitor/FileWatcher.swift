@@ -29,8 +29,7 @@ enum FileTree {
     }
 
     static func signature(_ path: String) -> Signature? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard let info = try? Syscalls.status(path) else { return nil }  // gone: the caller reports it
         return Signature(
             seconds: info.st_mtim.tv_sec,
             nanoseconds: info.st_mtim.tv_nsec,
@@ -47,14 +46,8 @@ enum FileTree {
 
     /// The entries of a directory (names), without `.` and `..`.
     static func entries(_ directory: String) -> [String] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        // A directory removed or unreadable meanwhile has no entries to watch.
+        (try? Syscalls.directoryEntries(directory)) ?? []
     }
 
     /// `root` and every directory below it (not following symbolic links into loops: depth-bounded).
@@ -63,9 +56,8 @@ enum FileTree {
         var found = [root]
         for name in entries(root) {
             let path = root == "/" ? "/\(name)" : "\(root)/\(name)"
-            var info = stat()
             // lstat: a symbolic link to a directory is not descended into.
-            if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            if let info = try? Syscalls.linkStatus(path), info.st_mode & S_IFMT == S_IFDIR {
                 found += directories(under: path, depth: depth - 1)
             }
         }
@@ -74,20 +66,13 @@ enum FileTree {
 
     /// The absolute, resolved form of `path`, or `path` itself when it does not exist yet.
     static func resolved(_ path: String) -> String {
-        guard let pointer = realpath(path, nil) else { return path }
-        defer { free(pointer) }
-        return String(cString: pointer)
+        (try? Syscalls.resolvedPath(path)) ?? path
     }
 
     /// The file this process runs: `/proc/self/exe`, read now. Why now: after the file is replaced by a
     /// rebuild, the link names the old, deleted file (` (deleted)`), not the path to watch.
     static func runningExecutable() -> String? {
-        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = buffer.withUnsafeMutableBufferPointer { pointer in
-            pointer.withMemoryRebound(to: CChar.self) { readlink("/proc/self/exe", $0.baseAddress!, $0.count - 1) }
-        }
-        guard length > 0 else { return nil }
-        var path = String(decoding: buffer[0..<length], as: UTF8.self)
+        guard var path = try? Syscalls.linkTarget("/proc/self/exe") else { return nil }
         if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
         return path
     }

@@ -35,8 +35,11 @@ final class InotifyWatcher: FileWatcher {
     deinit { stop() }
 
     func start(on loop: EventLoop, onChange: @escaping ([String]) -> Void) throws(FileMonitorError) {
-        fd = inotify_init1(CInt(IN_NONBLOCK | IN_CLOEXEC))
-        guard fd >= 0 else { throw FileMonitorError("inotify_init1: \(Errno(rawValue: errno))") }
+        do {
+            fd = try Syscalls.inotifyCreate()
+        } catch {
+            throw FileMonitorError("inotify_init1: \(error)")
+        }
         do {
             for root in directories {
                 for directory in FileTree.directories(under: root) { try add(directory, recursive: true, file: nil) }
@@ -62,7 +65,7 @@ final class InotifyWatcher: FileWatcher {
     func stop() {
         guard fd >= 0 else { return }
         loop?.unwatch(fd)
-        close(fd)
+        try? Syscalls.close(fd)
         fd = -1
         watches.removeAll()
         loop = nil
@@ -72,13 +75,14 @@ final class InotifyWatcher: FileWatcher {
     /// Adds a watch on `directory`; the same directory twice shares one watch (the kernel returns the same
     /// descriptor), so its roles are merged.
     private func add(_ directory: String, recursive: Bool, file: String?) throws(FileMonitorError) {
-        let wd = inotify_add_watch(fd, directory, Self.mask)
-        guard wd >= 0 else {
-            let error = Errno(rawValue: errno)
-            if error.rawValue == ENOSPC {
-                throw FileMonitorError("inotify watch limit reached at \(directory) (raise fs.inotify.max_user_watches)")
-            }
-            if error.rawValue == ENOENT { return }  // gone meanwhile
+        let wd: CInt
+        do {
+            wd = try Syscalls.inotifyAddWatch(fd, directory, mask: Self.mask)
+        } catch .noSuchFileOrDirectory {
+            return  // gone meanwhile
+        } catch where error.rawValue == ENOSPC {
+            throw FileMonitorError("inotify watch limit reached at \(directory) (raise fs.inotify.max_user_watches)")
+        } catch {
             throw FileMonitorError("inotify_add_watch \(directory): \(error)")
         }
         var watch = watches[wd] ?? Watch(directory: directory, recursive: false, files: [])
@@ -91,9 +95,9 @@ final class InotifyWatcher: FileWatcher {
         var changed: [String] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while fd >= 0 {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
+            // EAGAIN (all read) ends the batch; so does an error, which the next readiness retries.
+            let result = try? buffer.withUnsafeMutableBytes { (raw) throws(Errno) in try Syscalls.read(fd, raw.baseAddress!, raw.count) }
+            guard case .processed(let count)? = result, count > 0 else { break }
             var offset = 0
             // struct inotify_event { int wd; uint32_t mask, cookie, len; char name[len]; }
             while offset + 16 <= count {

@@ -25,7 +25,7 @@ final class BlockingFrameSocket {
     var isOpen: Bool { fd >= 0 }
 
     func close() {
-        if fd >= 0 { Glibc.close(fd) }
+        if fd >= 0 { try? Syscalls.close(fd) }  // released either way on Linux
         fd = -1
     }
 
@@ -87,10 +87,10 @@ final class BlockingFrameSocket {
                 if code != 0 { throw Errno(rawValue: code) }
             }
         } catch let error as GlobalDataError {
-            Glibc.close(socket)
+            try? Syscalls.close(socket)
             throw error
         } catch {
-            Glibc.close(socket)
+            try? Syscalls.close(socket)
             throw GlobalDataError(.unreachable, server: server, "connect: \(error)")
         }
         fd = socket
@@ -138,15 +138,15 @@ final class BlockingFrameSocket {
     private func writeAll(_ bytes: UnsafeRawBufferPointer, deadline: Double) throws(GlobalDataError) {
         var offset = 0
         while offset < bytes.count {
-            let written = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, CInt(MSG_NOSIGNAL))
-            if written > 0 {
+            let result: IOResult<Int>
+            do {
+                result = try SocketCalls.send(fd, UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+            } catch {
+                throw GlobalDataError(.connectionLost, server: server, "send: \(error)")
+            }
+            if case .processed(let written) = result {
                 offset += written
                 continue
-            }
-            let error = errno
-            if error == EINTR { continue }
-            guard error == EAGAIN || error == EWOULDBLOCK else {
-                throw GlobalDataError(.connectionLost, server: server, "send: \(Errno(rawValue: error))")
             }
             guard try wait(fd, for: Int16(POLLOUT), until: deadline) else {
                 throw GlobalDataError(.timedOut, server: server, "send: not accepted within \(timeout) s")
@@ -158,16 +158,18 @@ final class BlockingFrameSocket {
         var bytes = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
-            let received = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + offset, count - offset, 0) }
-            if received > 0 {
+            let result: IOResult<Int>
+            do {
+                result = try bytes.withUnsafeMutableBytes { (raw) throws(Errno) in
+                    try Syscalls.read(fd, raw.baseAddress! + offset, count - offset)
+                }
+            } catch {
+                throw GlobalDataError(.connectionLost, server: server, "recv: \(error)")
+            }
+            if case .processed(let received) = result {
+                if received == 0 { throw GlobalDataError(.connectionLost, server: server, "the server closed the connection") }
                 offset += received
                 continue
-            }
-            if received == 0 { throw GlobalDataError(.connectionLost, server: server, "the server closed the connection") }
-            let error = errno
-            if error == EINTR { continue }
-            guard error == EAGAIN || error == EWOULDBLOCK else {
-                throw GlobalDataError(.connectionLost, server: server, "recv: \(Errno(rawValue: error))")
             }
             guard try wait(fd, for: Int16(POLLIN), until: deadline) else {
                 throw GlobalDataError(.timedOut, server: server, "no reply within \(timeout) s")
@@ -181,11 +183,11 @@ final class BlockingFrameSocket {
         while true {
             let remaining = deadline - Self.now()
             guard remaining > 0 else { return false }
-            var entry = pollfd(fd: socket, events: events, revents: 0)
-            let ready = poll(&entry, 1, CInt(min(remaining * 1000, 3_600_000).rounded(.up)))
-            if ready > 0 { return true }
-            if ready < 0 && errno != EINTR {
-                throw GlobalDataError(.connectionLost, server: server, "poll: \(Errno(rawValue: errno))")
+            let milliseconds = CInt(min(remaining * 1000, 3_600_000).rounded(.up))
+            do {
+                if try Syscalls.waitUntilReady(socket, events: events, timeoutMilliseconds: milliseconds) { return true }
+            } catch {
+                throw GlobalDataError(.connectionLost, server: server, "poll: \(error)")
             }
         }
     }

@@ -1,3 +1,5 @@
+import WorkermanEventLoop
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,8 +24,8 @@ public enum ComponentLog {
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
         let stamp = "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
-        var bytes = Array("\(stamp) pid:\(getpid()) \(message)\n".utf8)
-        // One write call per line, so lines from several processes sharing the file do not interleave.
-        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        // One write call per line, so lines from several processes sharing the file do not interleave. A
+        // log that cannot be written loses the line: there is nowhere better to report that.
+        try? Syscalls.writeAll(STDERR_FILENO, "\(stamp) pid:\(getpid()) \(message)\n".utf8)
     }
 }

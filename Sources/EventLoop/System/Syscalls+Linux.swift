@@ -2,8 +2,18 @@
 import CWorkermanShims
 import Glibc
 
-// Linux-only syscalls: epoll and eventfd.
+// Linux-only syscalls: epoll, eventfd and inotify.
 extension Syscalls {
+    /// Wraps `inotify_init1(2)`, non-blocking and close-on-exec.
+    package static func inotifyCreate() throws(Errno) -> CInt {
+        try retrying("inotify_init1") { inotify_init1(CInt(IN_NONBLOCK | IN_CLOEXEC)) }
+    }
+
+    /// Wraps `inotify_add_watch(2)`: the watch descriptor (the same one again for a path already watched).
+    package static func inotifyAddWatch(_ fd: CInt, _ path: String, mask: UInt32) throws(Errno) -> CInt {
+        try retrying("inotify_add_watch") { inotify_add_watch(fd, path, mask) }
+    }
+
     /// Wraps `eventfd(2)`, non-blocking and close-on-exec.
     package static func eventfd() throws(Errno) -> CInt {
         try retrying("eventfd") { CWorkermanShims.eventfd(0, WM_EFD_NONBLOCK | WM_EFD_CLOEXEC) }

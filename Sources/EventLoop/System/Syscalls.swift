@@ -107,6 +107,18 @@ package enum Syscalls {
     }
 
 
+    /// Wraps `poll(2)` for one descriptor, for code that blocks on purpose (a client for scripts, not for
+    /// a loop): whether `fd` became ready for `events` within `timeoutMilliseconds`. An interrupted wait
+    /// returns false (the caller checks its deadline and waits again).
+    package static func waitUntilReady(_ fd: CInt, events: Int16, timeoutMilliseconds: CInt) throws(Errno) -> Bool {
+        var entry = pollfd(fd: fd, events: events, revents: 0)
+        let result = Glibc.poll(&entry, 1, timeoutMilliseconds)
+        if result >= 0 { return result > 0 }
+        let error = Errno(rawValue: wm_errno())
+        if error == .interrupted { return false }
+        throw error
+    }
+
     /// Wraps `select(2)`; an interrupted wait returns 0 (the caller loops anyway).
     package static func select(
         _ highestFD: CInt,

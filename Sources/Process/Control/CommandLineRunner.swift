@@ -46,7 +46,7 @@ struct CommandLineRunner {
             return stop(graceful: graceful, log: log)
         case .reload(let graceful):
             guard let master = pidFile.liveMaster() else { return notRunning(log) }
-            kill(master, graceful ? SIGUSR2 : SIGUSR1)
+            try? Syscalls.signal(master, graceful ? SIGUSR2 : SIGUSR1)
             log.write("Workerman[\(paths.startFile)] reload\(graceful ? " -g" : "")")
             return 0
         case .status(let live):
@@ -88,9 +88,9 @@ struct CommandLineRunner {
     /// a callback that throws): as Workerman does, the log file is made writable for them (mode 0622).
     /// Only a regular file: a log sent to `/dev/null` or a terminal keeps its mode.
     private func shareLogFile() {
-        var info = stat()
-        guard stat(paths.logFile, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
-        chmod(paths.logFile, 0o622)
+        guard let info = try? Syscalls.status(paths.logFile), info.st_mode & S_IFMT == S_IFREG else { return }
+        // Best effort: a log the master may not chmod stays as it is, and children log to it if they can.
+        try? Syscalls.changeMode(paths.logFile, 0o622)
     }
 
     /// Daemon mode without `fork()`: the master is our own executable started again in a new session, its
@@ -113,8 +113,7 @@ struct CommandLineRunner {
         }
         let deadline = MonotonicClock.now() + 10_000_000_000
         while MonotonicClock.now() < deadline {
-            var status: CInt = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
+            if let status = (try? Syscalls.reapChild(pid))??.status {
                 // The daemon logs why (a port in use, …) but does not echo: repeat its lines here.
                 let reasons = ((try? readText(paths.logFile)) ?? "").split(separator: "\n").filter { $0.contains(" pid:\(pid) ") }
                 for line in reasons { say(String(line), to: 2) }
@@ -153,7 +152,8 @@ struct CommandLineRunner {
 
     private func stop(graceful: Bool, log: ProcessLog) -> CInt {
         guard let master = pidFile.liveMaster() else { return notRunning(log) }
-        kill(master, graceful ? SIGQUIT : SIGINT)
+        // A master gone meanwhile is what stop waits for below.
+        try? Syscalls.signal(master, graceful ? SIGQUIT : SIGINT)
         log.write("Workerman[\(paths.startFile)] is \(graceful ? "gracefully " : "")stopping ...")
         let limit = (graceful ? settings.gracefulStopTimeout : 0) + settings.stopTimeout + 3
         let deadline = MonotonicClock.now() + UInt64(limit * 1e9)
@@ -196,9 +196,10 @@ struct CommandLineRunner {
         guard let master = pidFile.liveMaster(),
             let board = try? StatusBoard.open(path: paths.statusFile, writable: false)
         else { return notRunning(log) }
-        let pids = (0..<board.slotCount).map { board.slot($0).pointee.pid }.filter { $0 > 0 && kill($0, 0) == 0 }
+        let pids = (0..<board.slotCount).map { board.slot($0).pointee.pid }.filter { $0 > 0 && processExists($0) }
         for pid in pids { prepareConnectionsFile(pid: pid) }
-        kill(master, SIGIO)
+        // A master that died meanwhile answers nobody: every child then shows as busy.
+        try? Syscalls.signal(master, SIGIO)
         // Each child writes its rows when its loop sees the signal; a busy child cannot, so wait at most
         // half a second (Workerman waits 0.5 s too) and mark the missing ones. A file counts once it ends
         // with the end line: before that it may be empty or half written.
@@ -214,7 +215,7 @@ struct CommandLineRunner {
         }
         var rows = [ConnectionsReport.header]
         for pid in pids {
-            unlink("\(paths.statusFile).connections.\(pid)")
+            try? Syscalls.unlink("\(paths.statusFile).connections.\(pid)")
             guard let text = found[pid] else {
                 rows.append([String(pid), "[busy]"] + Array(repeating: "", count: ConnectionsReport.header.count - 2))
                 continue
@@ -231,11 +232,12 @@ struct CommandLineRunner {
     /// one it owns.
     private func prepareConnectionsFile(pid: pid_t) {
         let path = "\(paths.statusFile).connections.\(pid)"
-        unlink(path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        var owner = stat()
-        if stat("/proc/\(pid)", &owner) == 0 { _ = fchown(fd, owner.st_uid, owner.st_gid) }
-        close(fd)
+        // Best effort throughout: a child that cannot write its file shows as busy in the table.
+        try? Syscalls.unlink(path)
+        guard let fd = try? Syscalls.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600) else { return }
+        defer { try? Syscalls.close(fd) }
+        if let owner = try? Syscalls.status("/proc/\(pid)") {
+            try? Syscalls.changeOwner(fd, user: owner.st_uid, group: owner.st_gid)
+        }
     }
 }

@@ -53,71 +53,35 @@ enum ChildSpawner {
         standardOutput: String? = nil,
         blockedSignals: [CInt] = []
     ) throws(ProcessError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
+        var request = SpawnRequest(
+            program: executable,
+            arguments: arguments,
+            environment: SpawnRequest.currentEnvironment().merging(environment) { _, ours in ours }
+        )
         if let listenFD {
-            // dup2 onto itself clears close-on-exec (glibc ≥ 2.29), so fd 3 passes either way.
-            posix_spawn_file_actions_adddup2(&actions, listenFD, ChildEnvironment.inheritedListenFD)
+            request.fileActions.append(.duplicate(listenFD, onto: ChildEnvironment.inheritedListenFD))
         }
         if let standardOutput {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            request.fileActions += [
+                .open(fd: STDIN_FILENO, path: "/dev/null", flags: O_RDONLY, mode: 0),
+                .open(fd: STDOUT_FILENO, path: standardOutput, flags: O_WRONLY | O_CREAT | O_APPEND, mode: 0o644),
+                .duplicate(STDOUT_FILENO, onto: STDERR_FILENO),
+            ]
         }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Children start with default signal handling and only `blockedSignals` blocked, whatever the
-        // master has.
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        for signal in blockedSignals { sigaddset(&mask, signal) }
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        var flags = CShort(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
-        if newSession { flags |= CShort(0x80) }  // POSIX_SPAWN_SETSID (glibc ≥ 2.26), not exported to Swift
-        posix_spawnattr_setflags(&attributes, flags)
-
-        var merged: [String: String] = [:]
-        var entry = environ
-        while let pointer = entry.pointee {
-            let text = String(cString: pointer)
-            if let equals = text.firstIndex(of: "=") {
-                merged[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            entry += 1
+        request.blockedSignals = blockedSignals
+        request.newSession = newSession
+        do {
+            return try Syscalls.spawn(request)
+        } catch {
+            throw ProcessError(.spawnFailed, "start \(executable)", cause: error)
         }
-        for (key, value) in environment { merged[key] = value }
-        var cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer {
-            cEnvironment.forEach { free($0) }
-            cArguments.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, &attributes, &cArguments, &cEnvironment)
-        guard status == 0 else {
-            throw ProcessError(.spawnFailed, "start \(executable)", cause: Errno(rawValue: status))
-        }
-        return pid
     }
 
     /// The path of the running executable on disk, resolved once at start: `argv[0]` made absolute
     /// (a relative path is relative to the start directory), falling back to `/proc/self/exe`.
     static func executablePath() -> String {
         let first = CommandLine.arguments.first ?? ""
-        if first.contains("/"), let resolved = realpath(first, nil) {
-            defer { free(resolved) }
-            return String(cString: resolved)
-        }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if length > 0 {
-            return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-        return first
+        if first.contains("/"), let resolved = try? Syscalls.resolvedPath(first) { return resolved }
+        return (try? Syscalls.linkTarget("/proc/self/exe")) ?? first
     }
 }

@@ -13,9 +13,8 @@ final class Supervisor {
         let workerIndex: Int
         let workerID: Int
         var pid: pid_t = 0
-        var startedAt: UInt64 = 0
-        /// Consecutive deaths within a second of starting, for the back-off.
-        var quickDeaths = 0
+        /// When its child started and how often in a row one died soon after: when to restart it.
+        var backoff = RestartBackoff()
         var restartTimer: TimerID?
         var killTimer: TimerID?
     }
@@ -107,10 +106,11 @@ final class Supervisor {
                 blockedSignals: ChildRuntime.controlSignals
             )
             slots[index].pid = pid
-            slots[index].startedAt = MonotonicClock.now()
+            // The loop's clock, not the system's: tests of the back-off move time by hand.
+            slots[index].backoff.started(at: loop.clock.nanoseconds())
         } catch {
             log.write("worker[\(worker.name)] could not start: \(error)")
-            scheduleRestart(slot: index, quick: true)
+            restart(slot: index, slots[index].backoff.spawnFailed())
         }
     }
 
@@ -130,39 +130,33 @@ final class Supervisor {
             if slots.allSatisfy({ $0.pid == 0 }) { finishStop() }
             return
         }
-        let quick = MonotonicClock.now() - slots[index].startedAt < 1_000_000_000 && reloadingSlot != index
         if reloadingSlot == index {
             reloadingSlot = nil
             spawn(slot: index)
             reloadNext()
         } else {
-            scheduleRestart(slot: index, quick: quick)
+            restart(slot: index, slots[index].backoff.exited(at: loop.clock.nanoseconds()))
         }
     }
 
-    /// Restarts at once, unless the child keeps dying within a second of starting: then waits 0.1 s,
-    /// 0.2 s, 0.4 s … up to 10 s, so a broken worker does not spin the machine.
-    private func scheduleRestart(slot index: Int, quick: Bool) {
-        slots[index].quickDeaths = quick ? slots[index].quickDeaths + 1 : 0
-        let deaths = slots[index].quickDeaths
-        guard deaths > 1 else {
+    /// Carries out `RestartBackoff`'s decision for a slot whose child is gone.
+    private func restart(slot index: Int, _ decision: RestartBackoff.Decision) {
+        switch decision {
+        case .restartNow:
             spawn(slot: index)
-            return
-        }
-        let delay = min(10, 0.1 * Double(1 << min(deaths - 2, 10)))
-        log.write("worker[\(plan[slots[index].workerIndex].name)] keeps exiting at start; restarting in \(delay) s")
-        slots[index].restartTimer = try? loop.addTimer(after: delay) { [unowned self] in
-            self.slots[index].restartTimer = nil
-            if self.state != .stopping { self.spawn(slot: index) }
+        case .restart(let delay):
+            log.write("worker[\(plan[slots[index].workerIndex].name)] keeps exiting at start; restarting in \(delay) s")
+            slots[index].restartTimer = try? loop.addTimer(after: delay) { [unowned self] in
+                self.slots[index].restartTimer = nil
+                if self.state != .stopping { self.spawn(slot: index) }
+            }
         }
     }
 
     private func reapChildren() {
-        while true {
-            var status: CInt = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            guard pid > 0 else { return }
-            childExited(pid: pid, status: status)
+        // ECHILD (no children left) ends the loop like "none exited yet" does.
+        while let reaped = try? Syscalls.reapChild(-1) {
+            childExited(pid: reaped.pid, status: reaped.status)
         }
     }
 
@@ -185,7 +179,8 @@ final class Supervisor {
     }
 
     private func signalChildren(_ signal: CInt) {
-        for slot in slots where slot.pid > 0 { kill(slot.pid, signal) }
+        // A child that exited meanwhile has nothing to stop; its SIGCHLD is on the way.
+        for slot in slots where slot.pid > 0 { try? Syscalls.signal(slot.pid, signal) }
     }
 
     // MARK: - Stop
@@ -207,7 +202,7 @@ final class Supervisor {
             slots[index].killTimer = try? loop.addTimer(after: grace) { [unowned self] in
                 if self.slots[index].pid == pid {
                     self.log.write("worker[\(self.plan[self.slots[index].workerIndex].name):\(pid)] did not stop in \(grace) s: killed")
-                    kill(pid, SIGKILL)
+                    try? Syscalls.signal(pid, SIGKILL)
                 }
             }
         }
@@ -218,9 +213,9 @@ final class Supervisor {
         for listener in listeners.values { listener.close() }
         listeners.removeAll()
         for worker in plan {
-            if case .unix(let path)? = try? worker.endpoint?.numericAddress() { unlink(path) }
+            if case .unix(let path)? = try? worker.endpoint?.numericAddress() { try? Syscalls.unlink(path) }
         }
-        unlink(paths.statusFile)
+        try? Syscalls.unlink(paths.statusFile)
         log.write("Workerman[\(paths.startFile)] has been stopped")
         onStopped?()
         loop.stop()
@@ -240,7 +235,7 @@ final class Supervisor {
             if plan[slot.workerIndex].reloadable {
                 reloadQueue.append(index)
             } else {
-                kill(slot.pid, signal)
+                try? Syscalls.signal(slot.pid, signal)
             }
         }
         state = .reloading
@@ -261,10 +256,10 @@ final class Supervisor {
             return
         }
         reloadingSlot = index
-        kill(pid, reloadGraceful ? SIGUSR2 : SIGUSR1)
+        try? Syscalls.signal(pid, reloadGraceful ? SIGUSR2 : SIGUSR1)
         let grace = (reloadGraceful ? settings.gracefulStopTimeout : 0) + settings.stopTimeout
         slots[index].killTimer = try? loop.addTimer(after: grace) { [unowned self] in
-            if self.slots[index].pid == pid { kill(pid, SIGKILL) }
+            if self.slots[index].pid == pid { try? Syscalls.signal(pid, SIGKILL) }
         }
     }
 }

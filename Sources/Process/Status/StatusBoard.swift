@@ -58,57 +58,84 @@ public final class StatusBoard {
 
     /// Creates (or truncates) the board for `slots` children of `workers` workers. Master only.
     public static func create(path: String, slots: Int, workers: Int, masterPID: pid_t) throws(ProcessError) -> StatusBoard {
-        let size = headerSize + slots * slotSize + workers * exitSize
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ProcessError(.fileUnwritable, "create status file \(path)", cause: Errno(rawValue: errno)) }
-        defer { close(fd) }
-        guard ftruncate(fd, off_t(size)) == 0 else {
-            throw ProcessError(.fileUnwritable, "size status file \(path)", cause: Errno(rawValue: errno))
+        let size = byteCount(slots: slots, workers: workers)
+        let mapped: UnsafeMutableRawPointer
+        do {
+            let fd = try Syscalls.open(path, O_RDWR | O_CREAT | O_TRUNC, mode: 0o644)
+            defer { try? Syscalls.close(fd) }
+            try Syscalls.truncate(fd, size: size)
+            mapped = try Syscalls.mapShared(fd, size: size, writable: true)
+        } catch {
+            throw ProcessError(.fileUnwritable, "create status file \(path)", cause: error)
         }
-        let board = try StatusBoard(path: path, fd: fd, size: size, writable: true)
-        board.base.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-        board.header.pointee = BoardHeader(
-            masterPID: masterPID,
-            slotCount: Int32(slots),
-            workerCount: Int32(workers),
-            startedAt: Int64(time(nil))
-        )
-        for slot in 0..<slots { board.slot(slot).initialize(to: SlotRecord()) }
-        for worker in 0..<workers { board.exits(worker).initialize(to: ExitRecord()) }
+        let board = StatusBoard(path: path, base: mapped, size: size, writable: true)
+        board.initialize(slots: slots, workers: workers, masterPID: masterPID)
         return board
+    }
+
+    /// A board in memory only, shared with children forked after it but with no file `status` could
+    /// open: for tests of what reads a board (`StatusReport`), and for programs that want counters
+    /// without a status file.
+    public static func inMemory(slots: Int, workers: Int, masterPID: pid_t) throws(ProcessError) -> StatusBoard {
+        let size = byteCount(slots: slots, workers: workers)
+        do {
+            let mapped = try Syscalls.mapShared(nil, size: size, writable: true)
+            let board = StatusBoard(path: "", base: mapped, size: size, writable: true)
+            board.initialize(slots: slots, workers: workers, masterPID: masterPID)
+            return board
+        } catch {
+            throw ProcessError(.fileUnwritable, "map an in-memory status board", cause: error)
+        }
     }
 
     /// Opens an existing board: read-write in a child, read-only for `status`.
     public static func open(path: String, writable: Bool) throws(ProcessError) -> StatusBoard {
-        let fd = Glibc.open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)
-        guard fd >= 0 else { throw ProcessError(.notRunning, "open status file \(path)", cause: Errno(rawValue: errno)) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size >= headerSize else {
-            throw ProcessError(.notRunning, "open status file \(path)", detail: "empty or truncated")
+        let board: StatusBoard
+        do {
+            let fd = try Syscalls.open(path, writable ? O_RDWR : O_RDONLY)
+            defer { try? Syscalls.close(fd) }
+            let size = Int(try Syscalls.status(fd).st_size)
+            guard size >= headerSize else {
+                throw ProcessError(.notRunning, "open status file \(path)", detail: "empty or truncated")
+            }
+            board = StatusBoard(path: path, base: try Syscalls.mapShared(fd, size: size, writable: writable), size: size, writable: writable)
+        } catch let error as ProcessError {
+            throw error
+        } catch {
+            throw ProcessError(.notRunning, "open status file \(path)", cause: error as? Errno)
         }
-        let board = try StatusBoard(path: path, fd: fd, size: Int(info.st_size), writable: writable)
         guard board.header.pointee.magic == BoardHeader.magic,
-            board.size >= headerSize + board.slotCount * slotSize + board.workerCount * exitSize
+            board.size >= byteCount(slots: board.slotCount, workers: board.workerCount)
         else {
             throw ProcessError(.notRunning, "open status file \(path)", detail: "not a Workerman status file")
         }
         return board
     }
 
-    private init(path: String, fd: CInt, size: Int, writable: Bool) throws(ProcessError) {
-        let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
-        let mapped = mmap(nil, size, protection, MAP_SHARED, fd, 0)
-        guard let mapped, mapped != MAP_FAILED else {
-            throw ProcessError(.fileUnwritable, "map status file \(path)", cause: Errno(rawValue: errno))
-        }
+    private static func byteCount(slots: Int, workers: Int) -> Int {
+        headerSize + slots * slotSize + workers * exitSize
+    }
+
+    private init(path: String, base: UnsafeMutableRawPointer, size: Int, writable: Bool) {
         self.path = path
-        self.base = mapped
+        self.base = base
         self.size = size
         self.writable = writable
     }
 
-    deinit { munmap(base, size) }
+    private func initialize(slots: Int, workers: Int, masterPID: pid_t) {
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+        header.pointee = BoardHeader(
+            masterPID: masterPID,
+            slotCount: Int32(slots),
+            workerCount: Int32(workers),
+            startedAt: Int64(time(nil))
+        )
+        for slot in 0..<slots { self.slot(slot).initialize(to: SlotRecord()) }
+        for worker in 0..<workers { exits(worker).initialize(to: ExitRecord()) }
+    }
+
+    deinit { Syscalls.unmap(base, size: size) }
 
     var header: UnsafeMutablePointer<BoardHeader> { base.assumingMemoryBound(to: BoardHeader.self) }
 

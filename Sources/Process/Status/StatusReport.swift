@@ -14,6 +14,8 @@ struct StatusReport {
     let startFile: String
     /// Total requests per pid at the previous sample, for qps (`status -d`).
     var previous: [Int32: (requests: Int, at: UInt64)] = [:]
+    /// Where qps and busy times are measured; tests pass a `ManualClock`.
+    var clock: any LoopClock = MonotonicClock()
 
     static let version = "0.1.0"
     /// A callback running longer than this marks the process busy.
@@ -49,14 +51,14 @@ struct StatusReport {
             "packet_err", "thunder_herd", "client_close", "send_fail", "throw_exception", "timers", "suc/total",
             "state",
         ]]
-        let now = MonotonicClock.now()
+        let now = clock.nanoseconds()
         var totals = TransportStatistics()
         var totalQPS = 0
         var totalMemory = 0.0
         for index in 0..<board.slotCount {
             let record = board.slot(index).pointee
             let worker = record.workerIndex >= 0 && Int(record.workerIndex) < plan.count ? plan[Int(record.workerIndex)] : nil
-            guard record.pid > 0, record.state != SlotRecord.free, kill(record.pid, 0) == 0 else {
+            guard record.pid > 0, record.state != SlotRecord.free, processExists(record.pid) else {
                 rows.append(["-", "-", worker?.address ?? "-", "-", worker?.name ?? "-"] + Array(repeating: "-", count: 10) + ["[restarting]"])
                 continue
             }

@@ -16,7 +16,8 @@ struct PidFile {
         guard let text = try? readText(path), let pid = pid_t(text.trimmingWhitespace()), pid > 0, pid != getpid() else {
             return nil
         }
-        guard kill(pid, 0) == 0 || errno == EPERM else { return nil }
+        // EPERM: alive, but another user's; its command line still tells whether it is ours.
+        do { try Syscalls.signal(pid, 0) } catch where error == .notPermitted {} catch { return nil }
         guard let commandLine = try? readText("/proc/\(pid)/cmdline") else { return nil }
         return commandLine.contains(marker) ? pid : nil
     }
@@ -26,7 +27,7 @@ struct PidFile {
         try writeText("\(pid)\n", to: path)
     }
 
-    func remove() { unlink(path) }
+    func remove() { try? Syscalls.unlink(path) }
 
     /// Fails now, before anything starts, when the pid file cannot be written.
     func checkWritable() throws(ProcessError) {
@@ -37,51 +38,59 @@ struct PidFile {
 /// Whether `pid` has exited: no such process, or a zombie nobody has reaped yet. A daemon master's parent
 /// is init, which in a container may reap late (or never), so `stop` must not wait for the reaping.
 func processHasExited(_ pid: pid_t) -> Bool {
-    if kill(pid, 0) != 0 && errno == ESRCH { return true }
+    guard processExists(pid) else { return true }
     guard let stat = try? readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else {
-        return kill(pid, 0) != 0 && errno == ESRCH
+        return !processExists(pid)
     }
     let state = stat[stat.index(after: close)...].first { $0 != " " }
     return state == "Z" || state == "X"
 }
 
+/// Whether a process `pid` exists (`kill(pid, 0)`: only ESRCH says it does not).
+func processExists(_ pid: pid_t) -> Bool {
+    do {
+        try Syscalls.signal(pid, 0)
+        return true
+    } catch {
+        return error != Errno(rawValue: ESRCH)
+    }
+}
+
 /// Fails when `path` cannot be opened for writing. A file this check had to create is removed again, so a
 /// start that fails later leaves no empty pid file behind.
 func checkFileWritable(_ path: String, what: String) throws(ProcessError) {
-    var fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-    var created = false
-    if fd < 0 && errno == ENOENT {
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        created = fd >= 0
+    do {
+        let fd: CInt
+        var created = false
+        do {
+            fd = try Syscalls.open(path, O_WRONLY | O_APPEND)
+        } catch .noSuchFileOrDirectory {
+            fd = try Syscalls.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+            created = true
+        }
+        try? Syscalls.close(fd)
+        if created { try? Syscalls.unlink(path) }
+    } catch {
+        throw ProcessError(.fileUnwritable, "open \(what) \(path)", cause: error)
     }
-    guard fd >= 0 else {
-        throw ProcessError(.fileUnwritable, "open \(what) \(path)", cause: Errno(rawValue: errno))
-    }
-    close(fd)
-    if created { unlink(path) }
 }
 
+/// The text of the file at `path`, NUL bytes (the separators of `/proc/<pid>/cmdline`) read as spaces.
 func readText(_ path: String) throws(ProcessError) -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw ProcessError(.notRunning, "read \(path)", cause: Errno(rawValue: errno)) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<count])
+    do {
+        let bytes = try Syscalls.readFile(path)
+        return String(decoding: bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+    } catch {
+        throw ProcessError(.notRunning, "read \(path)", cause: error)
     }
-    return String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
 }
 
 func writeText(_ text: String, to path: String) throws(ProcessError) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw ProcessError(.fileUnwritable, "write \(path)", cause: Errno(rawValue: errno)) }
-    defer { close(fd) }
-    var bytes = Array(text.utf8)
-    let written = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
-    guard written == bytes.count else { throw ProcessError(.fileUnwritable, "write \(path)", cause: Errno(rawValue: errno)) }
+    do {
+        try Syscalls.writeFile(path, text.utf8)
+    } catch {
+        throw ProcessError(.fileUnwritable, "write \(path)", cause: error)
+    }
 }
 
 extension String {

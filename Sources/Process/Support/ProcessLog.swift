@@ -12,12 +12,11 @@ struct ProcessLog {
 
     func write(_ message: String) {
         let line = "\(Self.timestamp()) pid:\(getpid()) \(message)\n"
-        var bytes = Array(line.utf8)
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        if fd >= 0 {
-            // O_APPEND makes each line one atomic append, so processes sharing the file never interleave.
-            _ = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            close(fd)
+        // O_APPEND makes each line one atomic append, so processes sharing the file never interleave. A log
+        // that cannot be written loses the line: there is nowhere better to report that.
+        if let fd = try? Syscalls.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644) {
+            try? Syscalls.writeAll(fd, line.utf8)
+            try? Syscalls.close(fd)
         }
         if echo { say(message) }
     }
@@ -35,6 +34,5 @@ struct ProcessLog {
 
 /// Writes a line to standard output, ignoring errors (Workerman's `safeEcho`).
 func say(_ text: String, to fd: CInt = 1) {
-    var bytes = Array((text + "\n").utf8)
-    _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+    try? Syscalls.writeAll(fd, (text + "\n").utf8)
 }

@@ -44,7 +44,9 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     public var partialMessageTimeout: Double?
     public var isStalled: ((TCPConnection<C>) -> Bool)?
     public var onStalled: ((TCPConnection<C>) -> Void)?
-    private var waitingPartial: Set<Int> = []
+    /// Connections holding part of a message, with when the server learnt of it (loop clock). Kept here,
+    /// not read from the connection, so the sweep measures with the loop's clock alone: tests move it.
+    private var waitingPartial: [Int: UInt64] = [:]
     private var stallTimer: TimerID?
 
     /// Makes each connection's codec (default `C()`), for codecs configured per server.
@@ -211,7 +213,7 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
 
     package func connectionHasPartialMessage(_ connection: Connection) {
         guard let timeout = partialMessageTimeout, timeout > 0 else { return }
-        waitingPartial.insert(connection.id)
+        waitingPartial[connection.id] = loop.clock.nanoseconds()
         guard stallTimer == nil else { return }
         // Runs only while some connection waits: an idle server is never woken by it.
         stallTimer = try? loop.addTimer(every: max(0.05, min(1, timeout / 4))) { [weak self] in self?.sweepStalled(timeout) }
@@ -220,13 +222,14 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     private func sweepStalled(_ timeout: Double) {
         let now = loop.clock.nanoseconds()
         let limit = UInt64(timeout * 1e9)
-        for id in waitingPartial {
+        for (id, since) in waitingPartial {
+            // `partialSince` is 0 again once the message completed; a new partial one re-registers.
             guard let connection = connections[id], connection.partialSince != 0 else {
-                waitingPartial.remove(id)
+                waitingPartial[id] = nil
                 continue
             }
-            guard now - connection.partialSince >= limit, isStalled?(connection) ?? true else { continue }
-            waitingPartial.remove(id)
+            guard now - since >= limit, isStalled?(connection) ?? true else { continue }
+            waitingPartial[id] = nil
             if let onStalled { onStalled(connection) } else { connection.destroy() }
         }
         if waitingPartial.isEmpty, let stallTimer {

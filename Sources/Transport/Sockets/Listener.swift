@@ -90,21 +90,21 @@ public final class Listener {
         guard !closed else { return }
         closed = true
         try? Syscalls.close(fd)  // a listener's close cannot fail in a way worth reporting
-        if ownsUnixPath, case .unix(let path) = address { unlink(path) }
+        // Gone already (removed by hand, or by a successor that re-bound it): nothing to remove.
+        if ownsUnixPath, case .unix(let path) = address { try? Syscalls.unlink(path) }
     }
 
     /// A unix socket file left by a dead process refuses connections: remove it. A live one is left alone,
     /// and bind then reports "address in use".
     private static func removeStaleUnixSocket(_ address: SocketAddress) throws(Errno) {
         guard case .unix(let path) = address else { return }
-        var info = stat()
-        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK else { return }
+        guard let info = try? Syscalls.linkStatus(path), (info.st_mode & S_IFMT) == S_IFSOCK else { return }
         let probe = try SocketCalls.socket(domain: AF_UNIX, type: CInt(SOCK_STREAM.rawValue))
         defer { try? Syscalls.close(probe) }
         do {
             _ = try SocketCalls.connect(probe, address)
         } catch Errno.connectionRefused {
-            unlink(path)
+            try? Syscalls.unlink(path)  // bind then reports what is still wrong
         } catch {
             return
         }

@@ -1,3 +1,4 @@
+import WorkermanEventLoop
 import WorkermanTransport
 
 #if canImport(Glibc)
@@ -80,7 +81,7 @@ public struct UploadedFile: Sendable, Equatable {
 
     /// Deletes the temporary file, if any.
     public func removeTemporaryFile() {
-        if let temporaryPath { unlink(temporaryPath) }
+        if let temporaryPath { try? Syscalls.unlink(temporaryPath) }
     }
 }
 

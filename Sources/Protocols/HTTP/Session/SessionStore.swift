@@ -1,3 +1,4 @@
+import WorkermanEventLoop
 import WorkermanTransport
 
 #if canImport(Glibc)
@@ -28,7 +29,14 @@ public final class FileSessionStore: SessionStore {
         self.directory = directory
         self.maxLifetime = maxLifetime
         if access(directory, W_OK) != 0 {
-            guard mkdir(directory, 0o700) == 0 || errno == EEXIST, access(directory, W_OK) == 0 else {
+            do {
+                try Syscalls.makeDirectory(directory, mode: 0o700)
+            } catch where error == .fileExists {
+                // Made meanwhile by another worker process: the access check below decides.
+            } catch {
+                throw CodecRejection("session directory \(directory) cannot be created: \(error)")
+            }
+            guard access(directory, W_OK) == 0 else {
                 throw CodecRejection("session directory \(directory) is not writable")
             }
         }
@@ -42,22 +50,13 @@ public final class FileSessionStore: SessionStore {
 
     public func read(_ id: String) -> [String: String]? {
         guard let path = path(id) else { return nil }
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        // A session that is missing, expired or unreadable is no session: the caller starts a new one.
+        guard let info = try? Syscalls.status(path) else { return nil }
         if Int(time(nil)) - Int(info.st_mtim.tv_sec) > maxLifetime {
-            unlink(path)
+            try? Syscalls.unlink(path)
             return nil
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
+        guard let bytes = try? Syscalls.readFile(path) else { return nil }
         var data: [String: String] = [:]
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
             guard let equals = line.firstIndex(of: UInt8(ascii: "=")) else { continue }
@@ -76,28 +75,28 @@ public final class FileSessionStore: SessionStore {
         }
         // Written to a temporary file and renamed, so a reader never sees half a session.
         let temporary = path + ".tmp\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        var bytes = Array(text.utf8)
-        let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        if written == bytes.count { rename(temporary, path) } else { unlink(temporary) }
+        // A session that cannot be saved is lost, as with PHP's file handler; the request is still answered.
+        do {
+            try Syscalls.writeFile(temporary, text.utf8, mode: 0o600)
+            try Syscalls.rename(temporary, to: path)
+        } catch {
+            try? Syscalls.unlink(temporary)
+        }
     }
 
     public func destroy(_ id: String) {
-        if let path = path(id) { unlink(path) }
+        if let path = path(id) { try? Syscalls.unlink(path) }
     }
 
     public func collectGarbage(maxLifetime: Int) {
-        guard let folder = opendir(directory) else { return }
-        defer { closedir(folder) }
+        guard let names = try? Syscalls.directoryEntries(directory) else { return }
         let now = Int(time(nil))
-        while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name.hasPrefix("session_") else { continue }
-            var info = stat()
+        for name in names where name.hasPrefix("session_") {
             let path = "\(directory)/\(name)"
-            if stat(path, &info) == 0, now - Int(info.st_mtim.tv_sec) > maxLifetime { unlink(path) }
+            // Gone meanwhile (another worker collected it): nothing to do.
+            if let info = try? Syscalls.status(path), now - Int(info.st_mtim.tv_sec) > maxLifetime {
+                try? Syscalls.unlink(path)
+            }
         }
     }
 }

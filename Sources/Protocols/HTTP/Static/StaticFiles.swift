@@ -28,13 +28,10 @@ public final class StaticFiles {
 
     /// - Throws: `CodecRejection` naming the root when it is not an existing directory.
     public init(root: String) throws {
-        guard let resolved = realpath(root, nil) else {
+        guard let path = try? Syscalls.resolvedPath(root) else {
             throw CodecRejection("static file root \(root) does not exist")
         }
-        defer { free(resolved) }
-        var info = stat()
-        let path = String(cString: resolved)
-        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+        guard let info = try? Syscalls.status(path), info.st_mode & S_IFMT == S_IFDIR else {
             throw CodecRejection("static file root \(root) is not a directory")
         }
         self.root = path == "/" ? "" : path
@@ -110,8 +107,7 @@ public final class StaticFiles {
             connection.send(.response(HTTPResponse(status: status, headers: headers)))
             return
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
+        guard let fd = try? Syscalls.open(path, O_RDONLY) else {
             connection.send(.response(HTTPResponse(status: .forbidden, body: "<h3>403 Forbidden</h3>")))
             return
         }
@@ -122,15 +118,13 @@ public final class StaticFiles {
 
     /// Whether `path`, with symlinks resolved, is still under the root.
     private func isInsideRoot(_ path: String) -> Bool {
-        guard let resolved = realpath(path, nil) else { return false }
-        defer { free(resolved) }
-        let real = String(cString: resolved)
+        // A path that does not resolve (missing, a dangling link) is not served.
+        guard let real = try? Syscalls.resolvedPath(path) else { return false }
         return real.hasPrefix(root + "/")
     }
 
     private static func status(of path: String) -> stat? {
-        var info = stat()
-        return stat(path, &info) == 0 ? info : nil
+        try? Syscalls.status(path)
     }
 }
 
@@ -153,7 +147,7 @@ final class FileStream {
         self.connection = connection
     }
 
-    deinit { close(fd) }
+    deinit { try? Syscalls.close(fd) }
 
     /// Sends `head`, then the file. The stream is registered first, so a close the head brings (a request
     /// that did not want keep-alive) waits for the file's last byte.
@@ -172,7 +166,7 @@ final class FileStream {
             chunk.clear()
             let wanted = min(Self.chunkSize, remaining)
             let target = chunk.reserveWritable(wanted)
-            let count = pread(fd, target, wanted, off_t(offset))
+            let count = (try? Syscalls.read(fd, into: target, count: wanted, at: offset)) ?? 0
             guard count > 0 else {
                 // The file shrank or failed under us: the promised length cannot be kept; end the connection.
                 connection.destroy()
