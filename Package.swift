@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
-// Workerman for Swift: event-driven socket servers in layers. No package dependencies (DESIGN decision 1).
+// Workerman for Swift: event-driven socket servers in layers. No package dependencies: the root
+// package needs only the Swift toolchain.
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [

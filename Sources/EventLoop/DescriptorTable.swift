@@ -1,4 +1,4 @@
-/// The loop's fd → registration table (DESIGN decision 3): indexed by descriptor, with a generation per
+/// The loop's fd → registration table: indexed by descriptor, with a generation per
 /// registration that travels in the backend's user data, so an event for a descriptor that was closed and
 /// reused is recognised as stale and dropped.
 struct DescriptorTable {

@@ -1,6 +1,6 @@
-// One event loop per process, on one thread (DESIGN decision 2).
+// One event loop per process, on one thread.
 //
-// Tick order (DESIGN decision 4), one iteration of `run()`:
+// Tick order, one iteration of `run()`:
 //
 //   1. now    — read the clock once.
 //   2. timers — run every timer due at `now`, earliest first (equal deadlines in scheduling order). A

@@ -23,7 +23,7 @@ public struct ActivityCallback: Hashable, Sendable, CustomStringConvertible {
     public static let job = ActivityCallback(rawValue: 5, name: "job")
 }
 
-/// What a loop is doing right now, in a fixed-layout record (DESIGN decision 9). By default the loop keeps
+/// What a loop is doing right now, in a fixed-layout record. By default the loop keeps
 /// it in its own memory; the process layer points it at a shared-memory page that `status` reads from
 /// another process without stopping anyone. The layout is plain integers, the same in every process of one
 /// executable.

@@ -5,7 +5,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// The one thread-safe doorway into an event loop (DESIGN decision 2): run a closure on the loop from any
+/// The one thread-safe doorway into an event loop: run a closure on the loop from any
 /// thread, waking it if it is blocked in poll.
 ///
 /// ```swift

@@ -82,7 +82,7 @@ struct EventLoopTests {
         expectNoLeaks(loop)
     }
 
-    /// An idle loop makes one blocking poll and nothing else: no periodic wake-ups (DESIGN decision 4).
+    /// An idle loop makes one blocking poll and nothing else: no periodic wake-ups.
     @Test(arguments: BackendKind.available)
     func anIdleLoopMakesOneBlockingPoll(kind: BackendKind) throws {
         let (loop, probe) = try makeLoop(kind)

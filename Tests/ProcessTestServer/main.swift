@@ -146,7 +146,7 @@ func say(_ text: String) {
     _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-/// Threads that exist before runAll(): children must still start and serve (DESIGN decision 5). The
+/// Threads that exist before runAll(): children must still start and serve. The
 /// pthread takes and releases a lock and allocates in a loop, the state a bare fork() would copy held.
 /// A plain function, so the closures are not main-actor isolated like top-level code.
 func startBackgroundThreads() {

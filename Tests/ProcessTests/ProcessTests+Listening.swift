@@ -1,4 +1,4 @@
-// `reusePort` workers (Workerman §5.2): no listener in the master, one SO_REUSEPORT socket per child.
+// `reusePort` workers: no listener in the master, one SO_REUSEPORT socket per child.
 
 import Testing
 import WorkermanProcess

@@ -1,4 +1,4 @@
-// `status -d`: the live status screen, refreshed every second with qps (Workerman §5.7, §5.8).
+// `status -d`: the live status screen, refreshed every second with qps.
 
 import Synchronization
 import Testing

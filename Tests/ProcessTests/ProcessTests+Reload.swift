@@ -1,4 +1,4 @@
-// Graceful reload and workers that are not reloadable (Workerman §5.5), against real processes.
+// Graceful reload and workers that are not reloadable, against real processes.
 
 import Synchronization
 import Testing

@@ -1,5 +1,5 @@
-// Signals sent to the master and children directly, not through the command line (DESIGN decision 6,
-// Workerman 4.0.30+ §5.3), and `restart -d`.
+// Signals sent to the master and children directly, not through the command line (Workerman 4.0.30+'s
+// signal set), and `restart -d`.
 
 import Testing
 import WorkermanProcess

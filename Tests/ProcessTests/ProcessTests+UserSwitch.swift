@@ -1,4 +1,4 @@
-// `user` / `group` (Workerman §5.11): children switch after binding; the master keeps its own user.
+// `user` / `group`: children switch after binding; the master keeps its own user.
 // Workerman warns about an unknown user and runs the child as the master's user; we refuse to start.
 
 import Testing

@@ -1,4 +1,4 @@
-// Real processes (DESIGN testing level 5): the test server is started as a program, driven with its own
+// Real processes, the top level of testing: the test server is started as a program, driven with its own
 // command line and plain sockets, signalled, and read through `status` and `connections`. Every test has its
 // own directory and port 0, waits only for conditions with deadlines, and kills whatever it started.
 //

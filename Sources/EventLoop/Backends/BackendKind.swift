@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Which readiness backend an event loop uses, chosen at run time (DESIGN decision 3).
+/// Which readiness backend an event loop uses, chosen at run time.
 ///
 /// ```swift
 /// let loop = try EventLoop(backend: .select)   // the portable one, limited to FD_SETSIZE descriptors

@@ -20,8 +20,8 @@ public enum PollTimeout: Hashable, Sendable {
 }
 
 /// What a readiness backend does, and no more: it translates interest masks for the kernel and reports
-/// readiness. The event loop owns the fd → registration table, generations and callbacks (DESIGN decision
-/// 3), so a backend is a thin, replaceable layer; tests use a scripted one.
+/// readiness. The event loop owns the fd → registration table, generations and callbacks, so a backend
+/// is a thin, replaceable layer; tests use a scripted one.
 ///
 /// Backends are level-triggered: an fd stays ready until its condition is consumed.
 public protocol IOBackend: AnyObject {

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// A worker process: finds its worker in the plan, takes its listener, binds its status slot, runs
-/// `onWorkerStart` and its loop until told to stop or reload (Workerman §5.1, child side).
+/// `onWorkerStart` and its loop until told to stop or reload.
 final class ChildRuntime {
     let plan: [WorkerBase]
     let settings: ProcessSettings
@@ -93,7 +93,7 @@ final class ChildRuntime {
         slot = record
     }
 
-    // MARK: - Signals (DESIGN decision 6)
+    // MARK: - Signals
 
     /// The signals a child's loop watches. The master starts children with these blocked, so one sent
     /// before the loop watches it waits instead of killing the child (see `ChildSpawner.spawn`).

@@ -94,7 +94,7 @@ struct CommandLineRunner {
     }
 
     /// Daemon mode without `fork()`: the master is our own executable started again in a new session, its
-    /// output on `stdoutFile` (DESIGN decision 5: forking a process that may have threads is unsafe). This
+    /// output on `stdoutFile` (forking a process that may have threads is unsafe). This
     /// process waits until the master is up, prints the table, and leaves.
     private func startDaemon(log: ProcessLog) -> CInt {
         let pid: pid_t

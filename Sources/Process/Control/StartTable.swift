@@ -1,6 +1,6 @@
 import WorkermanEventLoop
 
-/// The start-up table (Workerman §5.12).
+/// The start-up table.
 enum StartTable {
     static func render(plan: [WorkerBase], daemon: Bool, program: String) -> String {
         var rows: [[String]] = [["proto", "user", "worker", "listen", "processes", "status"]]

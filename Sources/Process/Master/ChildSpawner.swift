@@ -4,7 +4,7 @@ import WorkermanEventLoop
 import Glibc
 #endif
 
-/// The environment a child reads its role from (DESIGN decision 5).
+/// The environment a child reads its role from.
 enum ChildEnvironment {
     static let role = "WORKERMAN_ROLE"
     static let plan = "WORKERMAN_PLAN"
@@ -36,7 +36,7 @@ enum ChildEnvironment {
 
 /// Starts a child: our own executable by its path on disk (so a reload after a deploy runs the new
 /// binary), its role in the environment, and its listener, if any, as descriptor 3. `posix_spawn` is
-/// safe in a process with threads, unlike a bare `fork` (DESIGN decision 5).
+/// safe in a process with threads, unlike a bare `fork`.
 enum ChildSpawner {
     /// Starts `executable` with default signal handling and only `blockedSignals` blocked.
     ///

@@ -5,7 +5,7 @@ import WorkermanTransport
 import Glibc
 #endif
 
-/// The master process (Workerman §5.1, §5.4–§5.6): opens the shared listeners, starts a child per worker
+/// The master process: opens the shared listeners, starts a child per worker
 /// slot, restarts children that die (with back-off when they keep dying at start), and carries out stop
 /// and rolling reload. Runs on its own event loop: signals and child exits are loop callbacks.
 final class Supervisor {
@@ -224,7 +224,7 @@ final class Supervisor {
     // MARK: - Reload
 
     /// Rolling reload: one child at a time is replaced; children of non-reloadable workers only run
-    /// `onWorkerReload` (Workerman §5.5).
+    /// `onWorkerReload`.
     func reload(graceful: Bool) {
         guard state == .running else { return }
         log.write("Workerman[\(paths.startFile)] \(graceful ? "gracefully " : "")reloading")

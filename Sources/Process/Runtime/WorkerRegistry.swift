@@ -3,7 +3,7 @@ import Synchronization
 import WorkermanEventLoop
 
 /// Every `Worker` made before `runAll()`, in creation order: the process plan. A child re-runs `main`,
-/// builds the same workers in the same order, and finds its own here (DESIGN decision 5).
+/// builds the same workers in the same order, and finds its own here.
 ///
 /// This is the one process-wide registry the Workerman model needs (`Worker::$workers`): `runAll()` is
 /// static and sees workers the program made anywhere. Safety of `@unchecked Sendable`: the list is

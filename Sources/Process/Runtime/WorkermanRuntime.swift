@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// Where `runAll()` goes: a child serves its worker; a daemon master supervises; otherwise the command
-/// line says what to do (Workerman §1.4, §5.7).
+/// line says what to do.
 enum WorkermanRuntime {
     static func runAll(arguments: [String]) -> Never {
         let plan = WorkerRegistry.shared.seal()

@@ -4,7 +4,7 @@ import WorkermanTransport
 import Glibc
 #endif
 
-/// The `connections` command's table (Workerman §5.9): one row per connection of every process.
+/// The `connections` command's table: one row per connection of every process.
 enum ConnectionsReport {
     static let header = [
         "PID", "Worker", "CID", "Trans", "Protocol", "ipv4", "ipv6", "Recv-Q", "Send-Q", "Bytes-R", "Bytes-W",

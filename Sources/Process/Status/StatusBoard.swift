@@ -43,7 +43,7 @@ struct BoardHeader {
     var startedAt: Int64 = 0
 }
 
-/// A shared-memory file (DESIGN decision 9): the master creates it next to the pid file, every child maps
+/// A shared-memory file: the master creates it next to the pid file, every child maps
 /// its own slot and its loop writes counters and activity there as it runs; `status` maps it read-only
 /// and renders it at once. Nobody is signalled or waited for, so a stuck worker shows *where* it is stuck.
 public final class StatusBoard {

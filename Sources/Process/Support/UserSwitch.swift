@@ -4,7 +4,7 @@ import WorkermanEventLoop
 import Glibc
 #endif
 
-/// Switches a child to the worker's user and group after its sockets are bound (Workerman §5.11): setgid,
+/// Switches a child to the worker's user and group after its sockets are bound: setgid,
 /// initgroups, setuid. The master keeps its own user, to bind low ports and signal its children.
 ///
 /// Unlike Workerman, which warns ("User X not exists") and runs the child as the master's user, an

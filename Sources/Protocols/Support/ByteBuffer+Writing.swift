@@ -1,7 +1,7 @@
 import WorkermanTransport
 
 // Appends used by the encoders: static text, decimal and hexadecimal numbers, straight into the buffer
-// (no intermediate `String` per header on the hot path: DESIGN decision 10).
+// (no intermediate `String` per header on the hot path).
 
 extension ByteBuffer {
     @inline(__always)

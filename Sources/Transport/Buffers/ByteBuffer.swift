@@ -4,7 +4,7 @@ import Glibc
 
 /// A growable byte buffer with cheap append at the back and consume from the front, backed by one
 /// allocation (copy-on-write). Used for the bytes a connection keeps between reads and for queued output;
-/// no Foundation `Data` on the hot path (DESIGN decision 10).
+/// no Foundation `Data` on the hot path.
 ///
 /// ```swift
 /// var buffer = ByteBuffer("GET / HTTP/1.1\r\n")

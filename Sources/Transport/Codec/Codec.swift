@@ -30,7 +30,7 @@ public struct CodecRejection: Error, Equatable, Sendable, CustomStringConvertibl
 }
 
 /// The side effects a codec may ask of its connection, collected during one call and carried out by the
-/// connection after it (a codec never touches a socket: DESIGN decision 8).
+/// connection after it (a codec never touches a socket).
 public struct CodecContext {
     /// The largest message the connection accepts (`maxPackageSize`).
     public var maxPackageSize: Int

@@ -16,7 +16,7 @@ extension Connection {
         return text.withUTF8 { sendBytes(UnsafeRawBufferPointer($0), keeping: nil) }
     }
 
-    /// The send algorithm of Workerman's reference §2.3. `keeping` is the buffer `bytes` points into, if
+    /// Workerman's send algorithm. `keeping` is the buffer `bytes` points into, if
     /// any: a large remainder is queued by reference instead of copied.
     @usableFromInline
     func sendBytes(_ bytes: UnsafeRawBufferPointer, keeping owner: ByteBuffer?) -> SendResult {

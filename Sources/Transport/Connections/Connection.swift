@@ -9,7 +9,7 @@ import Glibc
 /// `ConnectionLifecycle`, its `SendQueue`, and the receive buffer the codec driver works on.
 /// `TCPConnection<C>` adds the codec, its driver and the callbacks. Loop-bound: not `Sendable`.
 ///
-/// Send semantics are Workerman's (reference §2.3): bytes go straight to the socket when nothing is
+/// Send semantics are Workerman's: bytes go straight to the socket when nothing is
 /// queued; otherwise they queue, and a send is refused only when the queue is *already* at
 /// `maxSendBufferSize`, so one oversized message is always accepted.
 public class Connection {
@@ -310,7 +310,7 @@ public class Connection {
     // MARK: - User callbacks
 
     /// Runs a user callback with its activity noted for `status`; a throw is logged, counted, and closes
-    /// this connection (DESIGN decision 7).
+    /// this connection.
     @inlinable @inline(__always)
     final func invokeUserCallback(_ kind: ActivityCallback, _ body: () throws -> Void) {
         loop.noteActivity(kind, subject: UInt64(id))

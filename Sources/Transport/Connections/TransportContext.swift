@@ -5,12 +5,12 @@ import Glibc
 #endif
 
 /// The transport's per-loop (so per-process) state: statistics, the one read buffer every connection
-/// reads into (DESIGN decision 10), scratch space for encoding and `writev`, connection ids, and the
+/// reads into, scratch space for encoding and `writev`, connection ids, and the
 /// registry of live connections that `connections` lists. Not a global: one per event loop.
 public final class TransportContext {
     public let loop: EventLoop
     /// The counters `status` shows. They live behind a pointer so the process layer can move them into
-    /// the shared-memory status board, where `status` reads them live (DESIGN decision 9).
+    /// the shared-memory status board, where `status` reads them live.
     public var statistics: TransportStatistics {
         _read { yield statisticsRecord.pointee }
         _modify { yield &statisticsRecord.pointee }

@@ -1,4 +1,4 @@
-/// The per-process counters that `status` shows (DESIGN decision 9), kept by the transport.
+/// The per-process counters that `status` shows, kept by the transport.
 public struct TransportStatistics: Hashable, Sendable {
     /// Open sockets (accepted and client connections), not objects.
     public var connections = 0

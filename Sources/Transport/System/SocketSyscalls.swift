@@ -5,7 +5,7 @@ import WorkermanEventLoop
 import Glibc
 #endif
 
-/// Thin wrappers over the socket calls, one per syscall (STYLE §2): EINTR retried, EAGAIN a result,
+/// Thin wrappers over the socket calls, one per syscall: EINTR retried, EAGAIN a result,
 /// errors thrown as `Errno`.
 package enum SocketCalls {
     /// Wraps `socket(2)`, non-blocking and close-on-exec.
