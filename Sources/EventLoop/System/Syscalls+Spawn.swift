@@ -1,3 +1,7 @@
+// CWorkermanShims: its headers pull in the spawn types, and in a whole-module (release) build Swift
+// attributes them to the shim module, so MemberImportVisibility wants it imported here.
+import CWorkermanShims
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
