@@ -17,7 +17,7 @@ import WorkermanTransport
 /// The loop is stepped as a level-triggered kernel would wake it: readable while the stream has
 /// something queued and the connection reads, writable while it has output queued and the stream takes
 /// writes, and deferred jobs run until none is left.
-public final class EmbeddedConnection<C: Codec>: ConnectionOwner {
+public final class EmbeddedConnection<C: Codec>: HandoverOwner {
     public let clock: ManualClock
     public let backend: ScriptedBackend
     public let loop: EventLoop
@@ -55,6 +55,7 @@ public final class EmbeddedConnection<C: Codec>: ConnectionOwner {
 
     deinit {
         connection.destroy()
+        for successor in successors { successor.destroy() }
         loop.close()
     }
 
@@ -87,8 +88,8 @@ public final class EmbeddedConnection<C: Codec>: ConnectionOwner {
     /// Takes what the connection wrote since the last call, as UTF-8 text.
     public func takeOutboundText() -> String { String(decoding: stream.takeWritten(), as: UTF8.self) }
 
-    /// Whether the connection has closed (`onClose` has fired).
-    public var isClosed: Bool { connection.status == .closed }
+    /// Whether the stream has closed (`onClose` of the connection that held it last has fired).
+    public var isClosed: Bool { stream.isClosed }
 
     // MARK: - Time and the loop
 
@@ -125,9 +126,17 @@ public final class EmbeddedConnection<C: Codec>: ConnectionOwner {
         }
     }
 
-    // MARK: - ConnectionOwner
+    /// Connections that took over the stream from `connection` (a protocol upgrade), newest last. They
+    /// run on the same stream, loop and clock: keep feeding `receive` and reading `takeOutbound`.
+    public private(set) var successors: [Connection] = []
+
+    // MARK: - HandoverOwner
 
     package func connectionClosed(_ connection: Connection) {}
+
+    package func adopt(_ successor: Connection, replacing predecessor: Connection) {
+        successors.append(successor)
+    }
 }
 
 @available(*, unavailable)

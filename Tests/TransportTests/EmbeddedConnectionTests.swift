@@ -236,6 +236,50 @@ struct EmbeddedConnectionTests {
         #expect(journal.entries == ["shared a", "own b"])
         #expect(shared.onMessage != nil && first.connection.onClose == nil)
     }
+
+    @Test("pipe: the source pauses while the destination's buffer is full and resumes when it drains")
+    func pipeWithBackPressure() throws {
+        let source = try EmbeddedConnection<RawCodec>()
+        let destination = try EmbeddedConnection<RawCodec>(maxSendBufferSize: 4)
+        source.connection.pipe(to: destination.connection)
+        destination.stream.queueWrites([.wouldBlock, .wouldBlock])
+        source.receive("0123456789")
+        #expect(source.connection.isPaused, "the destination's buffer is full")
+        source.stream.queueRead("after")
+        source.run()
+        #expect(source.stream.isReadable, "a paused source does not read")
+        destination.run()
+        #expect(destination.takeOutboundText() == "0123456789")
+        #expect(!source.connection.isPaused)
+        source.run()
+        destination.run()
+        #expect(destination.takeOutboundText() == "after")
+        source.receiveEndOfStream()
+        #expect(destination.isClosed, "closing the source closes the destination")
+    }
+
+    @Test("hand-over: the successor answers from the greeting on, with the bytes that followed the request")
+    func handOver() throws {
+        let journal = Journal()
+        var handlers = ConnectionHandlers<LineCodec>()
+        handlers.onMessage = { connection, line in
+            guard line == "upgrade" else { return }
+            let successor = try connection.handOver(to: RawCodec(), greeting: ByteBuffer("switched\n"))
+            successor.onMessage = { successor, bytes in
+                journal.note("raw \(bytes.string)")
+                successor.send(bytes)
+            }
+        }
+        handlers.onClose = { _ in journal.note("line close") }
+        let embedded = try EmbeddedConnection(handlers: handlers)
+        embedded.receive("upgrade\nearly")
+        #expect(embedded.successors.count == 1)
+        #expect(embedded.takeOutboundText() == "switched\nearly")
+        embedded.receive("later")
+        #expect(embedded.takeOutboundText() == "later")
+        #expect(journal.entries == ["raw early", "raw later"], "the predecessor's onClose never fires")
+        #expect(embedded.connection.status == .closed && !embedded.isClosed)
+    }
 }
 
 /// Says it consumed one byte more than it was given.
