@@ -49,12 +49,12 @@ final class AutobahnRun {
     /// Opens `path` on the fuzzingserver, hands each message to `onMessage`, and calls `done` once closed.
     func open(
         _ path: String,
-        onMessage: @escaping (TcpConnection<WebSocketClientCodec>, WebSocketMessage) -> Void,
+        onMessage: @escaping (TCPConnection<WebSocketClientCodec>, WebSocketMessage) -> Void,
         done: @escaping () -> Void
     ) throws {
         var codec = WebSocketClientCodec()
         codec.permessageDeflate = compression
-        let client = try AsyncTcpConnection<WebSocketClientCodec>(loop: loop, url: server + path, codec: codec)
+        let client = try TCPClient<WebSocketClientCodec>(loop: loop, url: server + path, codec: codec)
         client.maxPackageSize = 64 * 1024 * 1024
         client.onMessage = { connection, message in onMessage(connection, message) }
         client.onClose = { _ in done() }

@@ -44,17 +44,17 @@ if let redis = getenv("REDIS") {
 
 /// This process's groups: group id → its members here, by connection id.
 final class Groups {
-    var members: [String: [Int: TcpConnection<WebSocketServerCodec>]] = [:]
+    var members: [String: [Int: TCPConnection<WebSocketServerCodec>]] = [:]
     var channel: ChannelClient?
 
-    func join(_ group: String, _ connection: TcpConnection<WebSocketServerCodec>) {
+    func join(_ group: String, _ connection: TCPConnection<WebSocketServerCodec>) {
         members[group, default: [:]][connection.id] = connection
         var joined = connection.userInfo["groups"] as? Set<String> ?? []
         joined.insert(group)
         connection.userInfo["groups"] = joined
     }
 
-    func leaveAll(_ connection: TcpConnection<WebSocketServerCodec>) {
+    func leaveAll(_ connection: TCPConnection<WebSocketServerCodec>) {
         for group in connection.userInfo["groups"] as? Set<String> ?? [] {
             members[group]?[connection.id] = nil
             if members[group]?.isEmpty ?? false { members[group] = nil }

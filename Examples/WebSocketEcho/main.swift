@@ -26,7 +26,7 @@ while let argument = arguments.next() {
 }
 
 let loop = try EventLoop()
-let server = try TcpServer<WebSocketServerCodec>(loop: loop, address: "websocket://127.0.0.1:\(port)")
+let server = try TCPServer<WebSocketServerCodec>(loop: loop, address: "websocket://127.0.0.1:\(port)")
 server.maxPackageSize = maxMessage
 if deflate {
     server.makeCodec = {

@@ -7,7 +7,7 @@ import WorkermanTransport
 @testable import WorkermanComponents
 
 /// A Channel server on the test's loop.
-private func startServer(_ testLoop: TestLoop, port: Int = 0, log: ComponentLogger? = nil) throws -> (ChannelServer, TcpServer<FrameCodec>, String) {
+private func startServer(_ testLoop: TestLoop, port: Int = 0, log: ComponentLogger? = nil) throws -> (ChannelServer, TCPServer<FrameCodec>, String) {
     let server = try ChannelServer("127.0.0.1:0")
     if let log { server.log = log }
     let tcp = try server.serve(on: testLoop.loop, address: "frame://127.0.0.1:\(port)")
@@ -15,7 +15,7 @@ private func startServer(_ testLoop: TestLoop, port: Int = 0, log: ComponentLogg
 }
 
 /// Kills an in-process server the hard way: listener and every connection gone at once.
-private func crash(_ tcp: TcpServer<FrameCodec>) {
+private func crash(_ tcp: TCPServer<FrameCodec>) {
     tcp.stop()
     for connection in tcp.connections.values { connection.destroy() }
 }
@@ -198,7 +198,7 @@ struct ChannelClientTests {
         subscriber.on("news") { got.append($0) }
         var closed = 0
         for body in [Array("garbage".utf8), (["type": "explode"] as PHPValue).serialized(), nil] {
-            let rogue = try AsyncTcpConnection<FrameCodec>(loop: testLoop.loop, url: "frame://\(address)")
+            let rogue = try TCPClient<FrameCodec>(loop: testLoop.loop, url: "frame://\(address)")
             rogue.onConnect = { connection in
                 if let body {
                     connection.send(body)

@@ -14,11 +14,11 @@ import Glibc
 
 /// A WebSocket client that records every text message.
 private final class WebSocketPeer {
-    let connection: AsyncTcpConnection<WebSocketClientCodec>
+    let connection: TCPClient<WebSocketClientCodec>
     var messages: [String] = []
 
     init(_ loop: EventLoop, port: Int) throws {
-        connection = try AsyncTcpConnection<WebSocketClientCodec>(loop: loop, url: "ws://127.0.0.1:\(port)/")
+        connection = try TCPClient<WebSocketClientCodec>(loop: loop, url: "ws://127.0.0.1:\(port)/")
         connection.onMessage = { [unowned self] _, message in self.messages.append(message.text) }
         connection.connect()
     }
@@ -28,12 +28,12 @@ private final class WebSocketPeer {
 
 /// One HTTP GET; `done` is set when the answer's body arrived.
 private final class HTTPGet {
-    let connection: AsyncTcpConnection<RawCodec>
+    let connection: TCPClient<RawCodec>
     var response = ""
     var done: Bool { response.hasSuffix("ok") }
 
     init(_ loop: EventLoop, port: Int, target: String) throws {
-        connection = try AsyncTcpConnection<RawCodec>(loop: loop, url: "tcp://127.0.0.1:\(port)")
+        connection = try TCPClient<RawCodec>(loop: loop, url: "tcp://127.0.0.1:\(port)")
         connection.onConnect = { connection in
             connection.send(ByteBuffer("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
         }

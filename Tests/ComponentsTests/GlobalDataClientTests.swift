@@ -13,7 +13,7 @@ import Glibc
 #endif
 
 /// A GlobalData server served on the test's own loop, and its address.
-private func startServer(_ testLoop: TestLoop, log: ComponentLogger? = nil) throws -> (GlobalDataServer, TcpServer<FrameCodec>, String) {
+private func startServer(_ testLoop: TestLoop, log: ComponentLogger? = nil) throws -> (GlobalDataServer, TCPServer<FrameCodec>, String) {
     let server = try GlobalDataServer("127.0.0.1:0")
     if let log { server.log = log }
     let tcp = try server.serve(on: testLoop.loop, address: "frame://127.0.0.1:0")
@@ -117,7 +117,7 @@ struct GlobalDataClientTests {
     func timeout() throws {
         let testLoop = try TestLoop()
         // A frame server that swallows everything.
-        let silent = try TcpServer<FrameCodec>(loop: testLoop.loop, address: "frame://127.0.0.1:0")
+        let silent = try TCPServer<FrameCodec>(loop: testLoop.loop, address: "frame://127.0.0.1:0")
         try silent.start()
         defer { silent.closeAll() }
         let client = try GlobalDataClient(loop: testLoop.loop, servers: ["127.0.0.1:\(silent.listener!.address.port)"], timeout: 0.2)
@@ -141,7 +141,7 @@ struct GlobalDataClientTests {
         var answers: [String] = []
         var closed = 0
         func rogue(_ body: [UInt8], header: [UInt8]? = nil) throws {
-            let connection = try AsyncTcpConnection<FrameCodec>(loop: testLoop.loop, url: "frame://\(address)")
+            let connection = try TCPClient<FrameCodec>(loop: testLoop.loop, url: "frame://\(address)")
             connection.onConnect = { connection in
                 if let header {
                     _ = connection.sendRaw(ByteBuffer(header + body))

@@ -102,7 +102,7 @@ let httpHasH11: Bool = WSChild.run(["python3", "-c", "import h11"], timeout: 20)
 
 /// A client socket in the test's loop that sends bytes as given and keeps every byte it receives.
 final class RawHTTPClient {
-    let connection: AsyncTcpConnection<RawCodec>
+    let connection: TCPClient<RawCodec>
     private(set) var received: [UInt8] = []
     private(set) var closed = false
     /// When the first byte arrived, and when the close was seen (monotonic nanoseconds, 0: not yet).
@@ -110,7 +110,7 @@ final class RawHTTPClient {
     private(set) var closedAt: UInt64 = 0
 
     init(_ harness: WSLoop, port: Int) throws {
-        connection = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: "tcp://127.0.0.1:\(port)")
+        connection = try TCPClient<RawCodec>(loop: harness.loop, url: "tcp://127.0.0.1:\(port)")
         connection.onMessage = { [unowned self] _, bytes in
             if self.firstByteAt == 0 { self.firstByteAt = MonotonicClock.now() }
             self.received += bytes.bytes
@@ -212,8 +212,8 @@ extension WSLoop {
         files: StaticFiles? = nil,
         uploads: String? = nil,
         log: HTTPServerLog = HTTPServerLog(),
-        configure: (TcpServer<HTTPServerCodec>) -> Void = { _ in }
-    ) throws -> TcpServer<HTTPServerCodec> {
+        configure: (TCPServer<HTTPServerCodec>) -> Void = { _ in }
+    ) throws -> TCPServer<HTTPServerCodec> {
         try server(HTTPServerCodec.self) { server in
             server.onConnect = { _ in log.connects += 1 }
             server.onClose = { _ in log.closes += 1 }

@@ -14,7 +14,7 @@ import Glibc
 @Suite("HTTP sessions over loopback")
 struct HTTPSessionTests {
     /// A server whose `/count` increments a counter in the session and whose `/destroy` destroys it.
-    static func sessionServer(_ harness: WSLoop, _ directory: HTTPTempDir) throws -> TcpServer<HTTPServerCodec> {
+    static func sessionServer(_ harness: WSLoop, _ directory: HTTPTempDir) throws -> TCPServer<HTTPServerCodec> {
         let sessions = HTTPSessions(store: try FileSessionStore(directory: directory.path("sessions")))
         return try harness.server(HTTPServerCodec.self) { server in
             server.onMessage = { connection, request in

@@ -17,7 +17,7 @@ struct HTTPSlowClientTests {
     static let headTimeout = 0.3
 
     /// The test server with `Worker(http:)`'s head timeout, shortened.
-    static func server(_ harness: WSLoop, log: HTTPServerLog) throws -> TcpServer<HTTPServerCodec> {
+    static func server(_ harness: WSLoop, log: HTTPServerLog) throws -> TCPServer<HTTPServerCodec> {
         try harness.httpServer(log: log) { server in
             server.partialMessageTimeout = headTimeout
             server.isStalled = { connection in connection.codec.isReceivingHead }

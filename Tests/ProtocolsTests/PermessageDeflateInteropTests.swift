@@ -103,7 +103,7 @@ struct PermessageDeflateInteropTests {
         let harness = try WSLoop()
         let child = try WSChild(["python3", "-c", Self.serverScript])
         defer { child.kill() }
-        var client: AsyncTcpConnection<WebSocketClientCodec>?
+        var client: TCPClient<WebSocketClientCodec>?
         var received: [WebSocketMessage] = []
         var compressed = false
         var serverSaid: [String] = []
@@ -123,7 +123,7 @@ struct PermessageDeflateInteropTests {
                 do {
                     var codec = WebSocketClientCodec()
                     codec.permessageDeflate = PermessageDeflateOptions()
-                    let connection = try AsyncTcpConnection<WebSocketClientCodec>(
+                    let connection = try TCPClient<WebSocketClientCodec>(
                         loop: harness.loop, url: "ws://127.0.0.1:\(port)/", codec: codec)
                     connection.maxPackageSize = 4 << 20
                     connection.onCodecEvent = { connection, event in

@@ -162,7 +162,7 @@ struct StaticFilesTests {
         // The client: keeps the head, counts the body, checks it is all zeros (the sparse file), and reads
         // slowly: after each read it pauses, and a timer resumes it every 2 ms (nothing at all for the
         // first 200 ms, so the kernel's buffers fill and the server must wait for drains).
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: "tcp://127.0.0.1:\(server.port)")
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: "tcp://127.0.0.1:\(server.port)")
         var head: [UInt8] = []
         var headDone = false
         var bodyCount = 0

@@ -1,5 +1,5 @@
 // A real browser against our WebSocket server: headless Chromium loads a page from our HTTP server
-// (TcpServer<HTTPServerCodec>), whose script opens ws://127.0.0.1:PORT/ with a sub-protocol, sends a
+// (TCPServer<HTTPServerCodec>), whose script opens ws://127.0.0.1:PORT/ with a sub-protocol, sends a
 // text and a binary message, closes, and reports what came back by fetching /report?result=… from the
 // same HTTP server. Skipped, with the reason, when no chromium is installed (.ci/run installs it).
 

@@ -63,7 +63,7 @@ struct WebSocketClientCloseTests {
             server.onClose = { _ in serverSaw.append("closed") }
         }
         let url = "ws://127.0.0.1:\(server.port)/"
-        let client = try AsyncTcpConnection<WebSocketClientCodec>(loop: harness.loop, url: url)
+        let client = try TCPClient<WebSocketClientCodec>(loop: harness.loop, url: url)
         var clientSaw: [String] = []
         var started: UInt64 = 0
         var elapsed = 0.0
@@ -117,7 +117,7 @@ struct WebSocketClientCloseTests {
             server.onClose = { _ in serverClosed = true }
         }
         let url = "ws://127.0.0.1:\(server.port)/"
-        let client = try AsyncTcpConnection<WebSocketClientCodec>(loop: harness.loop, url: url)
+        let client = try TCPClient<WebSocketClientCodec>(loop: harness.loop, url: url)
         var events: [String] = []
         var started: UInt64 = 0
         var elapsed = 0.0

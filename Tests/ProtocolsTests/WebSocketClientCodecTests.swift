@@ -241,7 +241,7 @@ struct WebSocketClientCodecTests {
         "a reconnect, which restores a copy of the codec taken before the first connection, neither repeats its mask keys nor resends what the first connection delivered"
     )
     func copyForReconnect() throws {
-        // As AsyncTcpConnection does: sends before connect(), then a copy kept as the template.
+        // As TCPClient does: sends before connect(), then a copy kept as the template.
         var first = WSCodecDriver(WebSocketClientCodec(), isClient: true)
         first.endpoint = try Endpoint("ws://example.com/")
         first.send(.text("sent once"))

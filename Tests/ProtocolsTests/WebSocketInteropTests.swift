@@ -112,7 +112,7 @@ struct WebSocketInteropTests {
         let harness = try WSLoop()
         let child = try WSChild(["python3", "-c", Self.serverScript])
         defer { child.kill() }
-        var client: AsyncTcpConnection<WebSocketClientCodec>?
+        var client: TCPClient<WebSocketClientCodec>?
         var received: [WebSocketMessage] = []
         var events: [String] = []
         var serverSaid: [String] = []
@@ -126,7 +126,7 @@ struct WebSocketInteropTests {
             onLine: { line in
                 if line.hasPrefix("port "), let port = Int(line.dropFirst(5)) {
                     do {
-                        let connection = try AsyncTcpConnection<WebSocketClientCodec>(
+                        let connection = try TCPClient<WebSocketClientCodec>(
                             loop: harness.loop,
                             url: "ws://127.0.0.1:\(port)/chat"
                         )

@@ -18,9 +18,9 @@ struct WebSocketSocketTests {
     /// An echo server: every message goes back as it came (text stays text, binary stays binary).
     static func echoServer(
         _ harness: WSLoop,
-        configure: (TcpServer<WebSocketServerCodec>) -> Void = { _ in }
+        configure: (TCPServer<WebSocketServerCodec>) -> Void = { _ in }
     ) throws
-        -> TcpServer<WebSocketServerCodec>
+        -> TCPServer<WebSocketServerCodec>
     {
         try harness.server(WebSocketServerCodec.self) { server in
             server.onMessage = { connection, message in connection.send(message) }
@@ -30,17 +30,17 @@ struct WebSocketSocketTests {
 
     static func client(
         _ harness: WSLoop,
-        _ server: TcpServer<WebSocketServerCodec>,
+        _ server: TCPServer<WebSocketServerCodec>,
         path: String = "/"
     ) throws
-        -> AsyncTcpConnection<WebSocketClientCodec>
+        -> TCPClient<WebSocketClientCodec>
     {
-        try AsyncTcpConnection<WebSocketClientCodec>(loop: harness.loop, url: "ws://127.0.0.1:\(server.port)\(path)")
+        try TCPClient<WebSocketClientCodec>(loop: harness.loop, url: "ws://127.0.0.1:\(server.port)\(path)")
     }
 
-    static func raw(_ harness: WSLoop, _ server: TcpServer<WebSocketServerCodec>) throws -> AsyncTcpConnection<RawCodec>
+    static func raw(_ harness: WSLoop, _ server: TCPServer<WebSocketServerCodec>) throws -> TCPClient<RawCodec>
     {
-        try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: "tcp://127.0.0.1:\(server.port)")
+        try TCPClient<RawCodec>(loop: harness.loop, url: "tcp://127.0.0.1:\(server.port)")
     }
 
     @Test(
@@ -373,7 +373,7 @@ struct WebSocketSocketTests {
     /// A client sends "last words"; the server answers with `onMessage`; returns what each side saw
     /// (messages, close frames with their code, and the close of the socket).
     static func closingExchange(
-        _ onMessage: @escaping (TcpServer<WebSocketServerCodec>, TcpConnection<WebSocketServerCodec>, WebSocketMessage) -> Void
+        _ onMessage: @escaping (TCPServer<WebSocketServerCodec>, TCPConnection<WebSocketServerCodec>, WebSocketMessage) -> Void
     ) throws -> (client: [String], server: [String]) {
         let harness = try WSLoop()
         var serverSaw: [String] = []
@@ -464,7 +464,7 @@ struct WebSocketSocketTests {
         client.onClose = { client in
             closes += 1
             if closes == 1 {
-                (client as? AsyncTcpConnection<WebSocketClientCodec>)?.reconnect(after: 0.01)
+                (client as? TCPClient<WebSocketClientCodec>)?.reconnect(after: 0.01)
             } else {
                 harness.done()
             }

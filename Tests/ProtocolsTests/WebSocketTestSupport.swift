@@ -217,7 +217,7 @@ let wsLongSplits: [ReadSplit] = [.whole, .chunks(of: 4096), .chunks(of: 70), .ra
 
 // MARK: - A connection with an onCodecEvent hook, played by hand
 
-/// Drives a codec as `TcpConnection` does when it has an `onCodecEvent` hook (`wantsEvents`), so the
+/// Drives a codec as `TCPConnection` does when it has an `onCodecEvent` hook (`wantsEvents`), so the
 /// tests see events, pauses and replies one call at a time.
 struct WSCodecDriver<C: Codec> {
     var codec: C
@@ -309,7 +309,7 @@ struct WSCodecDriver<C: Codec> {
         collect(&context)
     }
 
-    /// Carries out what one call asked for, as `TcpConnection.apply` does.
+    /// Carries out what one call asked for, as `TCPConnection.apply` does.
     mutating func collect(_ context: inout CodecContext) {
         if !context.replies.isEmpty { output.append(context.takeReplies()) }
         if context.eventPending {
@@ -366,9 +366,9 @@ final class WSLoop {
     func onTeardown(_ body: @escaping () -> Void) { teardowns.append(body) }
 
     /// A started server on 127.0.0.1, port 0.
-    func server<C: Codec>(_ codec: C.Type = C.self, configure: (TcpServer<C>) -> Void = { _ in }) throws -> TcpServer<C>
+    func server<C: Codec>(_ codec: C.Type = C.self, configure: (TCPServer<C>) -> Void = { _ in }) throws -> TCPServer<C>
     {
-        let server = try TcpServer<C>(loop: loop, address: "tcp://127.0.0.1:0")
+        let server = try TCPServer<C>(loop: loop, address: "tcp://127.0.0.1:0")
         configure(server)
         try server.start()
         onTeardown {
@@ -410,7 +410,7 @@ final class WSLoop {
     }
 }
 
-extension TcpServer {
+extension TCPServer {
     var port: Int { listener?.address.port ?? 0 }
 }
 

@@ -18,7 +18,7 @@ final class UpgradeLog {
     var httpPaths: [String] = []
     var httpCloses = 0
     var httpErrors: [TransportError] = []
-    var upgraded: [TcpConnection<WebSocketServerCodec>] = []
+    var upgraded: [TCPConnection<WebSocketServerCodec>] = []
     var webSocketMessages: [WebSocketMessage] = []
     var webSocketEvents: [String] = []
     var webSocketCloses = 0
@@ -29,8 +29,8 @@ extension WSLoop {
     /// upgrades (picking `chat` when offered) to an echo WebSocket; `configure` runs last.
     func upgradeServer(
         log: UpgradeLog,
-        configure: (TcpServer<HTTPServerCodec>) -> Void = { _ in }
-    ) throws -> TcpServer<HTTPServerCodec> {
+        configure: (TCPServer<HTTPServerCodec>) -> Void = { _ in }
+    ) throws -> TCPServer<HTTPServerCodec> {
         try server(HTTPServerCodec.self) { server in
             server.onClose = { _ in log.httpCloses += 1 }
             server.onError = { _, error in log.httpErrors.append(error) }
@@ -90,8 +90,8 @@ struct WebSocketUpgradeTests {
         _ harness: WSLoop,
         port: Int,
         path: String = "/ws"
-    ) throws -> AsyncTcpConnection<WebSocketClientCodec> {
-        try AsyncTcpConnection<WebSocketClientCodec>(loop: harness.loop, url: "ws://127.0.0.1:\(port)\(path)")
+    ) throws -> TCPClient<WebSocketClientCodec> {
+        try TCPClient<WebSocketClientCodec>(loop: harness.loop, url: "ws://127.0.0.1:\(port)\(path)")
     }
 
     @Test(
@@ -374,7 +374,7 @@ struct WebSocketUpgradeTests {
         let harness = try WSLoop()
         let log = UpgradeLog()
         let server = try harness.upgradeServer(log: log)
-        var clients: [AsyncTcpConnection<WebSocketClientCodec>] = []
+        var clients: [TCPClient<WebSocketClientCodec>] = []
         var open = 0
         var closed = 0
         for _ in 0..<3 {

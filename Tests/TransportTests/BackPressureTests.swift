@@ -194,8 +194,8 @@ struct BackPressureTests {
         }
 
         // The proxy: each client connection is piped to a connection to the echo server, and back.
-        var upstreams: [AsyncTcpConnection<RawCodec>] = []
-        var clientSide: TcpConnection<RawCodec>?
+        var upstreams: [TCPClient<RawCodec>] = []
+        var clientSide: TCPConnection<RawCodec>?
         var clientSideFull = 0
         var upstreamFull = 0
         var largestClientSideQueue = 0
@@ -213,7 +213,7 @@ struct BackPressureTests {
             server.onConnect = { connection in
                 shrinkSendBuffer(connection.fd)
                 clientSide = connection
-                let upstream = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: site.clientURL(for: echo.listener!))
+                let upstream = try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: echo.listener!))
                 upstream.maxSendBufferSize = limit
                 upstreams.append(upstream)
                 connection.pipe(to: upstream)

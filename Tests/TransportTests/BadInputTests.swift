@@ -30,7 +30,7 @@ struct BadInputTests {
         }
         let address = try #require(first.listener).address
         let taken = family == .unix ? "unix://\(address.ip)" : site.clientURL(for: first.listener!)
-        let second = try TcpServer<LineCodec>(loop: harness.loop, address: taken)
+        let second = try TCPServer<LineCodec>(loop: harness.loop, address: taken)
         #expect {
             try second.start()
         } throws: { error in
@@ -64,7 +64,7 @@ struct BadInputTests {
         try SocketCalls.bind(stale, address)
         _ = Glibc.close(stale)
         #expect(access(path, F_OK) == 0)
-        let server = try TcpServer<RawCodec>(loop: harness.loop, address: "unix://\(path)")
+        let server = try TCPServer<RawCodec>(loop: harness.loop, address: "unix://\(path)")
         try server.start()
         #expect(server.listener?.address == address)
         server.stop()
@@ -75,14 +75,14 @@ struct BadInputTests {
     @Test func aUnixPathTooLong() throws {
         let harness = try LoopHarness(.automatic)
         let url = "unix:///" + String(repeating: "d", count: 200) + "/app.sock"
-        let server = try TcpServer<RawCodec>(loop: harness.loop, address: url)
+        let server = try TCPServer<RawCodec>(loop: harness.loop, address: url)
         #expect {
             try server.start()
         } throws: { error in
             (error as? TransportError)?.code == .invalidAddress
                 && (error as? TransportError)?.description.contains("1 to 107 bytes") == true
         }
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: url)
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: url)
         var events: [String] = []
         client.onError = { _, error in
             events.append("error")
@@ -100,7 +100,7 @@ struct BadInputTests {
         let site = try TestSite(.unix)
         defer { site.remove() }
         let path = "\(site.directory!)/missing/app.sock"
-        let server = try TcpServer<RawCodec>(loop: harness.loop, address: "unix://\(path)")
+        let server = try TCPServer<RawCodec>(loop: harness.loop, address: "unix://\(path)")
         #expect {
             try server.start()
         } throws: { error in
@@ -120,15 +120,15 @@ struct BadInputTests {
             (error as? TransportError)?.code == .invalidAddress
                 && (error as? TransportError)?.description.contains(address) == true
         }
-        #expect(performing: { try TcpServer<RawCodec>(loop: harness.loop, address: address) }, throws: isInvalidAddress)
-        #expect(performing: { try UdpServer<RawCodec>(loop: harness.loop, address: address) }, throws: isInvalidAddress)
-        #expect(performing: { try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: address) }, throws: isInvalidAddress)
+        #expect(performing: { try TCPServer<RawCodec>(loop: harness.loop, address: address) }, throws: isInvalidAddress)
+        #expect(performing: { try UDPServer<RawCodec>(loop: harness.loop, address: address) }, throws: isInvalidAddress)
+        #expect(performing: { try TCPClient<RawCodec>(loop: harness.loop, url: address) }, throws: isInvalidAddress)
         harness.finish()
     }
 
     @Test func aListenAddressMustBeNumeric() throws {
         let harness = try LoopHarness(.automatic)
-        let server = try TcpServer<RawCodec>(loop: harness.loop, address: "tcp://example.com:8080")
+        let server = try TCPServer<RawCodec>(loop: harness.loop, address: "tcp://example.com:8080")
         #expect {
             try server.start()
         } throws: { error in
@@ -136,7 +136,7 @@ struct BadInputTests {
                 && (error as? TransportError)?.description.contains("tcp://example.com:8080") == true
         }
         #expect(throws: TransportError.self) {
-            try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: "udp://127.0.0.1:9")
+            try TCPClient<RawCodec>(loop: harness.loop, url: "udp://127.0.0.1:9")
         }
         harness.finish()
     }

@@ -104,7 +104,7 @@ struct LoopLifetimeTests {
             server.onMessage = { connection, line in connection.send(line) }
             server.onClose = { _ in closed() }
         }
-        let client = try AsyncTcpConnection<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try TCPClient<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
         var echoed: String?
         client.onConnect = { client in client.send("ping") }
         client.onMessage = { client, line in

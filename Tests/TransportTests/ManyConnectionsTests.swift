@@ -56,8 +56,8 @@ struct ManyConnectionsTests {
             let loop = try EventLoop(backend: .epoll)
             let context = TransportContext.of(loop)
             loop.errorHandler = { error in failures.append("loop error: \(error)") }
-            let server = try TcpServer<LineCodec>(loop: loop, address: "tcp://127.0.0.1:0")
-            var clients: [AsyncTcpConnection<LineCodec>] = []
+            let server = try TCPServer<LineCodec>(loop: loop, address: "tcp://127.0.0.1:0")
+            var clients: [TCPClient<LineCodec>] = []
             var started = 0
             var accepted = 0
             var echoed = 0
@@ -69,7 +69,7 @@ struct ManyConnectionsTests {
             func startClient(port: Int) throws {
                 let index = started
                 started += 1
-                let client = try AsyncTcpConnection<LineCodec>(loop: loop, url: "tcp://127.0.0.1:\(port)")
+                let client = try TCPClient<LineCodec>(loop: loop, url: "tcp://127.0.0.1:\(port)")
                 client.onConnect = { client in client.send("hello \(index)") }
                 client.onMessage = { _, line in
                     check(line == "hello \(index)", "client \(index) got \(line)")

@@ -6,12 +6,12 @@ import WorkermanTransport
     @Test(arguments: BackendKind.available, ["tcp://127.0.0.1:0", "tcp://[::1]:0"])
     func echoRoundTrip(backend: BackendKind, address: String) throws {
         let loop = try EventLoop(backend: backend)
-        let server = try TcpServer<RawCodec>(loop: loop, address: address)
+        let server = try TCPServer<RawCodec>(loop: loop, address: address)
         server.onMessage = { connection, bytes in connection.send(bytes) }
         try server.start()
         let port = server.listener!.address.port
         let host = address.contains("[") ? "[::1]" : "127.0.0.1"
-        let client = try AsyncTcpConnection<RawCodec>(loop: loop, url: "tcp://\(host):\(port)")
+        let client = try TCPClient<RawCodec>(loop: loop, url: "tcp://\(host):\(port)")
         var received = ByteBuffer()
         var connected = false
         client.onConnect = { client in
@@ -38,11 +38,11 @@ import WorkermanTransport
 
     @Test func connectRefusedReportsError() throws {
         let loop = try EventLoop()
-        let probe = try TcpServer<RawCodec>(loop: loop, address: "tcp://127.0.0.1:0")
+        let probe = try TCPServer<RawCodec>(loop: loop, address: "tcp://127.0.0.1:0")
         try probe.start()
         let port = probe.listener!.address.port
         probe.stop()
-        let client = try AsyncTcpConnection<RawCodec>(loop: loop, url: "tcp://127.0.0.1:\(port)")
+        let client = try TCPClient<RawCodec>(loop: loop, url: "tcp://127.0.0.1:\(port)")
         var errors: [TransportError] = []
         var closes = 0
         client.onError = { _, error in errors.append(error) }

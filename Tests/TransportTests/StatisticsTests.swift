@@ -23,7 +23,7 @@ struct StatisticsTests {
             server.onMessage = { connection, line in connection.send(line.uppercased()) }
             server.onClose = { _ in harness.done() }
         }
-        let client = try AsyncTcpConnection<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try TCPClient<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
         var replies: [String] = []
         client.onConnect = { client in client.sendRaw("a\nb\nc\n") }
         client.onMessage = { client, line in
@@ -49,7 +49,7 @@ struct StatisticsTests {
         let site = try TestSite(family)
         defer { site.remove() }
         var listing: [ConnectionInfo] = []
-        var serverSide: TcpConnection<LineCodec>?
+        var serverSide: TCPConnection<LineCodec>?
         let server = try harness.startServer(site, codec: LineCodec.self) { server in
             server.maxSendBufferSize = 1 << 30
             server.onConnect = { connection in
@@ -67,7 +67,7 @@ struct StatisticsTests {
             }
         }
         let listener = try #require(server.listener)
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: site.clientURL(for: listener))
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: listener))
         var clientLocal = ""
         client.onConnect = { client in
             clientLocal = client.localAddress?.description ?? "?"
@@ -161,7 +161,7 @@ struct StatisticsTests {
         // pending before the loop polls, so both see it ready; one accepts, the other finds nothing.
         let harness = try LoopHarness(backend)
         let site = try TestSite(.ipv4)
-        var accepted: [TcpConnection<RawCodec>] = []
+        var accepted: [TCPConnection<RawCodec>] = []
         let first = try harness.startServer(site, codec: RawCodec.self) { server in
             server.onConnect = { connection in
                 accepted.append(connection)
@@ -178,7 +178,7 @@ struct StatisticsTests {
             _ = Glibc.close(copy)
             throw error
         }
-        let second = TcpServer<RawCodec>(loop: harness.loop, endpoint: listener.endpoint)
+        let second = TCPServer<RawCodec>(loop: harness.loop, endpoint: listener.endpoint)
         second.onConnect = first.onConnect
         try second.start(adopting: adopted)
         harness.track(second)
@@ -200,7 +200,7 @@ struct StatisticsTests {
         let harness = try LoopHarness(.automatic)
         let site = try TestSite(.ipv4)
         do {
-            let server = try TcpServer<RawCodec>(loop: harness.loop, address: site.listenAddress())
+            let server = try TCPServer<RawCodec>(loop: harness.loop, address: site.listenAddress())
             try server.start()
             server.stop()
         }

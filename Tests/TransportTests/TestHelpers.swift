@@ -59,7 +59,7 @@ final class LoopHarness {
     func onTeardown(_ body: @escaping () -> Void) { teardowns.append(body) }
 
     /// Stops `server` at the end of the test, destroying connections a failed test left open.
-    func track<C>(_ server: TcpServer<C>) {
+    func track<C>(_ server: TCPServer<C>) {
         onTeardown {
             server.stop()
             for connection in server.connections.values { connection.destroy() }
@@ -183,9 +183,9 @@ extension LoopHarness {
         _ site: TestSite,
         codec: C.Type = C.self,
         name: String = "s",
-        configure: (TcpServer<C>) -> Void = { _ in }
-    ) throws -> TcpServer<C> {
-        let server = try TcpServer<C>(loop: loop, address: site.listenAddress(name: name))
+        configure: (TCPServer<C>) -> Void = { _ in }
+    ) throws -> TCPServer<C> {
+        let server = try TCPServer<C>(loop: loop, address: site.listenAddress(name: name))
         configure(server)
         try server.start()
         track(server)

@@ -7,10 +7,10 @@ import WorkermanTransport
 import Glibc
 #endif
 
-/// Our echo server: a `TcpServer` with no codec, each read sent straight back, on one loop.
+/// Our echo server: a `TCPServer` with no codec, each read sent straight back, on one loop.
 func runOurEchoServer(port: Int) throws {
     let loop = try EventLoop()
-    let server = try TcpServer<RawCodec>(loop: loop, address: "tcp://127.0.0.1:\(port)")
+    let server = try TCPServer<RawCodec>(loop: loop, address: "tcp://127.0.0.1:\(port)")
     server.onMessage = { connection, bytes in connection.send(bytes) }
     try server.start()
     announce(port: server.listener!.address.port)

@@ -1,4 +1,4 @@
-// bench-echo: raw TCP echo throughput, our TcpServer against SwiftNIO's echo with one loop.
+// bench-echo: raw TCP echo throughput, our TCPServer against SwiftNIO's echo with one loop.
 //
 //   bench-echo [--rounds N] [--connections N] [--size BYTES] [--window N] [--duration SECONDS]
 //   bench-echo serve ours|nio PORT          (used by the driver)

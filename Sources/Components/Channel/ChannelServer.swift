@@ -30,7 +30,7 @@ public final class ChannelServer {
     /// Where bad input is reported.
     public var log: ComponentLogger = ComponentLog.standardError
     package private(set) var broker = ChannelBroker()
-    private var connections: [Int: TcpConnection<FrameCodec>] = [:]
+    private var connections: [Int: TCPConnection<FrameCodec>] = [:]
     /// Set while the broker runs: a connection that closes during a send (a dead peer) is forgotten
     /// after the broker returns, never while it is mid-update.
     private var handling = false
@@ -59,11 +59,11 @@ public final class ChannelServer {
 
     /// Serves on `loop` outside the process plan, with the worker's handlers: for tests, and for a
     /// program that runs its own loop. `address` is a full URL (`frame://127.0.0.1:0`).
-    package func serve(on loop: EventLoop, address: String) throws(TransportError) -> TcpServer<FrameCodec> {
+    package func serve(on loop: EventLoop, address: String) throws(TransportError) -> TCPServer<FrameCodec> {
         try worker.serve(on: loop, address: address)
     }
 
-    private func handle(_ body: ByteBuffer, from connection: TcpConnection<FrameCodec>) {
+    private func handle(_ body: ByteBuffer, from connection: TCPConnection<FrameCodec>) {
         handling = true
         let outcome = broker.handle(body, from: connection.id) { id, message in
             self.connections[id]?.send(message)

@@ -13,7 +13,7 @@ final class ServerChannelBackend: ChannelBackend {
     let pingInterval: Double?
     var log: ComponentLogger
     private let url: String
-    private var connection: AsyncTcpConnection<FrameCodec>?
+    private var connection: TCPClient<FrameCodec>?
     private var pingTimer: TimerID?
     private var stopped = false
     private var lastError: TransportError?
@@ -35,9 +35,9 @@ final class ServerChannelBackend: ChannelBackend {
 
     func start() {
         guard connection == nil, !stopped else { return }
-        let connection: AsyncTcpConnection<FrameCodec>
+        let connection: TCPClient<FrameCodec>
         do {
-            connection = try AsyncTcpConnection<FrameCodec>(loop: loop, url: url)
+            connection = try TCPClient<FrameCodec>(loop: loop, url: url)
         } catch {
             log("Channel client: cannot use server address \(server): \(error)")
             return
@@ -52,7 +52,7 @@ final class ServerChannelBackend: ChannelBackend {
         connection.onMessage = { [weak self] _, body in self?.received(body) }
         connection.onBufferDrain = { [weak self] _ in self?.delegate?.backendDrained() }
         connection.onError = { [weak self] _, error in self?.lastError = error }
-        connection.onClose = { [weak self] connection in self?.closed(connection as? AsyncTcpConnection<FrameCodec>) }
+        connection.onClose = { [weak self] connection in self?.closed(connection as? TCPClient<FrameCodec>) }
         self.connection = connection
         if let pingInterval, pingInterval > 0 {
             pingTimer = try? loop.addTimer(every: pingInterval) { [weak self] in
@@ -72,7 +72,7 @@ final class ServerChannelBackend: ChannelBackend {
         connection = nil
     }
 
-    private func closed(_ connection: AsyncTcpConnection<FrameCodec>?) {
+    private func closed(_ connection: TCPClient<FrameCodec>?) {
         let wasReady = isReady
         isReady = false
         guard !stopped, let connection else { return }

@@ -21,7 +21,7 @@ final class GlobalDataLink {
     var pingInterval: Double?
     var log: ComponentLogger
 
-    private var connection: AsyncTcpConnection<FrameCodec>?
+    private var connection: TCPClient<FrameCodec>?
     private var established = false
     private var waiters = FIFO<Waiter>()
     /// Requests made while connecting, sent once connected.
@@ -82,9 +82,9 @@ final class GlobalDataLink {
 
     private func openIfNeeded() {
         guard connection == nil else { return }
-        let connection: AsyncTcpConnection<FrameCodec>
+        let connection: TCPClient<FrameCodec>
         do {
-            connection = try AsyncTcpConnection<FrameCodec>(loop: loop, url: url)
+            connection = try TCPClient<FrameCodec>(loop: loop, url: url)
         } catch {
             failure = GlobalDataError(.invalidAddress, server: server, "\(error)")
             failAll()
@@ -100,7 +100,7 @@ final class GlobalDataLink {
         connection.connect()
     }
 
-    private func connected(_ connection: AsyncTcpConnection<FrameCodec>) {
+    private func connected(_ connection: TCPClient<FrameCodec>) {
         established = true
         for body in unsent { connection.send(body) }
         unsent.removeAll()

@@ -45,11 +45,11 @@ public final class GlobalDataServer {
 
     /// Serves on `loop` outside the process plan, with the worker's handlers: for tests, and for a
     /// program that runs its own loop. `address` is a full URL (`frame://127.0.0.1:0`).
-    package func serve(on loop: EventLoop, address: String) throws(TransportError) -> TcpServer<FrameCodec> {
+    package func serve(on loop: EventLoop, address: String) throws(TransportError) -> TCPServer<FrameCodec> {
         try worker.serve(on: loop, address: address)
     }
 
-    private func handle(_ body: ByteBuffer, from connection: TcpConnection<FrameCodec>) {
+    private func handle(_ body: ByteBuffer, from connection: TCPConnection<FrameCodec>) {
         switch store.handle(body) {
         case .ignore:
             break

@@ -5,7 +5,7 @@ import WorkermanTransport
 /// `maxPackageSize`, a line over 64 KiB, nesting deeper than 16 or a malformed header rejects the stream.
 ///
 /// ```swift
-/// let redis = try AsyncTcpConnection<RESPCodec>(loop: loop, url: "tcp://127.0.0.1:6379")
+/// let redis = try TCPClient<RESPCodec>(loop: loop, url: "tcp://127.0.0.1:6379")
 /// redis.onMessage = { _, reply in print(reply) }
 /// redis.send(["PING"])
 /// ```

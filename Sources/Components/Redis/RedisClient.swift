@@ -49,7 +49,7 @@ public final class RedisClient {
     /// Seconds a connection attempt may take.
     public var connectTimeout = 5.0
 
-    private var connection: AsyncTcpConnection<RESPCodec>?
+    private var connection: TCPClient<RESPCodec>?
     public private(set) var isConnected = false
     private var waiters = FIFO<(Result<RESPValue, RedisError>) -> Void>()
     /// Commands issued while connecting, sent once connected.
@@ -83,9 +83,9 @@ public final class RedisClient {
     /// Opens the connection (does nothing while one is open or opening).
     public func connect() {
         guard connection == nil else { return }
-        let connection: AsyncTcpConnection<RESPCodec>
+        let connection: TCPClient<RESPCodec>
         do {
-            connection = try AsyncTcpConnection<RESPCodec>(loop: loop, url: url)
+            connection = try TCPClient<RESPCodec>(loop: loop, url: url)
         } catch {
             closeReason = RedisError(.invalidAddress, "\(error)")
             loop.nextTick { [weak self] in self?.closed() }

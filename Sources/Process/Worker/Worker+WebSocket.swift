@@ -3,12 +3,12 @@ import WorkermanTransport
 
 /// The WebSocket hooks of a `websocket://` worker, kept together behind `onCodecEvent`.
 final class WebSocketHooks {
-    var onConnect: ((TcpConnection<WebSocketServerCodec>, HTTPRequest) throws -> Void)?
-    var onPing: ((TcpConnection<WebSocketServerCodec>, ByteBuffer) throws -> Void)?
-    var onPong: ((TcpConnection<WebSocketServerCodec>, ByteBuffer) throws -> Void)?
-    var onClose: ((TcpConnection<WebSocketServerCodec>, Int, String) throws -> Void)?
+    var onConnect: ((TCPConnection<WebSocketServerCodec>, HTTPRequest) throws -> Void)?
+    var onPing: ((TCPConnection<WebSocketServerCodec>, ByteBuffer) throws -> Void)?
+    var onPong: ((TCPConnection<WebSocketServerCodec>, ByteBuffer) throws -> Void)?
+    var onClose: ((TCPConnection<WebSocketServerCodec>, Int, String) throws -> Void)?
 
-    func handle(_ connection: TcpConnection<WebSocketServerCodec>, _ event: WebSocketEvent) throws {
+    func handle(_ connection: TCPConnection<WebSocketServerCodec>, _ event: WebSocketEvent) throws {
         switch event {
         case .handshake(let request?):
             try onConnect?(connection, request)
@@ -48,24 +48,24 @@ extension Worker where C == WebSocketServerCodec {
     /// Runs before the handshake is answered, with the upgrade request (path, query, headers, `Origin`,
     /// cookies). Close the connection or call `rejectWebSocket(status:)` to refuse; set
     /// `connection.codec.responseHeaders` to add headers (e.g. `Sec-WebSocket-Protocol`) to the 101.
-    public var onWebSocketConnect: ((TcpConnection<C>, HTTPRequest) throws -> Void)? {
+    public var onWebSocketConnect: ((TCPConnection<C>, HTTPRequest) throws -> Void)? {
         get { (protocolHooks as? WebSocketHooks)?.onConnect }
         set { webSocketHooks.onConnect = newValue }
     }
 
     /// Runs for each ping (the pong with the same payload is sent anyway).
-    public var onWebSocketPing: ((TcpConnection<C>, ByteBuffer) throws -> Void)? {
+    public var onWebSocketPing: ((TCPConnection<C>, ByteBuffer) throws -> Void)? {
         get { (protocolHooks as? WebSocketHooks)?.onPing }
         set { webSocketHooks.onPing = newValue }
     }
 
-    public var onWebSocketPong: ((TcpConnection<C>, ByteBuffer) throws -> Void)? {
+    public var onWebSocketPong: ((TCPConnection<C>, ByteBuffer) throws -> Void)? {
         get { (protocolHooks as? WebSocketHooks)?.onPong }
         set { webSocketHooks.onPong = newValue }
     }
 
     /// Runs when the peer's close frame arrives (the close is answered and the connection closes anyway).
-    public var onWebSocketClose: ((TcpConnection<C>, Int, String) throws -> Void)? {
+    public var onWebSocketClose: ((TCPConnection<C>, Int, String) throws -> Void)? {
         get { (protocolHooks as? WebSocketHooks)?.onClose }
         set { webSocketHooks.onClose = newValue }
     }
@@ -86,7 +86,7 @@ extension Worker where C == HTTPServerCodec {
     }
 
     /// This process's WebSocket connections upgraded from this worker's requests, by id (to broadcast).
-    public var webSocketConnections: [Int: TcpConnection<WebSocketServerCodec>] { server?.webSocketConnections ?? [:] }
+    public var webSocketConnections: [Int: TCPConnection<WebSocketServerCodec>] { server?.webSocketConnections ?? [:] }
 }
 
 extension Worker where C == TextCodec {

@@ -16,14 +16,14 @@ public final class Worker<C: Codec>: WorkerBase {
     public var onWorkerStart: ((Worker<C>) throws -> Void)?
     public var onWorkerReload: ((Worker<C>) throws -> Void)?
     public var onWorkerStop: ((Worker<C>) throws -> Void)?
-    public var onConnect: ((TcpConnection<C>) throws -> Void)?
-    public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
-    public var onClose: ((TcpConnection<C>) throws -> Void)?
-    public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
-    public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
-    public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
+    public var onConnect: ((TCPConnection<C>) throws -> Void)?
+    public var onMessage: ((TCPConnection<C>, C.Message) throws -> Void)?
+    public var onClose: ((TCPConnection<C>) throws -> Void)?
+    public var onError: ((TCPConnection<C>, TransportError) throws -> Void)?
+    public var onBufferFull: ((TCPConnection<C>) throws -> Void)?
+    public var onBufferDrain: ((TCPConnection<C>) throws -> Void)?
     /// What the codec reports besides messages; for WebSocket, prefer `onWebSocketConnect` and friends.
-    public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
+    public var onCodecEvent: ((TCPConnection<C>, C.Event) throws -> Void)?
     /// Storage for protocol-specific hooks (`onWebSocketConnect`, …) set through extensions.
     var protocolHooks: AnyObject?
 
@@ -33,13 +33,13 @@ public final class Worker<C: Codec>: WorkerBase {
     /// Makes each connection's codec, for codecs configured per worker.
     public var makeCodec: () -> C = { C() }
     /// Close a connection that holds part of a message this long without completing it (see
-    /// `TcpServer.partialMessageTimeout`); HTTP workers default to 60 s for a request head (slowloris).
+    /// `TCPServer.partialMessageTimeout`); HTTP workers default to 60 s for a request head (slowloris).
     public var partialMessageTimeout: Double?
-    var isStalled: ((TcpConnection<C>) -> Bool)?
-    var onStalled: ((TcpConnection<C>) -> Void)?
+    var isStalled: ((TCPConnection<C>) -> Bool)?
+    var onStalled: ((TCPConnection<C>) -> Void)?
 
     /// The server once listening.
-    public private(set) var server: TcpServer<C>?
+    public private(set) var server: TCPServer<C>?
 
     /// A worker listening on `address` (`scheme://host:port` or `unix:///path`); nil for no listener.
     ///
@@ -49,7 +49,7 @@ public final class Worker<C: Codec>: WorkerBase {
     }
 
     /// This process's live connections of this worker, by id (Workerman's `$worker->connections`).
-    public var connections: [Int: TcpConnection<C>] { server?.connections ?? [:] }
+    public var connections: [Int: TCPConnection<C>] { server?.connections ?? [:] }
 
     /// Connections that left this worker's codec (WebSockets upgraded from an HTTP route), by id: still
     /// this worker's to close on stop, drain on reload, list and count.
@@ -71,7 +71,7 @@ public final class Worker<C: Codec>: WorkerBase {
             // while the other idled. One accept per wake-up, as Workerman does, splits a burst evenly.
             options.acceptBatch = 1
         }
-        let server = TcpServer<C>(loop: loop, endpoint: endpoint, options: options)
+        let server = TCPServer<C>(loop: loop, endpoint: endpoint, options: options)
         configure(server)
         try server.start(adopting: inherited)
         self.server = server
@@ -79,15 +79,15 @@ public final class Worker<C: Codec>: WorkerBase {
 
     /// Serves on `loop` outside the process plan, with this worker's handlers and settings: for tests,
     /// and for a program that runs its own loop. `address` is a full URL (`frame://127.0.0.1:0`).
-    package func serve(on loop: EventLoop, address: String) throws(TransportError) -> TcpServer<C> {
-        let server = try TcpServer<C>(loop: loop, address: address)
+    package func serve(on loop: EventLoop, address: String) throws(TransportError) -> TCPServer<C> {
+        let server = try TCPServer<C>(loop: loop, address: address)
         configure(server)
         try server.start()
         return server
     }
 
     /// Copies this worker's callbacks and settings onto `server`.
-    private func configure(_ server: TcpServer<C>) {
+    private func configure(_ server: TCPServer<C>) {
         server.onConnect = onConnect
         server.onMessage = onMessage
         server.onClose = onClose

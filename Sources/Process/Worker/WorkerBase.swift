@@ -2,7 +2,7 @@ import WorkermanEventLoop
 import WorkermanTransport
 
 /// What every kind of worker shares: the listen address, the process settings and the process plan.
-/// Use `Worker<C>` (streams) or `UdpWorker<C>`; this base is what the supervisor sees.
+/// Use `Worker<C>` (streams) or `UDPWorker<C>`; this base is what the supervisor sees.
 public class WorkerBase {
     /// The listen address as given, e.g. `websocket://0.0.0.0:2346`; nil for a worker with no listener
     /// (timers only).
@@ -35,13 +35,13 @@ public class WorkerBase {
     /// The loop this worker runs on, once it runs.
     public internal(set) var loop: EventLoop?
 
-    /// `streamOnly`: refuse `udp://` (a `Worker`; datagrams need `UdpWorker`). Every check comes before
+    /// `streamOnly`: refuse `udp://` (a `Worker`; datagrams need `UDPWorker`). Every check comes before
     /// the worker joins the plan, so a worker that failed to construct never runs.
     init(address: String?, transport: TransportKind? = nil, streamOnly: Bool = false) throws(TransportError) {
         self.address = address
         self.endpoint = try address.map { (text) throws(TransportError) in try Endpoint(text, transport: transport) }
         if streamOnly, let endpoint, endpoint.transport == .udp {
-            throw TransportError(.invalidAddress, "worker \(address ?? "")", detail: "use UdpWorker for udp:// addresses")
+            throw TransportError(.invalidAddress, "worker \(address ?? "")", detail: "use UDPWorker for udp:// addresses")
         }
         self.planIndex = WorkerRegistry.shared.register(self)
     }

@@ -25,7 +25,7 @@ public struct TextCodec: Codec {
     public init() {}
 
     /// The receive loop, compiled specialized for this codec (see `Codec.process(_:on:)`).
-    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
+    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TCPConnection<Self>) -> Int {
         connection.runCodec(on: bytes)
     }
 

@@ -1,11 +1,11 @@
 import WorkermanTransport
 
-/// The WebSocket client codec (`ws://` with `AsyncTcpConnection`): sends the upgrade request when the TCP
+/// The WebSocket client codec (`ws://` with `TCPClient`): sends the upgrade request when the TCP
 /// connection is up, checks the server's `Sec-WebSocket-Accept`, then speaks frames. Unlike Workerman's
 /// client, every frame is masked with a fresh random key (RFC 6455 §5.3).
 ///
 /// ```swift
-/// let client = try AsyncTcpConnection<WebSocketClientCodec>(loop: loop, url: "ws://127.0.0.1:2346/chat")
+/// let client = try TCPClient<WebSocketClientCodec>(loop: loop, url: "ws://127.0.0.1:2346/chat")
 /// client.codec.headers = [("Authorization", "Bearer …")]
 /// client.onMessage = { client, message in print(message) }
 /// client.connect()
@@ -39,7 +39,7 @@ public struct WebSocketClientCodec: Codec {
     /// ```swift
     /// var codec = WebSocketClientCodec()
     /// codec.permessageDeflate = PermessageDeflateOptions()
-    /// let client = try AsyncTcpConnection(loop: loop, url: "ws://127.0.0.1:2346/", codec: codec)
+    /// let client = try TCPClient(loop: loop, url: "ws://127.0.0.1:2346/", codec: codec)
     /// ```
     public var permessageDeflate: PermessageDeflateOptions?
     /// Whether the server agreed to permessage-deflate on this connection.
@@ -50,7 +50,7 @@ public struct WebSocketClientCodec: Codec {
     private(set) var phase = Phase.idle
     private var key = ""
     private var reader = WebSocketFrameReader(expectMasked: false)
-    /// Frames sent before the handshake completed. A box: `AsyncTcpConnection` restores a copy of the codec
+    /// Frames sent before the handshake completed. A box: `TCPClient` restores a copy of the codec
     /// taken at the first `connect()` on every reconnect, and that copy must not bring back (and send
     /// again) frames the first connection already delivered.
     private let held = HeldFrames()

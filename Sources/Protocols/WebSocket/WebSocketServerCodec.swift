@@ -101,7 +101,7 @@ public struct WebSocketServerCodec: Codec {
     // MARK: - Input
 
     /// The receive loop, compiled specialized for this codec (see `Codec.process(_:on:)`).
-    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
+    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TCPConnection<Self>) -> Int {
         connection.runCodec(on: bytes)
     }
 
@@ -159,7 +159,7 @@ public struct WebSocketServerCodec: Codec {
     }
 
     /// Accepts the upgrade: returns the 101 answer followed by any messages held until now. The
-    /// connection sends it (see `TcpConnection.acceptWebSocket()`).
+    /// connection sends it (see `TCPConnection.acceptWebSocket()`).
     public mutating func acceptHandshake() -> ByteBuffer {
         guard phase == .handshake || phase == .awaitingDecision else { return ByteBuffer() }
         var answer = WebSocketHandshake.acceptResponse(key: key, headers: acceptHeaders)

@@ -34,7 +34,7 @@ public struct CodecRejection: Error, Equatable, Sendable, CustomStringConvertibl
 public struct CodecContext {
     /// The largest message the connection accepts (`maxPackageSize`).
     public var maxPackageSize: Int
-    /// True on the client side of a connection (`AsyncTcpConnection`).
+    /// True on the client side of a connection (`TCPClient`).
     public let isClient: Bool
     /// The address a client connection was made to (its host, port and path), for codecs that need it
     /// (a WebSocket client's `Host` and request target).
@@ -178,15 +178,15 @@ public protocol Codec {
     /// calls and metadata lookups (a tenth of a small HTTP request's instructions).
     ///
     /// ```swift
-    /// public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
+    /// public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TCPConnection<Self>) -> Int {
     ///     connection.runCodec(on: bytes)
     /// }
     /// ```
-    static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int
+    static func process(_ bytes: UnsafeRawBufferPointer, on connection: TCPConnection<Self>) -> Int
 }
 
 extension Codec {
-    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
+    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TCPConnection<Self>) -> Int {
         connection.runCodec(on: bytes)
     }
 

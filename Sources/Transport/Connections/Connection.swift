@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// The codec-independent part of a stream connection: socket, buffers, back-pressure, life cycle and
-/// statistics. `TcpConnection<C>` adds the codec and the typed callbacks. Loop-bound: not `Sendable`.
+/// statistics. `TCPConnection<C>` adds the codec and the typed callbacks. Loop-bound: not `Sendable`.
 ///
 /// Send semantics are Workerman's (reference §2.3): bytes go straight to the socket when nothing is
 /// queued; otherwise they queue, and a send is refused only when the queue is *already* at
@@ -23,7 +23,7 @@ public class Connection {
     @exclusivity(unchecked) public internal(set) var remoteAddress: SocketAddress?
 
     /// Queued output at or above this fires `onBufferFull`, and further sends are dropped
-    /// (default `TcpConnection.defaultMaxSendBufferSize`, 1 MiB).
+    /// (default `TCPConnection.defaultMaxSendBufferSize`, 1 MiB).
     @exclusivity(unchecked) public var maxSendBufferSize: Int
     /// The largest message a codec may announce (default 10 MiB).
     @exclusivity(unchecked) public var maxPackageSize: Int
@@ -62,9 +62,9 @@ public class Connection {
     /// Weak: the owner (a server, or a client itself) holds the connection, not the other way round.
     weak var owner: ConnectionOwner?
 
-    /// Workerman's `TcpConnection::$defaultMaxSendBufferSize`.
+    /// Workerman's `TCPConnection::$defaultMaxSendBufferSize`.
     public static let defaultMaxSendBufferSize = 1024 * 1024
-    /// Workerman's `TcpConnection::$defaultMaxPackageSize`.
+    /// Workerman's `TCPConnection::$defaultMaxPackageSize`.
     public static let defaultMaxPackageSize = 10 * 1024 * 1024
 
     init(

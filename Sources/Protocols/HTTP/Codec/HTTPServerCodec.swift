@@ -105,7 +105,7 @@ public struct HTTPServerCodec: Codec {
     // MARK: - Input
 
     /// The receive loop, compiled specialized for this codec (see `Codec.process(_:on:)`).
-    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TcpConnection<Self>) -> Int {
+    public static func process(_ bytes: UnsafeRawBufferPointer, on connection: TCPConnection<Self>) -> Int {
         connection.runCodec(on: bytes)
     }
 

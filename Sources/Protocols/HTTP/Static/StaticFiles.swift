@@ -44,7 +44,7 @@ public final class StaticFiles {
     /// 304, 206, 416, 403, a redirect to the directory's slash), false when nothing is there (the caller
     /// routes it on, or answers 404). Only GET and HEAD are served.
     @discardableResult
-    public func serve(_ request: HTTPRequest, on connection: TcpConnection<HTTPServerCodec>) -> Bool {
+    public func serve(_ request: HTTPRequest, on connection: TCPConnection<HTTPServerCodec>) -> Bool {
         guard request.method == .get || request.method == .head else { return false }
         let decoded = PercentDecoding.decode(request.path)
         let segments = decoded.split(separator: "/", omittingEmptySubsequences: true)
@@ -71,7 +71,7 @@ public final class StaticFiles {
         return true
     }
 
-    private func respond(to request: HTTPRequest, path: String, info: stat, on connection: TcpConnection<HTTPServerCodec>) {
+    private func respond(to request: HTTPRequest, path: String, info: stat, on connection: TCPConnection<HTTPServerCodec>) {
         let size = Int(info.st_size)
         let modified = Int(info.st_mtim.tv_sec)
         let etag = "\"\(String(modified, radix: 16))-\(String(size, radix: 16))\""
@@ -142,10 +142,10 @@ final class FileStream {
     private var offset: Int
     private var remaining: Int
     private let window: Int
-    private weak var connection: TcpConnection<HTTPServerCodec>?
+    private weak var connection: TCPConnection<HTTPServerCodec>?
     static let chunkSize = 64 * 1024
 
-    init(fd: CInt, offset: Int, remaining: Int, window: Int, connection: TcpConnection<HTTPServerCodec>) {
+    init(fd: CInt, offset: Int, remaining: Int, window: Int, connection: TCPConnection<HTTPServerCodec>) {
         self.fd = fd
         self.offset = offset
         self.remaining = remaining

@@ -18,7 +18,7 @@
 ///
 /// var codec = WebSocketClientCodec()
 /// codec.permessageDeflate = PermessageDeflateOptions(clientMaxWindowBits: 12)
-/// let client = try AsyncTcpConnection(loop: loop, url: "ws://example.com/feed", codec: codec)
+/// let client = try TCPClient(loop: loop, url: "ws://example.com/feed", codec: codec)
 /// ```
 public struct PermessageDeflateOptions: Sendable, Equatable {
     /// The server compresses each message on its own (less memory for the peer's window, worse ratio).

@@ -18,7 +18,7 @@ enum Zlib {
 }
 
 /// One raw deflate or inflate stream (RFC 1951, no zlib header), freed with the object. A class: a zlib
-/// stream is one mutable resource, and codec copies (`AsyncTcpConnection` keeps one to reconnect with)
+/// stream is one mutable resource, and codec copies (`TCPClient` keeps one to reconnect with)
 /// must not each end it.
 final class ZlibStream {
     private let handle: OpaquePointer

@@ -4,21 +4,21 @@ import WorkermanEventLoop
 import Glibc
 #endif
 
-/// A client stream connection (Workerman's `AsyncTcpConnection`): `tcp://host:port`, `unix:///path`, or a
+/// A client stream connection (Workerman's `TCPClient`): `tcp://host:port`, `unix:///path`, or a
 /// codec scheme such as `text://` or `ws://`. Connecting never blocks the loop; names are resolved off
 /// the loop thread.
 ///
 /// ```swift
-/// let client = try AsyncTcpConnection<TextCodec>(loop: loop, url: "text://127.0.0.1:5678")
+/// let client = try TCPClient<TextCodec>(loop: loop, url: "text://127.0.0.1:5678")
 /// client.onConnect = { client in client.send("hello") }
 /// client.onMessage = { client, line in print(line) }
-/// client.onClose = { client in (client as? AsyncTcpConnection<TextCodec>)?.reconnect(after: 1) }
+/// client.onClose = { client in (client as? TCPClient<TextCodec>)?.reconnect(after: 1) }
 /// client.connect()
 /// ```
-public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwner {
+public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
     public let endpoint: Endpoint
     /// Called each time the connection is established (again after every reconnect).
-    public var onConnect: ((AsyncTcpConnection<C>) throws -> Void)?
+    public var onConnect: ((TCPClient<C>) throws -> Void)?
     /// Give up connecting after this many seconds (nil: wait for the kernel's own timeout).
     public var connectTimeout: Double? = 10
 
@@ -36,7 +36,7 @@ public final class AsyncTcpConnection<C: Codec>: TcpConnection<C>, ConnectionOwn
     public init(loop: EventLoop, url: String, codec: C = C()) throws(TransportError) {
         endpoint = try Endpoint(url)
         guard endpoint.transport != .udp else {
-            throw TransportError(.invalidAddress, "connect \(url)", detail: "use AsyncUdpConnection for udp://")
+            throw TransportError(.invalidAddress, "connect \(url)", detail: "use UDPClient for udp://")
         }
         super.init(
             context: TransportContext.of(loop),

@@ -1,4 +1,4 @@
-// TcpConnection over real sockets, one body for TCP over IPv4, TCP over IPv6 and unix sockets, on each loop
+// TCPConnection over real sockets, one body for TCP over IPv4, TCP over IPv6 and unix sockets, on each loop
 // backend: echo, addresses, byte counters, user storage, framing with a codec, send's three-way result,
 // close/destroy, status transitions, pause/resume, half-closed peers and peers that reset mid-message.
 
@@ -10,14 +10,14 @@ import WorkermanTransport
 import Glibc
 #endif
 
-@Suite("TcpConnection")
-struct TcpConnectionTests {
+@Suite("TCPConnection")
+struct TCPConnectionTests {
     @Test(arguments: BackendKind.available, Family.allCases)
     func echoWithAddressesCountersAndUserInfo(backend: BackendKind, family: Family) throws {
         let harness = try LoopHarness(backend)
         let site = try TestSite(family)
         defer { site.remove() }
-        var serverSide: TcpConnection<RawCodec>?
+        var serverSide: TCPConnection<RawCodec>?
         var userInfoSeen: Any?
         let server = try harness.startServer(site, codec: RawCodec.self) { server in
             server.onConnect = { connection in
@@ -31,7 +31,7 @@ struct TcpConnectionTests {
             server.onClose = { _ in harness.done() }
         }
         let listener = try #require(server.listener)
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: site.clientURL(for: listener))
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: listener))
         var echoed = ByteBuffer()
         var clientLocal: SocketAddress?
         var clientRemote: SocketAddress?
@@ -109,7 +109,7 @@ struct TcpConnectionTests {
             server.onMessage = { connection, line in connection.send("echo " + line) }
             server.onClose = { _ in harness.done() }
         }
-        let client = try AsyncTcpConnection<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try TCPClient<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
         var replies: [String] = []
         client.onConnect = { client in
             for index in 0..<count { client.send("message \(index)") }
@@ -200,7 +200,7 @@ struct TcpConnectionTests {
         var results: [SendResult] = []
         var accepted: [UInt8] = []
         var errors: [TransportError] = []
-        var serverSide: TcpConnection<RawCodec>?
+        var serverSide: TCPConnection<RawCodec>?
         var peer: RawPeer?
         let server = try harness.startServer(site, codec: RawCodec.self) { server in
             server.maxSendBufferSize = 1 << 30
@@ -287,7 +287,7 @@ struct TcpConnectionTests {
         let harness = try LoopHarness(backend)
         let site = try TestSite(family)
         defer { site.remove() }
-        var serverSide: TcpConnection<RawCodec>?
+        var serverSide: TCPConnection<RawCodec>?
         var serverReceived = 0
         var serverClosed = false
         var clientClosed = false
@@ -309,7 +309,7 @@ struct TcpConnectionTests {
                 if clientClosed { harness.done() }
             }
         }
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
         #expect(client.status == .initial)
         var statusInOnConnect: ConnectionStatus?
         var statusInOnClose: ConnectionStatus?

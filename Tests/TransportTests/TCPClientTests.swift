@@ -1,4 +1,4 @@
-// AsyncTcpConnection, the client: sends before the connection is up, refused and unresolvable addresses,
+// TCPClient, the client: sends before the connection is up, refused and unresolvable addresses,
 // names resolved off the loop, connect timeouts, reconnect(after:), cancelReconnect() and close() during a
 // pending reconnect. Loopback only.
 
@@ -10,8 +10,8 @@ import WorkermanTransport
 import Glibc
 #endif
 
-@Suite("AsyncTcpConnection")
-struct AsyncTcpConnectionTests {
+@Suite("TCPClient")
+struct TCPClientTests {
     @Test(arguments: BackendKind.available, Family.allCases)
     func sendsBeforeConnectingAreQueuedAndFlushedInOrder(backend: BackendKind, family: Family) throws {
         let harness = try LoopHarness(backend)
@@ -24,7 +24,7 @@ struct AsyncTcpConnectionTests {
                 if lines.count == 3 { connection.close() }
             }
         }
-        let client = try AsyncTcpConnection<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try TCPClient<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
         #expect(client.send("early 1") == .queued)
         #expect(client.sendBufferQueueSize == 8)
         client.onConnect = { client in
@@ -58,7 +58,7 @@ struct AsyncTcpConnectionTests {
                 if received == 3000 { connection.close() }
             }
         }
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
         client.maxSendBufferSize = 1000
         var errors: [TransportError] = []
         var fulls = 0
@@ -88,9 +88,9 @@ struct AsyncTcpConnectionTests {
             server.onMessage = { connection, line in connection.send("re: " + line) }
         }
         var reply: String?
-        weak var weakClient: AsyncTcpConnection<LineCodec>?
+        weak var weakClient: TCPClient<LineCodec>?
         do {
-            let client = try AsyncTcpConnection<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+            let client = try TCPClient<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
             client.onConnect = { client in client.send("anyone there?") }
             client.onMessage = { client, line in
                 reply = line
@@ -114,7 +114,7 @@ struct AsyncTcpConnectionTests {
         let (holder, port) = try refusingPort(family)
         defer { _ = Glibc.close(holder) }
         let host = family == .ipv6 ? "[::1]" : "127.0.0.1"
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: "tcp://\(host):\(port)")
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: "tcp://\(host):\(port)")
         var events: [String] = []
         var error: TransportError?
         var statusInOnError: ConnectionStatus?
@@ -147,7 +147,7 @@ struct AsyncTcpConnectionTests {
         let site = try TestSite(.unix)
         defer { site.remove() }
         let path = "\(site.directory!)/nobody-listens.sock"
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: "unix://\(path)")
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: "unix://\(path)")
         var events: [String] = []
         var error: TransportError?
         client.onError = { _, failure in
@@ -169,7 +169,7 @@ struct AsyncTcpConnectionTests {
     @Test(arguments: BackendKind.available)
     func anUnresolvableNameFailsWithoutBlockingTheLoop(backend: BackendKind) throws {
         let harness = try LoopHarness(backend)
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: "tcp://no-such-host.invalid:80")
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: "tcp://no-such-host.invalid:80")
         var events: [String] = []
         var error: TransportError?
         client.onError = { _, failure in
@@ -201,7 +201,7 @@ struct AsyncTcpConnectionTests {
         let server = try harness.startServer(site, codec: LineCodec.self) { server in
             server.onMessage = { connection, line in connection.send(line.uppercased()) }
         }
-        let client = try AsyncTcpConnection<LineCodec>(loop: harness.loop, url: "tcp://\(host):\(server.listener!.address.port)")
+        let client = try TCPClient<LineCodec>(loop: harness.loop, url: "tcp://\(host):\(server.listener!.address.port)")
         var reply: String?
         client.onConnect = { client in client.send("hi") }
         client.onMessage = { client, line in
@@ -225,13 +225,13 @@ struct AsyncTcpConnectionTests {
         let site = try TestSite(family)
         var options = ListenOptions()
         options.backlog = 0
-        let server = try TcpServer<RawCodec>(loop: harness.loop, address: site.listenAddress(), options: options)
+        let server = try TCPServer<RawCodec>(loop: harness.loop, address: site.listenAddress(), options: options)
         try server.start()
         harness.track(server)
         server.pauseAccept()
         let url = site.clientURL(for: server.listener!)
-        let filler = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: url)
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: url)
+        let filler = try TCPClient<RawCodec>(loop: harness.loop, url: url)
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: url)
         client.connectTimeout = 0.05
         var events: [String] = []
         var error: TransportError?
@@ -268,7 +268,7 @@ struct AsyncTcpConnectionTests {
             }
             server.onMessage = { connection, line in connection.send("re: " + line) }
         }
-        let client = try AsyncTcpConnection<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try TCPClient<LineCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
         var connects = 0
         var closes = 0
         var replies: [String] = []
@@ -284,7 +284,7 @@ struct AsyncTcpConnectionTests {
         client.onClose = { client in
             closes += 1
             if closes == 1 {
-                (client as? AsyncTcpConnection<LineCodec>)?.reconnect(after: delay)
+                (client as? TCPClient<LineCodec>)?.reconnect(after: delay)
             } else {
                 harness.done()
             }
@@ -307,7 +307,7 @@ struct AsyncTcpConnectionTests {
         let server = try harness.startServer(site, codec: RawCodec.self) { server in
             server.onConnect = { connection in connection.close() }
         }
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
         var connects = 0
         var closes = 0
         var timersWhilePending = -1
@@ -315,7 +315,7 @@ struct AsyncTcpConnectionTests {
         client.onClose = { client in
             closes += 1
             guard closes == 1 else { return }
-            let client = client as! AsyncTcpConnection<RawCodec>
+            let client = client as! TCPClient<RawCodec>
             let before = harness.loop.timerCount
             client.reconnect(after: 0.02)
             timersWhilePending = harness.loop.timerCount - before
@@ -342,16 +342,16 @@ struct AsyncTcpConnectionTests {
         let server = try harness.startServer(site, codec: RawCodec.self) { server in
             server.onConnect = { connection in connection.close() }
         }
-        let client = try AsyncTcpConnection<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
         var connects = 0
         var closes = 0
         client.onConnect = { _ in connects += 1 }
         client.onClose = { client in
             closes += 1
-            (client as? AsyncTcpConnection<RawCodec>)?.reconnect(after: 0.02)
+            (client as? TCPClient<RawCodec>)?.reconnect(after: 0.02)
             if closes == 1 {
                 harness.loop.nextTick {
-                    let client = client as! AsyncTcpConnection<RawCodec>
+                    let client = client as! TCPClient<RawCodec>
                     #expect(client.status == .initial, "waiting to reconnect")
                     client.close()
                     #expect(client.status == .closed)

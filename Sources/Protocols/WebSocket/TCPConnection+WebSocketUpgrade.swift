@@ -1,8 +1,8 @@
 import WorkermanTransport
 
 // A WebSocket upgrade from an HTTP route (RFC 6455 §4): one port serves pages and `/ws`. The HTTP
-// connection hands its socket to a new `TcpConnection<WebSocketServerCodec>` (see
-// `TcpConnection.handOver` in the transport), which its server keeps, closes, drains, lists and counts.
+// connection hands its socket to a new `TCPConnection<WebSocketServerCodec>` (see
+// `TCPConnection.handOver` in the transport), which its server keeps, closes, drains, lists and counts.
 
 extension HTTPRequest {
     /// Whether the request asks for a WebSocket (`Upgrade: websocket`). `upgradeToWebSocket` checks the
@@ -12,7 +12,7 @@ extension HTTPRequest {
     }
 }
 
-extension TcpConnection where C == HTTPServerCodec {
+extension TCPConnection where C == HTTPServerCodec {
     /// Upgrades this HTTP connection to a WebSocket: answers `request` with `101 Switching Protocols`
     /// (plus `headers`, e.g. the `Sec-WebSocket-Protocol` picked from the client's offer) and returns the
     /// WebSocket connection that now owns the socket. Call it from `onMessage` with the request it got, and
@@ -59,7 +59,7 @@ extension TcpConnection where C == HTTPServerCodec {
         _ request: HTTPRequest,
         headers: [(String, String)] = [],
         permessageDeflate: PermessageDeflateOptions? = nil
-    ) -> TcpConnection<WebSocketServerCodec>? {
+    ) -> TCPConnection<WebSocketServerCodec>? {
         let operation = "upgrade \(request.path) from \(remoteAddress?.description ?? "peer") to WebSocket"
         let unanswered = codec.unansweredRequests
         guard unanswered <= 1 else {
@@ -118,10 +118,10 @@ extension TcpConnection where C == HTTPServerCodec {
     }
 }
 
-extension TcpServer where C == HTTPServerCodec {
+extension TCPServer where C == HTTPServerCodec {
     /// The WebSocket connections upgraded from this server's requests (`upgradeToWebSocket`), by id: to
     /// broadcast, or to count the sockets that are WebSockets now.
-    public var webSocketConnections: [Int: TcpConnection<WebSocketServerCodec>] {
-        handedOverConnections.compactMapValues { $0 as? TcpConnection<WebSocketServerCodec> }
+    public var webSocketConnections: [Int: TCPConnection<WebSocketServerCodec>] {
+        handedOverConnections.compactMapValues { $0 as? TCPConnection<WebSocketServerCodec> }
     }
 }

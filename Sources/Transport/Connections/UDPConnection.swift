@@ -7,9 +7,9 @@ import Glibc
 /// The largest UDP payload over IPv4 (65535 − 8 UDP − 20 IP header bytes).
 let maxDatagramPayload = 65_507
 
-/// The sender of one datagram received by a `UdpServer` (Workerman makes one `UdpConnection` per
+/// The sender of one datagram received by a `UDPServer` (Workerman makes one `UDPConnection` per
 /// datagram): reply with `send`. It holds no buffer and has no close callbacks.
-public final class UdpConnection<C: Codec> {
+public final class UDPConnection<C: Codec> {
     let socket: CInt
     let context: TransportContext
     public let remoteAddress: SocketAddress
@@ -62,18 +62,18 @@ func sendDatagram(_ buffer: ByteBuffer, socket: CInt, to address: SocketAddress?
 /// (Workerman's UDP worker: no `onConnect`/`onClose`, one `total_request` per datagram).
 ///
 /// ```swift
-/// let server = try UdpServer<TextCodec>(loop: loop, address: "udp://127.0.0.1:0")
+/// let server = try UDPServer<TextCodec>(loop: loop, address: "udp://127.0.0.1:0")
 /// server.onMessage = { sender, text in sender.send("echo \(text)") }
 /// try server.start()
 /// ```
-public final class UdpServer<C: Codec> {
+public final class UDPServer<C: Codec> {
     public let loop: EventLoop
     public let endpoint: Endpoint
     public var options: ListenOptions
     let context: TransportContext
     public private(set) var listener: Listener?
 
-    public var onMessage: ((UdpConnection<C>, C.Message) throws -> Void)?
+    public var onMessage: ((UDPConnection<C>, C.Message) throws -> Void)?
     /// Datagrams that were truncated or rejected by the codec (counted as `packet_err`).
     public var onError: ((TransportError) -> Void)?
     /// Datagrams read per readiness event at most, so one busy socket cannot starve the loop.
@@ -144,7 +144,7 @@ public final class UdpServer<C: Codec> {
     }
 
     private func deliver(_ datagram: UnsafeRawBufferPointer, from sender: SocketAddress, socket: CInt) {
-        let connection = UdpConnection<C>(socket: socket, context: context, remoteAddress: sender, codec: C())
+        let connection = UDPConnection<C>(socket: socket, context: context, remoteAddress: sender, codec: C())
         var codecContext = CodecContext(maxPackageSize: maxDatagramPayload)
         let message: C.Message?
         do {
@@ -166,7 +166,7 @@ public final class UdpServer<C: Codec> {
 }
 
 @available(*, unavailable)
-extension UdpServer: Sendable {}
+extension UDPServer: Sendable {}
 
 @available(*, unavailable)
-extension UdpConnection: Sendable {}
+extension UDPConnection: Sendable {}

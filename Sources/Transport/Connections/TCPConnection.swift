@@ -1,30 +1,30 @@
 import WorkermanEventLoop
 
-/// A stream connection (TCP or unix) driven by codec `C`: Workerman's `TcpConnection`, typed.
+/// A stream connection (TCP or unix) driven by codec `C`: Workerman's `TCPConnection`, typed.
 ///
 /// ```swift
-/// server.onMessage = { connection, line in      // TcpConnection<TextCodec>, String
+/// server.onMessage = { connection, line in      // TCPConnection<TextCodec>, String
 ///     connection.send("you said: \(line)")
 /// }
 /// ```
-public class TcpConnection<C: Codec>: Connection {
+public class TCPConnection<C: Codec>: Connection {
     /// The connection's codec: its per-connection state and settings. Unchecked exclusivity, as
     /// `Connection`'s buffers: every codec call is a mutation that calls out.
     @exclusivity(unchecked) public var codec: C
 
     /// Called with each decoded message.
-    @exclusivity(unchecked) public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
+    @exclusivity(unchecked) public var onMessage: ((TCPConnection<C>, C.Message) throws -> Void)?
     /// Called once, whatever closed the connection.
-    @exclusivity(unchecked) public var onClose: ((TcpConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onClose: ((TCPConnection<C>) throws -> Void)?
     /// Called with Workerman's codes: `.sendFailed` (peer gone, or buffer full), `.connectFailed`,
     /// `.protocolError` (the codec rejected the stream).
-    @exclusivity(unchecked) public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
+    @exclusivity(unchecked) public var onError: ((TCPConnection<C>, TransportError) throws -> Void)?
     /// Called when queued output reaches `maxSendBufferSize` (possibly many times).
-    @exclusivity(unchecked) public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onBufferFull: ((TCPConnection<C>) throws -> Void)?
     /// Called each time queued output drains to empty.
-    @exclusivity(unchecked) public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onBufferDrain: ((TCPConnection<C>) throws -> Void)?
     /// Called with what the codec reports besides messages (a WebSocket handshake, ping or close).
-    @exclusivity(unchecked) public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
+    @exclusivity(unchecked) public var onCodecEvent: ((TCPConnection<C>, C.Event) throws -> Void)?
 
     init(
         context: TransportContext,
@@ -263,20 +263,20 @@ public class TcpConnection<C: Codec>: Connection {
     }
 }
 
-extension TcpConnection where C.Outbound == ByteBuffer {
+extension TCPConnection where C.Outbound == ByteBuffer {
     /// Sends what `source` receives to this connection, with back-pressure: `source` pauses while this
     /// connection's buffer is full and resumes when it drains; closing `source` closes this one
     /// (Workerman's `pipe()`; call it both ways for a proxy).
-    public func pipe<S>(from source: TcpConnection<S>) where S.Message == ByteBuffer {
+    public func pipe<S>(from source: TCPConnection<S>) where S.Message == ByteBuffer {
         pipeSource = source
         source.onMessage = { [weak self] _, bytes in self?.send(bytes) }
         source.onClose = { [weak self] _ in self?.close() }
     }
 }
 
-extension TcpConnection where C.Message == ByteBuffer {
+extension TCPConnection where C.Message == ByteBuffer {
     /// Pipes this connection into `destination` (see `pipe(from:)`).
-    public func pipe<D>(to destination: TcpConnection<D>) where D.Outbound == ByteBuffer {
+    public func pipe<D>(to destination: TCPConnection<D>) where D.Outbound == ByteBuffer {
         destination.pipe(from: self)
     }
 }

@@ -1,8 +1,8 @@
 import WorkermanEventLoop
 
 // A hand-over: one socket, two connection objects, one after the other. A connection's codec type is
-// fixed (`TcpConnection<C>`), so a protocol upgrade (an HTTP request that becomes a WebSocket, RFC 6455
-// §4) moves the socket to a new `TcpConnection<D>`: the fd, what is queued to send, the bytes received
+// fixed (`TCPConnection<C>`), so a protocol upgrade (an HTTP request that becomes a WebSocket, RFC 6455
+// §4) moves the socket to a new `TCPConnection<D>`: the fd, what is queued to send, the bytes received
 // behind the upgrade request, the counters and `userInfo`. The socket stays open throughout: the
 // process's `connections` count does not move, and the old connection's `onClose` does not fire (its
 // socket was not closed); the new connection's `onClose` fires when the socket finally closes.
@@ -31,7 +31,7 @@ protocol HandoverOwner: ConnectionOwner {
     func adopt(_ successor: Connection, replacing predecessor: Connection)
 }
 
-extension TcpConnection {
+extension TCPConnection {
     /// Hands this connection's socket to a new connection driven by `codec` (a protocol upgrade), after
     /// writing `greeting` (the upgrade's answer) in order behind everything this connection sent. Call it
     /// from `onMessage` for the request that upgrades (or later, if `onMessage` paused receiving). This
@@ -41,7 +41,7 @@ extension TcpConnection {
     ///
     /// - Throws: `.handoverFailed` when this connection is not open, a streamed response is still being
     ///   sent, or its owner cannot keep the successor; `.sendFailed` when the peer is gone.
-    package func handOver<D: Codec>(to codec: D, greeting: ByteBuffer) throws(TransportError) -> TcpConnection<D> {
+    package func handOver<D: Codec>(to codec: D, greeting: ByteBuffer) throws(TransportError) -> TCPConnection<D> {
         let operation = "hand over connection \(id) to \(D.self)"
         guard status == .established, fd >= 0 else {
             throw TransportError(.handoverFailed, operation, detail: "the connection is \(status)")
@@ -59,7 +59,7 @@ extension TcpConnection {
         guard status == .established else {
             throw TransportError(.sendFailed, operation, detail: "client closed")
         }
-        let successor = TcpConnection<D>(
+        let successor = TCPConnection<D>(
             context: context,
             fd: fd,
             status: .established,

@@ -1,4 +1,4 @@
-// UDP: UdpServer with a codec (one UdpConnection per datagram), AsyncUdpConnection as the client, the
+// UDP: UDPServer with a codec (one UDPConnection per datagram), UDPClient as the client, the
 // 65,507-byte limit, and total_request counted per datagram. IPv4 and IPv6 loopback, on each loop backend.
 
 import Testing
@@ -10,7 +10,7 @@ import Glibc
 #endif
 
 @Suite("UDP")
-struct UdpTests {
+struct UDPTests {
     static let families: [Family] = [.ipv4, .ipv6]
 
     static func addresses(_ family: Family) -> (listen: String, host: String) {
@@ -21,7 +21,7 @@ struct UdpTests {
     func echoWithACodec(backend: BackendKind, family: Family) throws {
         let harness = try LoopHarness(backend)
         let (listen, host) = Self.addresses(family)
-        let server = try UdpServer<LineCodec>(loop: harness.loop, address: listen)
+        let server = try UDPServer<LineCodec>(loop: harness.loop, address: listen)
         var senders: [SocketAddress] = []
         var serverLocal: SocketAddress?
         var sendResults: [Bool] = []
@@ -33,7 +33,7 @@ struct UdpTests {
         try server.start()
         let listenAddress = server.listener!.address
         let port = listenAddress.port
-        let client = try AsyncUdpConnection<LineCodec>(loop: harness.loop, url: "udp://\(host):\(port)")
+        let client = try UDPClient<LineCodec>(loop: harness.loop, url: "udp://\(host):\(port)")
         var connects = 0
         var closes = 0
         var replies: [String] = []
@@ -74,7 +74,7 @@ struct UdpTests {
     func aDatagramOverTheLimitIsRefusedAndNothingElseIsDisturbed(backend: BackendKind, family: Family) throws {
         let harness = try LoopHarness(backend)
         let (listen, host) = Self.addresses(family)
-        let server = try UdpServer<RawCodec>(loop: harness.loop, address: listen)
+        let server = try UDPServer<RawCodec>(loop: harness.loop, address: listen)
         var serverSizes: [Int] = []
         var oversizedReply: Bool?
         server.onMessage = { sender, bytes in
@@ -83,7 +83,7 @@ struct UdpTests {
             sender.send(bytes)
         }
         try server.start()
-        let client = try AsyncUdpConnection<RawCodec>(loop: harness.loop, url: "udp://\(host):\(server.listener!.address.port)")
+        let client = try UDPClient<RawCodec>(loop: harness.loop, url: "udp://\(host):\(server.listener!.address.port)")
         var replySizes: [Int] = []
         client.onMessage = { client, bytes in
             replySizes.append(bytes.readableBytes)
@@ -109,7 +109,7 @@ struct UdpTests {
     func totalRequestCountsEveryDatagram(backend: BackendKind, family: Family) throws {
         let harness = try LoopHarness(backend)
         let (listen, _) = Self.addresses(family)
-        let server = try UdpServer<LineCodec>(loop: harness.loop, address: listen)
+        let server = try UDPServer<LineCodec>(loop: harness.loop, address: listen)
         var lines: [String] = []
         var errors: [TransportError] = []
         server.onMessage = { _, line in
@@ -141,7 +141,7 @@ struct UdpTests {
     @Test(arguments: BackendKind.available, families)
     func stoppingFromOnMessageReadsNoMore(backend: BackendKind, family: Family) throws {
         let harness = try LoopHarness(backend)
-        let server = try UdpServer<RawCodec>(loop: harness.loop, address: Self.addresses(family).listen)
+        let server = try UDPServer<RawCodec>(loop: harness.loop, address: Self.addresses(family).listen)
         var received: [String] = []
         var errors: [TransportError] = []
         // Unowned: the server holds this closure, which would otherwise hold the server for ever.
@@ -168,9 +168,9 @@ struct UdpTests {
     @Test(arguments: BackendKind.available)
     func explicitConnectAndClose(backend: BackendKind) throws {
         let harness = try LoopHarness(backend)
-        let server = try UdpServer<RawCodec>(loop: harness.loop, address: "udp://127.0.0.1:0")
+        let server = try UDPServer<RawCodec>(loop: harness.loop, address: "udp://127.0.0.1:0")
         try server.start()
-        let client = try AsyncUdpConnection<RawCodec>(loop: harness.loop, url: "udp://localhost:\(server.listener!.address.port)")
+        let client = try UDPClient<RawCodec>(loop: harness.loop, url: "udp://localhost:\(server.listener!.address.port)")
         var events: [String] = []
         client.onConnect = { _ in events.append("connect") }
         client.onClose = { _ in events.append("close") }
@@ -187,7 +187,7 @@ struct UdpTests {
     @Test(arguments: ["udp://no-such-host.invalid:9", "udp://example.com:53"])
     func aClientNeedsANumericAddress(url: String) throws {
         let harness = try LoopHarness(.automatic)
-        let client = try AsyncUdpConnection<RawCodec>(loop: harness.loop, url: url)
+        let client = try UDPClient<RawCodec>(loop: harness.loop, url: url)
         #expect {
             try client.connect()
         } throws: { error in

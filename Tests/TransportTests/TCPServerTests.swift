@@ -1,4 +1,4 @@
-// TcpServer: settings copied onto accepted connections, pause/resume of accepting, stop() versus closeAll(),
+// TCPServer: settings copied onto accepted connections, pause/resume of accepting, stop() versus closeAll(),
 // a server the program keeps no reference to, and EMFILE: accepting backs off instead of spinning, and
 // resumes once descriptors are free again.
 
@@ -10,15 +10,15 @@ import WorkermanTransport
 import Glibc
 #endif
 
-@Suite("TcpServer")
-struct TcpServerTests {
+@Suite("TCPServer")
+struct TCPServerTests {
     @Test(arguments: BackendKind.available, Family.allCases)
     func acceptedConnectionsGetTheServersSettings(backend: BackendKind, family: Family) throws {
         let harness = try LoopHarness(backend)
         let site = try TestSite(family)
         defer { site.remove() }
         var codecsMade = 0
-        var accepted: [TcpConnection<LineCodec>] = []
+        var accepted: [TCPConnection<LineCodec>] = []
         let server = try harness.startServer(site, codec: LineCodec.self) { server in
             server.maxSendBufferSize = 12_345
             server.maxPackageSize = 678
@@ -95,7 +95,7 @@ struct TcpServerTests {
         let site = try TestSite(family)
         defer { site.remove() }
         let big = pattern(1 << 20)
-        var accepted: [TcpConnection<LineCodec>] = []
+        var accepted: [TCPConnection<LineCodec>] = []
         var closes = 0
         var peers: [RawPeer] = []
         let listenPath = "\(site.directory ?? "")/s.sock"
@@ -152,10 +152,10 @@ struct TcpServerTests {
     func aServerNobodyKeepsServesUntilStopped(backend: BackendKind) throws {
         let harness = try LoopHarness(backend)
         let site = try TestSite(.ipv4)
-        weak var weakServer: TcpServer<LineCodec>?
+        weak var weakServer: TCPServer<LineCodec>?
         let address: SocketAddress
         do {
-            let server = try TcpServer<LineCodec>(loop: harness.loop, address: site.listenAddress())
+            let server = try TCPServer<LineCodec>(loop: harness.loop, address: site.listenAddress())
             server.onMessage = { connection, line in connection.close(with: line.uppercased()) }
             try server.start()
             weakServer = server
@@ -195,7 +195,7 @@ struct TcpServerTests {
     @Test func outOfDescriptorsBacksOffAndResumes() async {
         // RLIMIT_NOFILE is process-wide: this runs in a child process.
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
-            let failures = TcpServerTests.acceptUnderEMFILE()
+            let failures = TCPServerTests.acceptUnderEMFILE()
             guard failures.isEmpty else {
                 let text = failures.joined(separator: "\n") + "\n"
                 _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
@@ -219,7 +219,7 @@ struct TcpServerTests {
             let context = TransportContext.of(loop)
             var logged: [String] = []
             loop.errorHandler = { error in logged.append("\(error)") }
-            let server = try TcpServer<RawCodec>(loop: loop, address: "tcp://127.0.0.1:0")
+            let server = try TCPServer<RawCodec>(loop: loop, address: "tcp://127.0.0.1:0")
             server.acceptBackoff = 0.02
             var accepted = 0
             server.onConnect = { connection in

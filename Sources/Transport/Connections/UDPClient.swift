@@ -4,16 +4,16 @@ import WorkermanEventLoop
 import Glibc
 #endif
 
-/// A UDP client (Workerman's `AsyncUdpConnection`): a connected datagram socket; `send` connects on first
+/// A UDP client (Workerman's `UDPClient`): a connected datagram socket; `send` connects on first
 /// use; replies arrive at `onMessage`. Numeric hosts and `localhost` only, since UDP has no connect phase
 /// to hide a resolution behind.
 ///
 /// ```swift
-/// let client = try AsyncUdpConnection<TextCodec>(loop: loop, url: "udp://127.0.0.1:9292")
+/// let client = try UDPClient<TextCodec>(loop: loop, url: "udp://127.0.0.1:9292")
 /// client.onMessage = { client, text in print(text); client.close() }
 /// client.send("ping")
 /// ```
-public final class AsyncUdpConnection<C: Codec> {
+public final class UDPClient<C: Codec> {
     public let loop: EventLoop
     public let endpoint: Endpoint
     let context: TransportContext
@@ -21,9 +21,9 @@ public final class AsyncUdpConnection<C: Codec> {
     public private(set) var isConnected = false
     var codec = C()
 
-    public var onConnect: ((AsyncUdpConnection<C>) throws -> Void)?
-    public var onMessage: ((AsyncUdpConnection<C>, C.Message) throws -> Void)?
-    public var onClose: ((AsyncUdpConnection<C>) throws -> Void)?
+    public var onConnect: ((UDPClient<C>) throws -> Void)?
+    public var onMessage: ((UDPClient<C>, C.Message) throws -> Void)?
+    public var onClose: ((UDPClient<C>) throws -> Void)?
 
     /// - Throws: `TransportError` `.invalidAddress` for an address that does not parse or is not numeric.
     public init(loop: EventLoop, url: String) throws(TransportError) {
@@ -124,4 +124,4 @@ public final class AsyncUdpConnection<C: Codec> {
 }
 
 @available(*, unavailable)
-extension AsyncUdpConnection: Sendable {}
+extension UDPClient: Sendable {}

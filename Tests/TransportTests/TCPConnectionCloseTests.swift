@@ -42,8 +42,8 @@ struct CloseScenario: Sendable, CustomStringConvertible {
     var description: String { "\(cause) over \(family)" }
 }
 
-@Suite("TcpConnection closing")
-struct TcpConnectionCloseTests {
+@Suite("TCPConnection closing")
+struct TCPConnectionCloseTests {
     @Test(arguments: BackendKind.available, CloseScenario.all)
     func onCloseFiresExactlyOnce(backend: BackendKind, scenario: CloseScenario) throws {
         let (family, cause) = (scenario.family, scenario.cause)
@@ -53,7 +53,7 @@ struct TcpConnectionCloseTests {
         var closes = 0
         var statusInOnClose: ConnectionStatus?
         var errors: [TransportError] = []
-        var serverSide: TcpConnection<LineCodec>?
+        var serverSide: TCPConnection<LineCodec>?
         var sendResult: SendResult?
         let server = try harness.startServer(site, codec: LineCodec.self) { server in
             server.onConnect = { connection in
@@ -153,7 +153,7 @@ struct TcpConnectionCloseTests {
         let site = try TestSite(family)
         defer { site.remove() }
         let answer = letters(2 << 20)
-        var serverSide: TcpConnection<LineCodec>?
+        var serverSide: TCPConnection<LineCodec>?
         var sawClosing = false
         var closes = 0
         var peer: RawPeer?
@@ -201,7 +201,7 @@ struct TcpConnectionCloseTests {
         var peer: RawPeer?
         var lines: [String] = []
         var closes = 0
-        var serverSide: TcpConnection<LineCodec>?
+        var serverSide: TCPConnection<LineCodec>?
         let server = try harness.startServer(site, codec: LineCodec.self) { server in
             server.makeCodec = {
                 var codec = LineCodec()
@@ -280,7 +280,7 @@ struct TcpConnectionCloseTests {
         let site = try TestSite(family)
         defer { site.remove() }
         var lines: [String] = []
-        var serverSide: TcpConnection<LineCodec>?
+        var serverSide: TCPConnection<LineCodec>?
         var peer: RawPeer?
         let server = try harness.startServer(site, codec: LineCodec.self) { server in
             server.onConnect = { connection in

@@ -1,7 +1,7 @@
 import WorkermanEventLoop
 import WorkermanTransport
 
-extension TcpConnection where C == WebSocketServerCodec {
+extension TCPConnection where C == WebSocketServerCodec {
     /// Completes a handshake the codec reported (`.handshake`): sends the 101 (with
     /// `codec.responseHeaders`) and any messages held, and starts reading frames.
     public func acceptWebSocket() {
@@ -27,7 +27,7 @@ extension TcpConnection where C == WebSocketServerCodec {
     }
 }
 
-extension TcpConnection where C == WebSocketClientCodec {
+extension TCPConnection where C == WebSocketClientCodec {
     /// Sends a ping (the keep-alive the client may send on a timer). Fails when the connection is not
     /// open or `payload` is over 125 bytes (a control frame's limit).
     @discardableResult
@@ -50,7 +50,7 @@ public protocol WebSocketClosingCodec: Codec {
 extension WebSocketServerCodec: WebSocketClosingCodec {}
 extension WebSocketClientCodec: WebSocketClosingCodec {}
 
-extension TcpConnection where C: WebSocketClosingCodec {
+extension TCPConnection where C: WebSocketClosingCodec {
     /// Starts the closing handshake (§7.1): sends a close frame with `code` and `reason` (at most 123
     /// bytes of it) and stops sending data. The server closes the socket when the peer's close answers
     /// it (§7.1.2); a client waits for the server to close TCP, which RFC 6455 leaves to the server
@@ -73,7 +73,7 @@ extension TcpConnection where C: WebSocketClosingCodec {
     }
 }
 
-extension TcpConnection {
+extension TCPConnection {
     /// Closes the socket after `timeout` seconds unless it closed before (a closing handshake's bound).
     fileprivate func destroy(after timeout: Double) {
         guard status == .established,
@@ -91,7 +91,7 @@ extension TcpConnection {
     }
 }
 
-extension AsyncTcpConnection where C == WebSocketClientCodec {
+extension TCPClient where C == WebSocketClientCodec {
     /// Pings the server every `interval` seconds while connected (Workerman's `websocketPingInterval`);
     /// keeps NAT mappings and proxies from dropping an idle connection. The timer ends with the connection.
     public func keepAlive(every interval: Double) throws {

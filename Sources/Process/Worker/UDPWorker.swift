@@ -5,18 +5,18 @@ import WorkermanTransport
 /// whole by codec `C`; reply through the sender's `send`.
 ///
 /// ```swift
-/// let udp = try UdpWorker(udp: "0.0.0.0:9292")
+/// let udp = try UDPWorker(udp: "0.0.0.0:9292")
 /// udp.onMessage = { sender, bytes in sender.send(bytes) }
 /// ```
-public final class UdpWorker<C: Codec>: WorkerBase {
-    public var onWorkerStart: ((UdpWorker<C>) throws -> Void)?
-    public var onWorkerReload: ((UdpWorker<C>) throws -> Void)?
-    public var onWorkerStop: ((UdpWorker<C>) throws -> Void)?
-    public var onMessage: ((UdpConnection<C>, C.Message) throws -> Void)?
+public final class UDPWorker<C: Codec>: WorkerBase {
+    public var onWorkerStart: ((UDPWorker<C>) throws -> Void)?
+    public var onWorkerReload: ((UDPWorker<C>) throws -> Void)?
+    public var onWorkerStop: ((UDPWorker<C>) throws -> Void)?
+    public var onMessage: ((UDPConnection<C>, C.Message) throws -> Void)?
     /// Datagrams truncated or rejected by the codec.
     public var onError: ((TransportError) -> Void)?
 
-    public private(set) var server: UdpServer<C>?
+    public private(set) var server: UDPServer<C>?
 
     /// A worker receiving on `address`: `udp://host:port`, or `scheme://host:port` for a codec over UDP.
     public init(_ address: String) throws(TransportError) {
@@ -28,7 +28,7 @@ public final class UdpWorker<C: Codec>: WorkerBase {
         guard let endpoint, server == nil else { return }
         var options = listenOptions
         options.reusePort = reusePort
-        let server = UdpServer<C>(loop: loop, endpoint: endpoint, options: options)
+        let server = UDPServer<C>(loop: loop, endpoint: endpoint, options: options)
         server.onMessage = onMessage
         server.onError = onError
         try server.start(adopting: inherited)
@@ -42,7 +42,7 @@ public final class UdpWorker<C: Codec>: WorkerBase {
     override func runWorkerReload() throws { try onWorkerReload?(self) }
 }
 
-extension UdpWorker where C == RawCodec {
+extension UDPWorker where C == RawCodec {
     /// A raw UDP worker: `onMessage` gets each datagram's bytes.
     public convenience init(udp address: String) throws(TransportError) { try self.init("udp://" + address) }
 }

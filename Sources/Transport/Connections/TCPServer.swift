@@ -8,12 +8,12 @@ import Glibc
 /// set here are copied onto every accepted connection (as Workerman copies a Worker's).
 ///
 /// ```swift
-/// let server = try TcpServer<TextCodec>(loop: loop, address: "text://127.0.0.1:0")
+/// let server = try TCPServer<TextCodec>(loop: loop, address: "text://127.0.0.1:0")
 /// server.onMessage = { connection, line in connection.send(line.uppercased()) }
 /// try server.start()
 /// print(server.listener!.address.port)
 /// ```
-public final class TcpServer<C: Codec>: ConnectionOwner {
+public final class TCPServer<C: Codec>: ConnectionOwner {
     public let loop: EventLoop
     public let endpoint: Endpoint
     public var options: ListenOptions
@@ -21,26 +21,26 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     public private(set) var listener: Listener?
 
     /// The live connections of this server, by id (Workerman's `$worker->connections`).
-    @exclusivity(unchecked) public private(set) var connections: [Int: TcpConnection<C>] = [:]
+    @exclusivity(unchecked) public private(set) var connections: [Int: TCPConnection<C>] = [:]
     /// Connections that took over the socket of one of this server's (a WebSocket upgraded from an HTTP
-    /// route; see `TcpConnection.handOver`), by id. They speak another codec, so they are not in
+    /// route; see `TCPConnection.handOver`), by id. They speak another codec, so they are not in
     /// `connections`, but they are still this server's: closed by `closeAll`, drained on a reload, listed
     /// and counted with the rest.
     @exclusivity(unchecked) public private(set) var handedOverConnections: [Int: Connection] = [:]
 
-    @exclusivity(unchecked) public var onConnect: ((TcpConnection<C>) throws -> Void)?
-    @exclusivity(unchecked) public var onMessage: ((TcpConnection<C>, C.Message) throws -> Void)?
-    @exclusivity(unchecked) public var onClose: ((TcpConnection<C>) throws -> Void)?
-    @exclusivity(unchecked) public var onError: ((TcpConnection<C>, TransportError) throws -> Void)?
-    @exclusivity(unchecked) public var onBufferFull: ((TcpConnection<C>) throws -> Void)?
-    @exclusivity(unchecked) public var onBufferDrain: ((TcpConnection<C>) throws -> Void)?
-    @exclusivity(unchecked) public var onCodecEvent: ((TcpConnection<C>, C.Event) throws -> Void)?
+    @exclusivity(unchecked) public var onConnect: ((TCPConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onMessage: ((TCPConnection<C>, C.Message) throws -> Void)?
+    @exclusivity(unchecked) public var onClose: ((TCPConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onError: ((TCPConnection<C>, TransportError) throws -> Void)?
+    @exclusivity(unchecked) public var onBufferFull: ((TCPConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onBufferDrain: ((TCPConnection<C>) throws -> Void)?
+    @exclusivity(unchecked) public var onCodecEvent: ((TCPConnection<C>, C.Event) throws -> Void)?
     /// Close a connection that has held part of a message this many seconds without completing it (a
     /// slowloris defence; nil: never). `isStalled` narrows what counts (an HTTP server counts only a
     /// request head, not a slow upload), and `onStalled` answers it (default: close).
     public var partialMessageTimeout: Double?
-    public var isStalled: ((TcpConnection<C>) -> Bool)?
-    public var onStalled: ((TcpConnection<C>) -> Void)?
+    public var isStalled: ((TCPConnection<C>) -> Bool)?
+    public var onStalled: ((TCPConnection<C>) -> Void)?
     private var waitingPartial: Set<Int> = []
     private var stallTimer: TimerID?
 
@@ -182,7 +182,7 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     }
 
     private func adopt(fd: CInt, remote: SocketAddress?) {
-        let connection = TcpConnection<C>(
+        let connection = TCPConnection<C>(
             context: context,
             fd: fd,
             status: .established,
@@ -249,7 +249,7 @@ public final class TcpServer<C: Codec>: ConnectionOwner {
     }
 }
 
-extension TcpServer: HandoverOwner {
+extension TCPServer: HandoverOwner {
     func adopt(_ successor: Connection, replacing predecessor: Connection) {
         connections[predecessor.id] = nil
         handedOverConnections[successor.id] = successor
@@ -257,4 +257,4 @@ extension TcpServer: HandoverOwner {
 }
 
 @available(*, unavailable)
-extension TcpServer: Sendable {}
+extension TCPServer: Sendable {}
