@@ -72,9 +72,14 @@ public final class EventLoop {
     private var ownsActivityRecord = true
 
     /// Per-loop state of the layers above (the transport's counters and read buffer), keyed by type, so
-    /// nothing is a process-wide global. The loop owns them and drops them when it closes: an
-    /// attachment may hold its loop (the transport context does), and that cycle ends there.
-    package var attachments: [ObjectIdentifier: AnyObject] = [:]
+    /// nothing is a process-wide global.
+    ///
+    /// Ownership: the loop owns its attachments; an attachment refers back to its loop `unowned`, never
+    /// strongly (the two would keep each other alive for ever, leaking a loop and all it holds each time a
+    /// program drops one). `close()` tears them down (`LoopAttachment.loopDidClose()`) and lets them go, so
+    /// what an attachment holds for the loop (a client connection, whose callbacks hold the loop) is
+    /// released even while the program still holds the loop.
+    package var attachments: [ObjectIdentifier: any LoopAttachment] = [:]
 
     @exclusivity(unchecked) private var stopRequested = false
     @exclusivity(unchecked) private var running = false
@@ -240,8 +245,9 @@ public final class EventLoop {
         stopRequested = true
     }
 
-    /// Releases the backend, the wake-up and signal descriptors, and every watcher, timer and job. Watched
-    /// descriptors are not closed: their owners close them. Idempotent; `deinit` calls it.
+    /// Releases the backend, the wake-up and signal descriptors, every watcher, timer and job, and the
+    /// attachments of the layers above. Watched descriptors are not closed: their owners close them.
+    /// Idempotent; `deinit` calls it.
     public func close() {
         guard !isClosed else { return }
         precondition(!running || core.isLoopThread, "EventLoop.close() from another thread while it runs")
@@ -254,8 +260,10 @@ public final class EventLoop {
         _ = timers.cancelAll()
         var droppedJobs: [DeferredJob] = []
         swap(&droppedJobs, &deferredJobs)
-        var droppedAttachments: [ObjectIdentifier: AnyObject] = [:]
-        swap(&droppedAttachments, &attachments)
+        // Last, once no callback can run: the layers above let go of what they hold for this loop.
+        var closedAttachments: [ObjectIdentifier: any LoopAttachment] = [:]
+        swap(&closedAttachments, &attachments)
+        for attachment in closedAttachments.values { attachment.loopDidClose() }
         backend.close()
     }
 
@@ -316,3 +324,11 @@ public final class EventLoop {
 
 @available(*, unavailable, message: "EventLoop is bound to its thread; use loop.handle from other threads")
 extension EventLoop: Sendable {}
+
+/// Per-loop state a layer above keeps in `EventLoop.attachments` (the transport's context). The loop owns
+/// it; it refers back to the loop `unowned`.
+package protocol LoopAttachment: AnyObject {
+    /// Called once by `EventLoop.close()`, after every watcher, timer and job was released: let go of what
+    /// is held for the loop, so nothing it held keeps the loop (or itself) alive.
+    func loopDidClose()
+}

@@ -1,5 +1,5 @@
 import CWorkermanShims
-import Synchronization
+import Synchronization  // Atomic
 
 #if canImport(Glibc)
 import Glibc
@@ -37,10 +37,11 @@ public struct EventLoopHandle: Sendable, Hashable {
 
 /// The shared state behind `EventLoopHandle`: a locked job queue and a wake-up descriptor.
 ///
-/// Safety of `@unchecked Sendable`: `jobs` and `closed` are only touched under `state`'s mutex, the flags
+/// Safety of `@unchecked Sendable`: `jobs` and `closed` are only touched under `state`'s lock, the flags
 /// are atomics, and `wakeFD` is immutable and closed only in `deinit`, when no handle can reach it, so a
-/// late `execute` never writes into a reused descriptor.
-final class HandleCore: @unchecked Sendable {  // safe: state under `state`'s mutex, flags atomic, fd immutable
+/// late `execute` never writes into a reused descriptor. The lock is a `ThreadLock` (a pthread mutex) so
+/// that ThreadSanitizer sees the hand-over of every job from its producer to the loop thread.
+final class HandleCore: @unchecked Sendable {  // safe: state under `state`'s lock, flags atomic, fd immutable
     typealias Job = @Sendable (EventLoop) -> Void
 
     /// A job as the queue stores it. The struct keeps the closure in its own representation: an array of
@@ -55,7 +56,7 @@ final class HandleCore: @unchecked Sendable {  // safe: state under `state`'s mu
     }
 
     let wakeFD: CInt
-    private let state = Mutex(State())
+    private let state = ThreadLock(State())
     /// True from the first job enqueued after a drain until the loop drains again: later producers skip
     /// the wake-up write, which they would only duplicate.
     private let wakePending = Atomic<Bool>(false)

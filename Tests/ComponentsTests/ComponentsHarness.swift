@@ -229,6 +229,13 @@ final class TestLoop {
         loop.errorHandler = { [unowned self] error in self.errors.append(error) }
     }
 
+    /// Closes what a test left open (clients it kept for its whole body), then the loop: a client the
+    /// loop's context holds would otherwise keep its socket open after the test.
+    deinit {
+        for connection in TransportContext.of(loop).liveConnections { connection.destroy() }
+        loop.close()
+    }
+
     /// Runs the loop until `condition` holds (checked every millisecond and after each tick); throws
     /// after `seconds`.
     func run(until what: @autoclosure () -> String, seconds: Double = 10, _ condition: @escaping () -> Bool) throws {

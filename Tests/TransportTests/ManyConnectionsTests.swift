@@ -86,7 +86,8 @@ struct ManyConnectionsTests {
                 client.connect()
             }
 
-            server.onConnect = { _ in
+            // Unowned: the server holds this closure, which would otherwise hold the server for ever.
+            server.onConnect = { [unowned server] _ in
                 accepted += 1
                 if started < total { try startClient(port: server.listener!.address.port) }
             }
@@ -115,6 +116,8 @@ struct ManyConnectionsTests {
             server.stop()
             check(loop.watchedCount == 0, "still watched: \(loop.watchedCount)")
             loop.close()
+            // The clients' callbacks capture this array (and the server): emptied, or they keep each other alive.
+            clients.removeAll()
         } catch {
             failures.append("\(error)")
         }

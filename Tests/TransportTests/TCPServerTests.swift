@@ -101,7 +101,8 @@ struct TCPServerTests {
         let listenPath = "\(site.directory ?? "")/s.sock"
         let server = try harness.startServer(site, codec: LineCodec.self) { server in
             server.maxSendBufferSize = 1 << 30
-            server.onConnect = { connection in
+            // Unowned: the server holds this closure, which would otherwise hold the server for ever.
+            server.onConnect = { [unowned server] connection in
                 accepted.append(connection)
                 guard accepted.count == 2 else { return }
                 // Stopping from inside the accept loop: no accept may follow on the closed listener.
@@ -114,7 +115,7 @@ struct TCPServerTests {
                     for peer in peers { peer.write("hello\n") }
                 }
             }
-            server.onMessage = { connection, line in
+            server.onMessage = { [unowned server] connection, line in
                 connection.send(line)
                 guard accepted.allSatisfy({ $0.bytesRead > 0 }) else { return }
                 // closeAll() sends what is queued before closing.

@@ -144,7 +144,8 @@ struct UDPTests {
         let server = try UDPServer<RawCodec>(loop: harness.loop, address: Self.addresses(family).listen)
         var received: [String] = []
         var errors: [TransportError] = []
-        server.onMessage = { _, bytes in
+        // Unowned: the server holds this closure, which would otherwise hold the server for ever.
+        server.onMessage = { [unowned server] _, bytes in
             received.append(bytes.string)
             server.stop()
             harness.done()

@@ -5,7 +5,7 @@ import BenchSupport
 import NIOCore
 import NIOPosix
 
-/// The same four benchmarks on SwiftNIO's `SelectableEventLoop` (a `MultiThreadedEventLoopGroup` of one
+/// The same benchmarks on SwiftNIO's `SelectableEventLoop` (a `MultiThreadedEventLoopGroup` of one
 /// thread). Work that NIO requires on its loop thread is started there with `execute`/`submit`; the
 /// calling thread waits on a future.
 final class NIOLoopBenchmarks: Sendable {
@@ -67,24 +67,29 @@ final class NIOLoopBenchmarks: Sendable {
         }.wait()
     }
 
-    /// This thread calls `eventLoop.execute` `count` times; timed from its first call until the loop has run
-    /// the last task.
-    func crossThread(count: Int, deadline: Deadline) throws -> Sample {
+    /// `producers` threads call `eventLoop.execute` `count` times in all; timed from just before the first
+    /// producer starts until the loop has run the last task.
+    func crossThread(count: Int, deadline: Deadline, producers: Int) throws -> Sample {
         let eventLoop = self.eventLoop
         let progress = LoopProgress(count: count)
         let promise = eventLoop.makePromise(of: Sample.self)
         let guardTask = try eventLoop.submit { self.watchdog(deadline, progress, promise) }.wait()
         let start = BenchClock.now()
-        var sent = 0
-        while sent < count {
-            if sent & 4095 == 0 && deadline.hasPassed { break }
-            eventLoop.execute {
-                progress.done += 1
-                if progress.done == progress.count && progress.finish() { promise.succeed(progress.sample) }
+        let threads = producerShares(count: count, producers: producers).map { share in
+            BenchThread {
+                var sent = 0
+                while sent < share {
+                    if sent & 4095 == 0 && deadline.hasPassed { break }
+                    eventLoop.execute {
+                        progress.done += 1
+                        if progress.done == progress.count && progress.finish() { promise.succeed(progress.sample) }
+                    }
+                    sent += 1
+                }
             }
-            sent += 1
         }
         var sample = try promise.futureResult.wait()
+        for thread in threads { thread.join() }
         guardTask.cancel()
         try eventLoop.submit {}.wait()  // run what an incomplete run left queued
         sample.nanoseconds = progress.end > start ? progress.end - start : 1

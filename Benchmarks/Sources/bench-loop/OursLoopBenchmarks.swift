@@ -4,7 +4,7 @@ import Glibc
 import BenchSupport
 import WorkermanEventLoop
 
-/// The four loop benchmarks on our `EventLoop`, run on the calling (main) thread.
+/// The loop benchmarks on our `EventLoop`, run on the calling (main) thread.
 final class OursLoopBenchmarks {
     let loop: EventLoop
 
@@ -59,30 +59,31 @@ final class OursLoopBenchmarks {
         return progress.sample
     }
 
-    /// Another thread sends `count` jobs through `loop.handle.execute`; timed from its first send until the
-    /// loop has run the last job.
-    func crossThread(count: Int, deadline: Deadline) throws -> Sample {
+    /// `producers` other threads send `count` jobs in all through `loop.handle.execute`; timed from just
+    /// before the first producer starts until the loop has run the last job. With several producers the
+    /// handle's lock is contended, which is what `cross-thread-4` measures.
+    func crossThread(count: Int, deadline: Deadline, producers: Int) throws -> Sample {
         let progress = LoopProgress(count: count)
-        let producerStart = LoopProgress(count: 0)  // only `start`, written by the producer, read after join
         let handle = loop.handle
         let guardTimer = try watchdog(deadline, progress)
-        let producer = BenchThread {
-            producerStart.start = BenchClock.now()
-            var sent = 0
-            while sent < count {
-                if sent & 4095 == 0 && deadline.hasPassed { break }
-                handle.execute { loop in
-                    progress.done += 1
-                    if progress.done == progress.count && progress.finish() { loop.stop() }
+        progress.start = BenchClock.now()
+        let threads = producerShares(count: count, producers: producers).map { share in
+            BenchThread {
+                var sent = 0
+                while sent < share {
+                    if sent & 4095 == 0 && deadline.hasPassed { break }
+                    handle.execute { loop in
+                        progress.done += 1
+                        if progress.done == progress.count && progress.finish() { loop.stop() }
+                    }
+                    sent += 1
                 }
-                sent += 1
             }
         }
         try loop.run(.untilStopped)
-        producer.join()
+        for thread in threads { thread.join() }
         loop.cancelTimer(guardTimer)
         if progress.done < count { try loop.run(.untilIdle) }  // run what an incomplete run left queued
-        progress.start = producerStart.start
         return progress.sample
     }
 

@@ -40,3 +40,9 @@ func makeSocketPair() throws -> (CInt, CInt) {
     guard socketpair(AF_UNIX, type, 0, &fds) == 0 else { throw BenchError("socketpair failed: errno \(errno)") }
     return (fds[0], fds[1])
 }
+
+/// How many jobs each of `producers` threads sends so that they send `count` in all: equal shares, the
+/// remainder spread over the first threads.
+func producerShares(count: Int, producers: Int) -> [Int] {
+    (0..<producers).map { count / producers + ($0 < count % producers ? 1 : 0) }
+}

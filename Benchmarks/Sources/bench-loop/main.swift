@@ -38,8 +38,15 @@ func runBenchLoop() throws -> Bool {
             name: "cross-thread",
             summary: "another thread sends N jobs (handle.execute / eventLoop.execute), until the loop ran all",
             defaultCount: million,
-            ours: ours.crossThread,
-            peer: nio.crossThread
+            ours: { try ours.crossThread(count: $0, deadline: $1, producers: 1) },
+            peer: { try nio.crossThread(count: $0, deadline: $1, producers: 1) }
+        ),
+        Benchmark(
+            name: "cross-thread-4",
+            summary: "4 other threads send N jobs in all, contending for the loop's queue, until the loop ran all",
+            defaultCount: million,
+            ours: { try ours.crossThread(count: $0, deadline: $1, producers: 4) },
+            peer: { try nio.crossThread(count: $0, deadline: $1, producers: 4) }
         ),
         Benchmark(
             name: "ping-pong",

@@ -1,5 +1,4 @@
 import CWorkermanShims
-import Synchronization
 import WorkermanEventLoop
 
 /// Every `Worker` made before `runAll()`, in creation order: the process plan. A child re-runs `main`,
@@ -7,9 +6,9 @@ import WorkermanEventLoop
 ///
 /// This is the one process-wide registry the Workerman model needs (`Worker::$workers`): `runAll()` is
 /// static and sees workers the program made anywhere. Safety of `@unchecked Sendable`: the list is
-/// guarded by `state`'s mutex; the workers in it are loop-bound objects that are only dereferenced by
-/// `runAll()` and by code it runs on the thread that called it (checked to be the main thread), which is
-/// the thread that built them.
+/// guarded by `state`'s lock (a `ThreadLock`, which ThreadSanitizer sees); the workers in it are
+/// loop-bound objects that are only dereferenced by `runAll()` and by code it runs on the thread that
+/// called it (checked to be the main thread), which is the thread that built them.
 final class WorkerRegistry: @unchecked Sendable {  // safe: list under a mutex, entries used on the main thread only
     static let shared = WorkerRegistry()
 
@@ -27,7 +26,7 @@ final class WorkerRegistry: @unchecked Sendable {  // safe: list under a mutex, 
         var loop: Held<EventLoop>?
     }
 
-    private let state = Mutex(State())
+    private let state = ThreadLock(State())
 
     /// Adds a worker to the plan, unless `runAll()` already took it. Returns the worker's plan index.
     func register(_ worker: WorkerBase) -> Int? {

@@ -1,4 +1,4 @@
-import Synchronization
+import WorkermanEventLoop
 import WorkermanTransport
 
 /// Process-wide settings of `runAll()` (Workerman's static `Worker::$daemonize`, `$pidFile`, …), read
@@ -36,7 +36,7 @@ extension WorkerRegistry {
 
 /// Holds the settings behind a lock so `Worker.settings` can be a plain static property.
 final class SettingsBox: Sendable {
-    private let storage = Synchronization.Mutex(ProcessSettings())
+    private let storage = ThreadLock(ProcessSettings())  // a pthread mutex: ThreadSanitizer sees it
 
     var value: ProcessSettings {
         get { storage.withLock { $0 } }

@@ -7,8 +7,18 @@ import Glibc
 /// The transport's per-loop (so per-process) state: statistics, the one read buffer every connection
 /// reads into, scratch space for encoding and `writev`, connection ids, and the
 /// registry of live connections that `connections` lists. Not a global: one per event loop.
-public final class TransportContext {
-    public let loop: EventLoop
+///
+/// Ownership: the loop owns its context (it sits in `loop.attachments`, where `of(_:)` puts it); the
+/// context refers to its loop `unowned`, never owning it, so a dropped loop frees its context with it,
+/// where a strong reference each way would keep both alive for ever. `loop.close()` makes the context let
+/// go of the client connections it holds (whose callbacks may hold the loop) and of the servers'
+/// listings; a client still open then keeps its socket (the loop closes no descriptor it did not open)
+/// until the program closes it. Whatever else holds a context (a server, a connection) holds the loop
+/// strongly as well, so `loop` cannot dangle for them; code that keeps only a context must keep its loop.
+public final class TransportContext: LoopAttachment {
+    /// Unowned: the loop owns the context (see the type's comment). Read once per connection, at its
+    /// start, never per read or write, so the unowned reference's check costs nothing on a hot path.
+    public unowned let loop: EventLoop
     /// The counters `status` shows. They live behind a pointer so the process layer can move them into
     /// the shared-memory status board, where `status` reads them live.
     public var statistics: TransportStatistics {
@@ -87,6 +97,12 @@ public final class TransportContext {
 
     func retainClient(_ connection: Connection) { clients[connection.id] = connection }
     func releaseClient(_ connection: Connection) { clients[connection.id] = nil }
+
+    /// The loop closed: nothing can run for these connections any more.
+    package func loopDidClose() {
+        clients.removeAll()
+        sources.removeAll()
+    }
 
     /// Every live connection of this loop, for the `connections` command.
     public var liveConnections: [Connection] {

@@ -9,9 +9,11 @@ import Glibc
 enum Resolver {
     /// Carries a loop-thread-only completion through the helper thread untouched.
     ///
-    /// Safety of `@unchecked Sendable`: `completion` is only called inside a job the loop's handle runs,
-    /// on the loop thread; the helper thread never touches it.
-    private final class Request: @unchecked Sendable {  // safe: completion runs on the loop thread only
+    /// Safety of `@unchecked Sendable`: every field is a `let`. The helper thread reads `host`, `port` and
+    /// `handle`, written before `pthread_create`, which orders them for it; `completion` is only called
+    /// inside a job the loop's handle runs, on the loop thread, and the handle's lock (a `ThreadLock`, which
+    /// ThreadSanitizer sees) orders the answer the helper wrote before that job. No other state is shared.
+    private final class Request: @unchecked Sendable {  // safe: immutable; completion runs on the loop thread only
         let host: String
         let port: Int
         let handle: EventLoopHandle

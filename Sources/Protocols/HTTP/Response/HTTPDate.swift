@@ -1,4 +1,4 @@
-import Synchronization
+import WorkermanEventLoop
 import WorkermanTransport
 
 #if canImport(Glibc)
@@ -81,7 +81,7 @@ public enum HTTPDate {
 /// that holds the same cache (`HTTPDateCache.shared` by default).
 ///
 /// Why a lock although a worker has one thread: the shared cache is one per process, and a program may
-/// run codecs on several threads; an uncontended `Mutex` costs a few nanoseconds, and it is only
+/// run codecs on several threads; an uncontended lock costs a few nanoseconds, and it is only
 /// touched when `sendsDate` is on.
 public final class HTTPDateCache: Sendable {
     private struct Entry {
@@ -92,7 +92,7 @@ public final class HTTPDateCache: Sendable {
     /// The process's cache, used by `HTTPServerConfiguration` unless told otherwise.
     public static let shared = HTTPDateCache()
 
-    private let entry = Mutex(Entry())
+    private let entry = ThreadLock(Entry())  // a pthread mutex: ThreadSanitizer sees it
     private let clock: @Sendable () -> Int
 
     /// A cache reading the system clock, or `clock` (seconds since 1970) in tests.
