@@ -142,8 +142,9 @@ final class ChatService {
             sent += 1
             let id = "\(workerID).\(getpid()).\(sent)"
             let event = ChatEvent(kind: .message, room: member.room, from: member.name, text: text, id: id)
-            publish(event)
-            store.append(event)
+            // Published once it is in the room's history: whoever has seen it, a newcomer finds it there.
+            // A sender's messages stay in order: their stores complete in the order they were sent.
+            store.append(event) { [self] in publish(event) }
         }
     }
 

@@ -38,30 +38,39 @@ final class ChatStore {
     private func counterKey(_ room: String) -> String { "chat:seq:\(room)" }
     private func slotKey(_ room: String, _ number: Int) -> String { "chat:history:\(room):\(number % historySize)" }
 
-    /// Stores `event` as the room's newest message.
-    func append(_ event: ChatEvent) {
+    /// Stores `event` as the room's newest message, then calls `stored` (also when GlobalData failed:
+    /// the message still goes out, without history).
+    func append(_ event: ChatEvent, then stored: @escaping () -> Void) {
         let key = counterKey(event.room)
         data.increment(key) { [self] result in
             if case .success(let number?) = result, let number = number.intValue {
-                return store(event, as: number)
+                return store(event, as: number, then: stored)
             }
-            if case .failure(let error) = result { return failed(error) }
+            if case .failure(let error) = result {
+                failed(error)
+                return stored()
+            }
             // The room's first message: the counter does not exist yet (`increment` does not create it).
             data.add(key, 0) { [self] _ in
                 data.increment(key) { [self] result in
                     switch result {
-                    case .success(let number?): if let number = number.intValue { store(event, as: number) }
-                    case .success(nil): break
-                    case .failure(let error): failed(error)
+                    case .success(let number?):
+                        guard let number = number.intValue else { return stored() }
+                        store(event, as: number, then: stored)
+                    case .success(nil): stored()
+                    case .failure(let error):
+                        failed(error)
+                        stored()
                     }
                 }
             }
         }
     }
 
-    private func store(_ event: ChatEvent, as number: Int) {
+    private func store(_ event: ChatEvent, as number: Int, then stored: @escaping () -> Void) {
         data.set(slotKey(event.room, number), ["seq": .int(number), "event": event.value]) { [self] result in
             if case .failure(let error) = result { failed(error) } else { failing = false }
+            stored()
         }
     }
 

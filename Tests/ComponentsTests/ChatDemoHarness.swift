@@ -90,16 +90,18 @@ final class ChatPeer {
         self.room = room ?? "lobby"
         let query = "name=\(name)" + (room.map { "&room=\($0)" } ?? "") + (json ? "&format=json" : "")
         connection = try TCPClient<WebSocketClientCodec>(loop: loop, url: "ws://127.0.0.1:\(port)/?\(query)")
-        connection.onMessage = { [unowned self] _, message in
+        // Weak: the test loop closes what is left when it goes, possibly after this peer is gone.
+        connection.onMessage = { [weak self] _, message in
+            guard let self else { return }
             self.lines += message.text.split(separator: "\n").map(String.init)
             if self.pid == nil, message.text.hasPrefix("welcome "), let at = message.text.firstRange(of: "pid ") {
                 self.pid = pid_t(message.text[at.upperBound...].prefix { $0.isNumber })
             }
         }
-        connection.onCodecEvent = { [unowned self] _, event in
-            if case .close(let code, _) = event { self.closeCode = code }
+        connection.onCodecEvent = { [weak self] _, event in
+            if case .close(let code, _) = event { self?.closeCode = code }
         }
-        connection.onClose = { [unowned self] _ in self.closed = true }
+        connection.onClose = { [weak self] _ in self?.closed = true }
         connection.connect()
     }
 
