@@ -48,6 +48,25 @@ struct WebSocketInteropTests {
         asyncio.run(asyncio.wait_for(main(sys.argv[1]), 30))
         """
 
+    /// Runs `clientScript` against `url` and expects every check to pass and the script to exit 0; a plain
+    /// WebSocket server and one upgraded from an HTTP route must both give this conversation.
+    static func expectClientScriptPasses(
+        _ harness: WSLoop,
+        url: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let (lines, output, status) = try harness.runClient(["python3", "-c", clientScript, url])
+        #expect(
+            lines == [
+                "subprotocol chat", "text True", "binary True", "big True 1048576", "fragmented True", "pong True",
+                "close 1000",
+            ],
+            "python said:\n\(output)",
+            sourceLocation: sourceLocation
+        )
+        #expect(status == 0, "python exit status \(String(describing: status))", sourceLocation: sourceLocation)
+    }
+
     /// An echo server on a free port (printed first) that offers the sub-protocol `chat`, closes with
     /// 1000 "bye" when it receives "bye", and prints how each connection ended.
     static let serverScript = """
@@ -92,15 +111,7 @@ struct WebSocketInteropTests {
                 }
             }
         }
-        let (lines, output, status) = try harness.runClient(["python3", "-c", Self.clientScript, "ws://127.0.0.1:\(server.port)/py"])
-        #expect(
-            lines == [
-                "subprotocol chat", "text True", "binary True", "big True 1048576", "fragmented True", "pong True",
-                "close 1000",
-            ],
-            "python said:\n\(output)"
-        )
-        #expect(status == 0, "python exit status \(String(describing: status))")
+        try Self.expectClientScriptPasses(harness, url: "ws://127.0.0.1:\(server.port)/py")
         #expect(messages == 4)
         #expect(serverEvents == ["handshake /py", "ping are you there", "close 1000"])
         #expect(harness.transport.statistics.packetErr == 0)
