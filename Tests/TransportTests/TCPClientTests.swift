@@ -265,11 +265,7 @@ struct TCPClientTests {
     @Test(arguments: BackendKind.available)
     func cancelReconnectStopsAPendingReconnect(backend: BackendKind) throws {
         let harness = try LoopHarness(backend)
-        let site = try TestSite(.ipv4)
-        let server = try harness.startServer(site, codec: RawCodec.self) { server in
-            server.onConnect = { connection in connection.close() }
-        }
-        let client = try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try clientOfAServerThatHangsUp(harness)
         var connects = 0
         var closes = 0
         var timersWhilePending = -1
@@ -300,11 +296,7 @@ struct TCPClientTests {
     func closeCancelsAPendingReconnect(backend: BackendKind) throws {
         // The usual pattern: onClose always reconnects. close() while the reconnect waits must end it for good.
         let harness = try LoopHarness(backend)
-        let site = try TestSite(.ipv4)
-        let server = try harness.startServer(site, codec: RawCodec.self) { server in
-            server.onConnect = { connection in connection.close() }
-        }
-        let client = try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try clientOfAServerThatHangsUp(harness)
         var connects = 0
         var closes = 0
         client.onConnect = { _ in connects += 1 }
@@ -332,4 +324,14 @@ struct TCPClientTests {
         #expect(client.onClose == nil, "callbacks dropped: closed for good")
         harness.finish()
     }
+}
+
+/// A client, not yet connected, of a loopback server that closes every connection it accepts: each
+/// connect ends in onClose, where the reconnect tests act.
+private func clientOfAServerThatHangsUp(_ harness: LoopHarness) throws -> TCPClient<RawCodec> {
+    let site = try TestSite(.ipv4)
+    let server = try harness.startServer(site, codec: RawCodec.self) { server in
+        server.onConnect = { connection in connection.close() }
+    }
+    return try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
 }
