@@ -148,21 +148,12 @@ struct TCPClientTests {
         defer { site.remove() }
         let path = "\(site.directory!)/nobody-listens.sock"
         let client = try TCPClient<RawCodec>(loop: harness.loop, url: "unix://\(path)")
-        var events: [String] = []
-        var error: TransportError?
-        client.onError = { _, failure in
-            events.append("error")
-            error = failure
-        }
-        client.onClose = { _ in
-            events.append("close")
-            harness.done()
-        }
+        let outcome = ConnectOutcome(of: client, in: harness)
         client.connect()
         try harness.run()
-        #expect(events == ["error", "close"])
-        #expect(error?.code == .connectFailed)
-        #expect(error?.description.contains(path) == true)
+        #expect(outcome.events == ["error", "close"])
+        #expect(outcome.error?.code == .connectFailed)
+        #expect(outcome.error?.description.contains(path) == true)
         harness.finish()
     }
 
@@ -170,24 +161,18 @@ struct TCPClientTests {
     func anUnresolvableNameFailsWithoutBlockingTheLoop(backend: BackendKind) throws {
         let harness = try LoopHarness(backend)
         let client = try TCPClient<RawCodec>(loop: harness.loop, url: "tcp://no-such-host.invalid:80")
-        var events: [String] = []
-        var error: TransportError?
-        client.onError = { _, failure in
-            events.append("error")
-            error = failure
-        }
-        client.onClose = { _ in
-            events.append("close")
-            harness.done()
-        }
+        let outcome = ConnectOutcome(of: client, in: harness)
         client.connect()
         // connect() returns before the name is looked up: the loop is free meanwhile.
-        #expect(events.isEmpty)
+        #expect(outcome.events.isEmpty)
         #expect(client.status == .connecting)
         try harness.run(timeout: 30)
-        #expect(events == ["error", "close"])
-        #expect(error?.code == .unresolvable || error?.code == .connectFailed)
-        #expect(error?.description.contains("no-such-host.invalid") == true, "\(String(describing: error))")
+        #expect(outcome.events == ["error", "close"])
+        #expect(outcome.error?.code == .unresolvable || outcome.error?.code == .connectFailed)
+        #expect(
+            outcome.error?.description.contains("no-such-host.invalid") == true,
+            "\(String(describing: outcome.error))"
+        )
         #expect(client.status == .closed)
         harness.finish()
     }
@@ -334,4 +319,21 @@ private func clientOfAServerThatHangsUp(_ harness: LoopHarness) throws -> TCPCli
         server.onConnect = { connection in connection.close() }
     }
     return try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+}
+
+/// What a client that cannot connect reports, in order: `onError` then `onClose`, which ends the run.
+private final class ConnectOutcome {
+    private(set) var events: [String] = []
+    private(set) var error: TransportError?
+
+    init(of client: TCPClient<RawCodec>, in harness: LoopHarness) {
+        client.onError = { _, failure in
+            self.events.append("error")
+            self.error = failure
+        }
+        client.onClose = { _ in
+            self.events.append("close")
+            harness.done()
+        }
+    }
 }
