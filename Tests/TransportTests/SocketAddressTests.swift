@@ -10,23 +10,40 @@ import Glibc
 
 @Suite("SocketAddress")
 struct SocketAddressTests {
-    @Test func ipv4() throws {
-        let address = try SocketAddress(ip: "127.0.0.1", port: 8080)
-        #expect(address.isIPv4 && !address.isIPv6)
-        #expect(address.family == AF_INET)
-        #expect(address.ip == "127.0.0.1")
-        #expect(address.port == 8080)
-        #expect(address.description == "127.0.0.1:8080")
+    /// A numeric address as given, and how it should read back.
+    struct NumericCase: Sendable, CustomTestStringConvertible {
+        var ip: String
+        var port: Int
+        var family: CInt
+        /// The IP as read back: IPv6 normalised.
+        var normalised: String
+        /// The whole address as printed.
+        var printed: String
+        var testDescription: String { ip }
     }
 
-    @Test func ipv6PrintsInBracketsAndNormalised() throws {
-        let address = try SocketAddress(ip: "0:0:0:0:0:0:0:0001", port: 443)
-        #expect(address.isIPv6 && !address.isIPv4)
-        #expect(address.family == AF_INET6)
-        #expect(address.ip == "::1")
-        #expect(address.port == 443)
-        #expect(address.description == "[::1]:443")
-        #expect(address == (try SocketAddress(ip: "::1", port: 443)))
+    @Test(
+        "a numeric address reads back its family, normalised IP, port and printed form (IPv6 in brackets)",
+        arguments: [
+            NumericCase(
+                ip: "127.0.0.1", port: 8080, family: AF_INET, normalised: "127.0.0.1",
+                printed: "127.0.0.1:8080"
+            ),
+            NumericCase(ip: "0:0:0:0:0:0:0:0001", port: 443, family: AF_INET6, normalised: "::1", printed: "[::1]:443"),
+        ]
+    )
+    func numericAddress(_ expected: NumericCase) throws {
+        let address = try SocketAddress(ip: expected.ip, port: expected.port)
+        let isIPv4 = expected.family == AF_INET
+        #expect(address.isIPv4 == isIPv4 && address.isIPv6 == !isIPv4)
+        #expect(address.family == expected.family)
+        #expect(address.ip == expected.normalised)
+        #expect(address.port == expected.port)
+        #expect(address.description == expected.printed)
+    }
+
+    @Test func ipv6EqualsItsNormalisedSpelling() throws {
+        #expect(try SocketAddress(ip: "0:0:0:0:0:0:0:0001", port: 443) == (try SocketAddress(ip: "::1", port: 443)))
         #expect(try SocketAddress(ip: "::", port: 0).description == "[::]:0")
     }
 
