@@ -10,36 +10,23 @@ import Glibc
 
 @Suite("SocketAddress")
 struct SocketAddressTests {
-    /// A numeric address as given, and how it should read back.
-    struct NumericCase: Sendable, CustomTestStringConvertible {
-        var ip: String
-        var port: Int
-        var family: CInt
-        /// The IP as read back: IPv6 normalised.
-        var normalised: String
-        /// The whole address as printed.
-        var printed: String
-        var testDescription: String { ip }
-    }
-
+    /// A numeric address as given (`ip`, `port`), and how it reads back: its family, its IP normalised,
+    /// and the whole address as printed.
     @Test(
         "a numeric address reads back its family, normalised IP, port and printed form (IPv6 in brackets)",
         arguments: [
-            NumericCase(
-                ip: "127.0.0.1", port: 8080, family: AF_INET, normalised: "127.0.0.1",
-                printed: "127.0.0.1:8080"
-            ),
-            NumericCase(ip: "0:0:0:0:0:0:0:0001", port: 443, family: AF_INET6, normalised: "::1", printed: "[::1]:443"),
+            ("127.0.0.1", 8080, AF_INET, "127.0.0.1", "127.0.0.1:8080"),
+            ("0:0:0:0:0:0:0:0001", 443, AF_INET6, "::1", "[::1]:443"),
         ]
     )
-    func numericAddress(_ expected: NumericCase) throws {
-        let address = try SocketAddress(ip: expected.ip, port: expected.port)
-        let isIPv4 = expected.family == AF_INET
+    func numericAddress(ip: String, port: Int, family: CInt, normalised: String, printed: String) throws {
+        let address = try SocketAddress(ip: ip, port: port)
+        let isIPv4 = family == AF_INET
         #expect(address.isIPv4 == isIPv4 && address.isIPv6 == !isIPv4)
-        #expect(address.family == expected.family)
-        #expect(address.ip == expected.normalised)
-        #expect(address.port == expected.port)
-        #expect(address.description == expected.printed)
+        #expect(address.family == family)
+        #expect(address.ip == normalised)
+        #expect(address.port == port)
+        #expect(address.description == printed)
     }
 
     @Test func ipv6EqualsItsNormalisedSpelling() throws {
