@@ -191,12 +191,7 @@ struct TimerQueue {
         guard !heap.isEmpty else { return }
         let hole = heap.withUnsafeMutableBufferPointer { heap in
             var index = 0
-            let count = heap.count
-            while true {
-                let left = 2 * index + 1
-                guard left < count else { break }
-                let right = left + 1
-                let child = right < count && heap[right].precedes(heap[left]) ? right : left
+            while let child = Self.earlierChild(of: index, in: heap) {
                 heap[index] = heap[child]
                 index = child
             }
@@ -249,17 +244,20 @@ struct TimerQueue {
         heap.withUnsafeMutableBufferPointer { heap in
             var index = start
             let entry = heap[index]
-            let count = heap.count
-            while true {
-                let left = 2 * index + 1
-                guard left < count else { break }
-                let right = left + 1
-                let child = right < count && heap[right].precedes(heap[left]) ? right : left
-                guard heap[child].precedes(entry) else { break }
+            while let child = Self.earlierChild(of: index, in: heap), heap[child].precedes(entry) {
                 heap[index] = heap[child]
                 index = child
             }
             heap[index] = entry
         }
+    }
+
+    /// The child of `index` that comes first, or nil at a leaf; shared by both ways down the heap.
+    @inline(__always)
+    private static func earlierChild(of index: Int, in heap: UnsafeMutableBufferPointer<Entry>) -> Int? {
+        let left = 2 * index + 1
+        guard left < heap.count else { return nil }
+        let right = left + 1
+        return right < heap.count && heap[right].precedes(heap[left]) ? right : left
     }
 }

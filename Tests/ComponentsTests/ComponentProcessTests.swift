@@ -47,6 +47,37 @@ private func channelClient(_ loop: EventLoop, _ backend: ChannelBackendKind) -> 
     return client
 }
 
+/// The test program running the Channel `scenario` in 2 worker processes beside its Channel server on a
+/// free port, with all 3 children up, and a client of that server on a fresh test loop.
+private struct ChannelScenario {
+    let server: ServerProcess
+    let testLoop: TestLoop
+    let client: ChannelClient
+
+    init(_ scenario: String) throws {
+        let port = try freePort()
+        let server = try ServerProcess(
+            program: program,
+            environment: ["WM_SCENARIO": scenario, "WM_CHANNEL_PORT": "\(port)", "WM_COUNT": "2"]
+        )
+        do {
+            try server.waitForChildren(3)
+            testLoop = try TestLoop()
+        } catch {
+            server.stop()
+            throw error
+        }
+        self.server = server
+        client = channelClient(testLoop.loop, .server("127.0.0.1:\(port)"))
+    }
+
+    /// Closes the client, then stops the program (the order the tests' defers had).
+    func stop() {
+        client.close()
+        server.stop()
+    }
+}
+
 @Suite("Components over real processes", .serialized)
 struct ComponentProcessTests {
     @Test("GlobalData: two processes, 10,000 increments and 10,000 cas each under contention, lose no update", .timeLimit(.minutes(4)))
@@ -71,13 +102,9 @@ struct ComponentProcessTests {
 
     @Test("Channel: every message exactly once per subscriber, across 2 worker processes", .timeLimit(.minutes(2)))
     func channelExactlyOnce() throws {
-        let port = try freePort()
-        let server = try ServerProcess(program: program, environment: ["WM_SCENARIO": "channel", "WM_CHANNEL_PORT": "\(port)", "WM_COUNT": "2"])
-        defer { server.stop() }
-        try server.waitForChildren(3)
-        let testLoop = try TestLoop()
-        let publisher = channelClient(testLoop.loop, .server("127.0.0.1:\(port)"))
-        defer { publisher.close() }
+        let scenario = try ChannelScenario("channel")
+        defer { scenario.stop() }
+        let (server, testLoop, publisher) = (scenario.server, scenario.testLoop, scenario.client)
         let prober = Prober(publisher)
         let subscribers = try prober.waitForReady(2, on: testLoop)
         let count = 2000
@@ -94,13 +121,9 @@ struct ComponentProcessTests {
 
     @Test("Channel queue mode: each job to exactly one of 2 consumer processes", .timeLimit(.minutes(2)))
     func queueExactlyOnce() throws {
-        let port = try freePort()
-        let server = try ServerProcess(program: program, environment: ["WM_SCENARIO": "queue", "WM_CHANNEL_PORT": "\(port)", "WM_COUNT": "2"])
-        defer { server.stop() }
-        try server.waitForChildren(3)
-        let testLoop = try TestLoop()
-        let producer = channelClient(testLoop.loop, .server("127.0.0.1:\(port)"))
-        defer { producer.close() }
+        let scenario = try ChannelScenario("queue")
+        defer { scenario.stop() }
+        let (server, testLoop, producer) = (scenario.server, scenario.testLoop, scenario.client)
         let consumers = try Prober(producer).waitForReady(2, on: testLoop)
         let count = 500
         for job in 0..<count { producer.enqueue("jobs", PHPValue("j\(job)")) }
@@ -115,13 +138,9 @@ struct ComponentProcessTests {
 
     @Test("Channel: after the Channel server is killed and restarted, no subscription is lost", .timeLimit(.minutes(2)))
     func reconnectAfterKill() throws {
-        let port = try freePort()
-        let server = try ServerProcess(program: program, environment: ["WM_SCENARIO": "channel", "WM_CHANNEL_PORT": "\(port)", "WM_COUNT": "2"])
-        defer { server.stop() }
-        try server.waitForChildren(3)
-        let testLoop = try TestLoop()
-        let publisher = channelClient(testLoop.loop, .server("127.0.0.1:\(port)"))
-        defer { publisher.close() }
+        let scenario = try ChannelScenario("channel")
+        defer { scenario.stop() }
+        let (server, testLoop, publisher) = (scenario.server, scenario.testLoop, scenario.client)
         let prober = Prober(publisher)
         let subscribers = try prober.waitForReady(2, on: testLoop)
         let pidFile = "\(server.directory)/channel-server.pid"

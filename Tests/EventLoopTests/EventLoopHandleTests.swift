@@ -41,17 +41,24 @@ private final class JobLedger: Sendable {
     var wrongThreadRuns: Int { wrongThread.load(ordering: .relaxed) }
 }
 
+/// A loop under a watchdog, and a latch that opens when the loop is about to block in poll: the moment
+/// another thread's job or stop must wake it.
+private func loopAboutToBlock(_ kind: BackendKind) throws -> (loop: EventLoop, watchdog: Watchdog, inPoll: Latch) {
+    let (loop, probe) = try makeLoop(kind)
+    let watchdog = try Watchdog(loop)
+    let inPoll = Latch()
+    probe.willPoll = { timeout in
+        if timeout != .immediate { inPoll.open() }
+    }
+    return (loop, watchdog, inPoll)
+}
+
 @Suite("EventLoop handle")
 struct EventLoopHandleTests {
     /// Another thread waits until the loop is inside a blocking poll, then sends a job: the job must wake it.
     @Test(arguments: BackendKind.available)
     func aJobFromAnotherThreadWakesALoopBlockedInPoll(kind: BackendKind) throws {
-        let (loop, probe) = try makeLoop(kind)
-        let watchdog = try Watchdog(loop)
-        let inPoll = Latch()
-        probe.willPoll = { timeout in
-            if timeout != .immediate { inPoll.open() }
-        }
+        let (loop, watchdog, inPoll) = try loopAboutToBlock(kind)
         let handle = loop.handle
         let ran = AtomicFlag()
         let sentFromOtherThread = AtomicFlag()
@@ -119,12 +126,7 @@ struct EventLoopHandleTests {
 
     @Test(arguments: BackendKind.available)
     func stopFromAnotherThreadStopsALoopRunningUntilStopped(kind: BackendKind) throws {
-        let (loop, probe) = try makeLoop(kind)
-        let watchdog = try Watchdog(loop)
-        let inPoll = Latch()
-        probe.willPoll = { timeout in
-            if timeout != .immediate { inPoll.open() }
-        }
+        let (loop, watchdog, inPoll) = try loopAboutToBlock(kind)
         let handle = loop.handle
         let accepted = AtomicFlag()
         let thread = try startThread {

@@ -145,35 +145,27 @@ struct EventLoopTimerTests {
 
     // MARK: - Cancel
 
-    @Test func cancellingAOneShotTimerFromItsOwnCallbackIsHarmless() throws {
+    /// A timer cancelling itself from its own callback: harmless for a one-shot (finished once it runs, so
+    /// the cancel answers false), and the end of a repeating one (the cancel answers true).
+    @Test(arguments: [false, true])
+    func cancellingATimerFromItsOwnCallback(repeating: Bool) throws {
         let (loop, _, _) = try makeScriptedLoop()
         var runs = 0
         var result: Bool?
         var id: TimerID?
-        id = try loop.addTimer(after: 0.1) {
+        let callback = {
             runs += 1
             result = loop.cancelTimer(id!)
+            if repeating { #expect(loop.timerCount == 0) }
         }
-        try loop.run()
+        id = repeating ? try loop.addTimer(every: 0.1, callback) : try loop.addTimer(after: 0.1, callback)
+        try loop.run()  // returns: nothing is left once the timer ran or cancelled itself
         #expect(runs == 1)
-        #expect(result == false, "a one-shot timer is finished once it runs")
-        expectNoLeaks(loop)
-    }
-
-    @Test func cancellingARepeatingTimerFromItsOwnCallbackStopsIt() throws {
-        let (loop, _, _) = try makeScriptedLoop()
-        var runs = 0
-        var result: Bool?
-        var id: TimerID?
-        id = try loop.addTimer(every: 0.1) {
-            runs += 1
-            result = loop.cancelTimer(id!)
-            #expect(loop.timerCount == 0)
-        }
-        try loop.run()  // returns: nothing is left once the timer cancelled itself
-        #expect(runs == 1)
-        #expect(result == true)
-        #expect(!loop.cancelTimer(id!))
+        #expect(
+            result == repeating,
+            repeating ? "a repeating timer is live in its callback" : "a one-shot timer is finished once it runs"
+        )
+        if repeating { #expect(!loop.cancelTimer(id!)) }
         expectNoLeaks(loop)
     }
 

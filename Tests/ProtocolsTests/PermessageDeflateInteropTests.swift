@@ -101,65 +101,44 @@ struct PermessageDeflateInteropTests {
     @Test("our client against a Python websockets server, compressed")
     func ourClientAgainstPythonServer() throws {
         let harness = try WSLoop()
-        let child = try WSChild(["python3", "-c", Self.serverScript])
-        defer { child.kill() }
-        var client: TCPClient<WebSocketClientCodec>?
         var received: [WebSocketMessage] = []
         var compressed = false
-        var serverSaid: [String] = []
         var failure: String?
         let json = String(repeating: "{\"price\": 12.5, \"symbol\": \"ABC\", \"note\": \"h\u{e9}llo \u{2603}\"} ", count: 20_000)
         let sent: [WebSocketMessage] = [
             "hello", "hello", "", .text(json), .binary(ByteBuffer(wsPattern(1 << 20, seed: 4))),
         ]
-        try child.watch(
-            in: harness.loop,
-            onLine: { line in
-                guard line.hasPrefix("port "), let port = Int(line.dropFirst(5)) else {
-                    serverSaid.append(line)
-                    if line.hasPrefix("closed") { harness.done() }
-                    return
+        let server = try harness.runAgainstPythonServer(Self.serverScript, timeout: 90) { port in
+            var codec = WebSocketClientCodec()
+            codec.permessageDeflate = PermessageDeflateOptions()
+            let connection = try TCPClient<WebSocketClientCodec>(
+                loop: harness.loop, url: "ws://127.0.0.1:\(port)/", codec: codec)
+            connection.maxPackageSize = 4 << 20
+            connection.onCodecEvent = { connection, event in
+                if case .handshake = event {
+                    compressed = connection.codec.isCompressed
+                    for message in sent { connection.send(message) }
                 }
-                do {
-                    var codec = WebSocketClientCodec()
-                    codec.permessageDeflate = PermessageDeflateOptions()
-                    let connection = try TCPClient<WebSocketClientCodec>(
-                        loop: harness.loop, url: "ws://127.0.0.1:\(port)/", codec: codec)
-                    connection.maxPackageSize = 4 << 20
-                    connection.onCodecEvent = { connection, event in
-                        if case .handshake = event {
-                            compressed = connection.codec.isCompressed
-                            for message in sent { connection.send(message) }
-                        }
-                    }
-                    connection.onMessage = { connection, message in
-                        received.append(message)
-                        if received.count == sent.count { connection.send("bye") }
-                    }
-                    connection.onError = { _, error in failure = "\(error)" }
-                    connection.connect()
-                    client = connection
-                } catch {
-                    failure = "\(error)"
-                    harness.done()
-                }
-            },
-            onEnd: { harness.done() }
-        )
-        try harness.run(timeout: 90)
-        if client?.status != .closed { harness.settle() }
-        child.closeOutput(in: harness.loop)
+            }
+            connection.onMessage = { connection, message in
+                received.append(message)
+                if received.count == sent.count { connection.send("bye") }
+            }
+            connection.onError = { _, error in failure = "\(error)" }
+            connection.connect()
+            return connection
+        }
+        #expect(server.failure == nil)
         #expect(failure == nil)
         #expect(compressed)
         #expect(received.count == sent.count)
         #expect(received == sent, "the echoes differ from what was sent")
         // websockets answers our offer (`client_max_window_bits`) with its defaults: 4 KiB windows.
         #expect(
-            serverSaid.first == "answered permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
-            "python said:\n\(child.outputText)")
-        #expect(serverSaid.last == "closed 1000", "python said:\n\(child.outputText)")
+            server.said.first == "answered permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+            "python said:\n\(server.output)")
+        #expect(server.said.last == "closed 1000", "python said:\n\(server.output)")
         #expect(harness.transport.statistics.packetErr == 0)
-        client = nil
         harness.finish()
     }
 }

@@ -62,29 +62,13 @@ struct WebSocketClientCloseTests {
             }
             server.onClose = { _ in serverSaw.append("closed") }
         }
-        let url = "ws://127.0.0.1:\(server.port)/"
-        let client = try TCPClient<WebSocketClientCodec>(loop: harness.loop, url: url)
-        var clientSaw: [String] = []
-        var started: UInt64 = 0
-        var elapsed = 0.0
-        client.onCodecEvent = { client, event in
-            switch event {
-            case .handshake:
-                started = MonotonicClock.now()
-                client.closeWebSocket(code: 4001, reason: "done", timeout: 5)
-            case .close(let code, _): clientSaw.append("close \(code)")
-            default: break
-            }
-        }
-        client.onClose = { _ in
-            elapsed = Double(MonotonicClock.now() - started) / 1e9
-            clientSaw.append("closed")
+        let client = try ClosingClient(harness, port: server.port, code: 4001, reason: "done", timeout: 5) {
             harness.done()
         }
-        client.connect()
         try harness.run()
         harness.settle()
-        #expect(clientSaw == ["close 4001", "closed"])
+        let elapsed = client.elapsed
+        #expect(client.saw == ["close 4001", "closed"])
         #expect(serverSaw == ["close 4001 done", "closed"])
         #expect(elapsed < 2, "closed by the server, not by the \(elapsed) s timeout")
         // The client saw the server's end of the stream (the server closed first): a client_close on the
@@ -116,29 +100,50 @@ struct WebSocketClientCloseTests {
             }
             server.onClose = { _ in serverClosed = true }
         }
-        let url = "ws://127.0.0.1:\(server.port)/"
-        let client = try TCPClient<WebSocketClientCodec>(loop: harness.loop, url: url)
-        var events: [String] = []
-        var started: UInt64 = 0
-        var elapsed = 0.0
-        client.onCodecEvent = { client, event in
-            switch event {
-            case .handshake:
-                started = MonotonicClock.now()
-                client.closeWebSocket(code: 1000, timeout: 0.3)
-            case .close(let code, _): events.append("close \(code)")
-            default: break
-            }
-        }
-        client.onClose = { _ in
-            elapsed = Double(MonotonicClock.now() - started) / 1e9
-            events.append("closed")
-        }
-        client.connect()
-        #expect(harness.until { events.last == "closed" && serverClosed })
-        #expect(events == (serverAnswersClose ? ["close 4002", "closed"] : ["closed"]))
+        let client = try ClosingClient(harness, port: server.port, code: 1000, timeout: 0.3)
+        #expect(harness.until { client.saw.last == "closed" && serverClosed })
+        let elapsed = client.elapsed
+        #expect(client.saw == (serverAnswersClose ? ["close 4002", "closed"] : ["closed"]))
         #expect(elapsed >= 0.29, "the client waited for the server to close TCP (\(elapsed) s)")
         #expect(elapsed < 3)
         harness.finish()
+    }
+}
+
+/// A client of the server on `port` that starts the closing handshake as soon as it is open, and records
+/// the close frame it gets, its own close, and how long the close took.
+private final class ClosingClient {
+    /// `close <code>` for the server's close frame, then `closed`.
+    private(set) var saw: [String] = []
+    /// Seconds from sending the close frame to the end of the connection.
+    private(set) var elapsed = 0.0
+    private let client: TCPClient<WebSocketClientCodec>
+
+    init(
+        _ harness: WSLoop,
+        port: Int,
+        code: Int,
+        reason: String = "",
+        timeout: Double,
+        onClosed: @escaping () -> Void = {}
+    ) throws {
+        client = try TCPClient<WebSocketClientCodec>(loop: harness.loop, url: "ws://127.0.0.1:\(port)/")
+        var started: UInt64 = 0
+        // Weak: this object holds the client, so a strong self here would keep both alive for good.
+        client.onCodecEvent = { [weak self] client, event in
+            switch event {
+            case .handshake:
+                started = MonotonicClock.now()
+                client.closeWebSocket(code: code, reason: reason, timeout: timeout)
+            case .close(let code, _): self?.saw.append("close \(code)")
+            default: break
+            }
+        }
+        client.onClose = { [weak self] _ in
+            self?.elapsed = Double(MonotonicClock.now() - started) / 1e9
+            self?.saw.append("closed")
+            onClosed()
+        }
+        client.connect()
     }
 }

@@ -48,6 +48,25 @@ struct WebSocketInteropTests {
         asyncio.run(asyncio.wait_for(main(sys.argv[1]), 30))
         """
 
+    /// Runs `clientScript` against `url` and expects every check to pass and the script to exit 0; a plain
+    /// WebSocket server and one upgraded from an HTTP route must both give this conversation.
+    static func expectClientScriptPasses(
+        _ harness: WSLoop,
+        url: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let (lines, output, status) = try harness.runClient(["python3", "-c", clientScript, url])
+        #expect(
+            lines == [
+                "subprotocol chat", "text True", "binary True", "big True 1048576", "fragmented True", "pong True",
+                "close 1000",
+            ],
+            "python said:\n\(output)",
+            sourceLocation: sourceLocation
+        )
+        #expect(status == 0, "python exit status \(String(describing: status))", sourceLocation: sourceLocation)
+    }
+
     /// An echo server on a free port (printed first) that offers the sub-protocol `chat`, closes with
     /// 1000 "bye" when it receives "bye", and prints how each connection ended.
     static let serverScript = """
@@ -92,15 +111,7 @@ struct WebSocketInteropTests {
                 }
             }
         }
-        let (lines, output, status) = try harness.runClient(["python3", "-c", Self.clientScript, "ws://127.0.0.1:\(server.port)/py"])
-        #expect(
-            lines == [
-                "subprotocol chat", "text True", "binary True", "big True 1048576", "fragmented True", "pong True",
-                "close 1000",
-            ],
-            "python said:\n\(output)"
-        )
-        #expect(status == 0, "python exit status \(String(describing: status))")
+        try Self.expectClientScriptPasses(harness, url: "ws://127.0.0.1:\(server.port)/py")
         #expect(messages == 4)
         #expect(serverEvents == ["handshake /py", "ping are you there", "close 1000"])
         #expect(harness.transport.statistics.packetErr == 0)
@@ -110,71 +121,90 @@ struct WebSocketInteropTests {
     @Test("our client against a Python websockets server: sub-protocol, text, binary, 1 MiB, ping, the server's close")
     func ourClientAgainstPythonServer() throws {
         let harness = try WSLoop()
-        let child = try WSChild(["python3", "-c", Self.serverScript])
-        defer { child.kill() }
-        var client: TCPClient<WebSocketClientCodec>?
         var received: [WebSocketMessage] = []
         var events: [String] = []
-        var serverSaid: [String] = []
         var failure: String?
         let large = wsPattern(1 << 20, seed: 4)
         let sent: [WebSocketMessage] = [
             .text("h\u{e9}llo \u{2603} 😀"), .binary(ByteBuffer(wsPattern(1024))), .binary(ByteBuffer(large)),
         ]
-        try child.watch(
-            in: harness.loop,
-            onLine: { line in
-                if line.hasPrefix("port "), let port = Int(line.dropFirst(5)) {
-                    do {
-                        let connection = try TCPClient<WebSocketClientCodec>(
-                            loop: harness.loop,
-                            url: "ws://127.0.0.1:\(port)/chat"
-                        )
-                        connection.codec.protocols = ["chat"]
-                        connection.onCodecEvent = { connection, event in
-                            switch event {
-                            case .handshake:
-                                events.append("open \(connection.codec.selectedProtocol ?? "-")")
-                                connection.ping(ByteBuffer("ping?"))
-                            case .pong(let payload): events.append("pong \(payload.string)")
-                            case .close(let code, let reason): events.append("close \(code) \(reason)")
-                            case .ping: events.append("ping")
-                            }
-                        }
-                        connection.onMessage = { connection, message in
-                            received.append(message)
-                            if received.count == sent.count { connection.send("bye") }
-                        }
-                        connection.onClose = { _ in events.append("closed") }
-                        connection.onError = { _, error in failure = "\(error)" }
-                        // Sent before connecting: held until the handshake completes.
-                        for message in sent { connection.send(message) }
-                        connection.connect()
-                        client = connection
-                    } catch {
-                        failure = "\(error)"
-                        harness.done()
-                    }
-                } else {
-                    serverSaid.append(line)
-                    if line.hasPrefix("closed") { harness.done() }
+        let server = try harness.runAgainstPythonServer(Self.serverScript, timeout: 60) { port in
+            let connection = try TCPClient<WebSocketClientCodec>(
+                loop: harness.loop,
+                url: "ws://127.0.0.1:\(port)/chat"
+            )
+            connection.codec.protocols = ["chat"]
+            connection.onCodecEvent = { connection, event in
+                switch event {
+                case .handshake:
+                    events.append("open \(connection.codec.selectedProtocol ?? "-")")
+                    connection.ping(ByteBuffer("ping?"))
+                case .pong(let payload): events.append("pong \(payload.string)")
+                case .close(let code, let reason): events.append("close \(code) \(reason)")
+                case .ping: events.append("ping")
                 }
-            },
-            onEnd: { harness.done() }
-        )
-        try harness.run(timeout: 60)
-        if client?.status != .closed {
-            // Python printed its line before our side saw the end of the connection: let it close.
-            harness.settle()
+            }
+            connection.onMessage = { connection, message in
+                received.append(message)
+                if received.count == sent.count { connection.send("bye") }
+            }
+            connection.onClose = { _ in events.append("closed") }
+            connection.onError = { _, error in failure = "\(error)" }
+            // Sent before connecting: held until the handshake completes.
+            for message in sent { connection.send(message) }
+            connection.connect()
+            return connection
         }
-        child.closeOutput(in: harness.loop)
+        #expect(server.failure == nil)
         #expect(failure == nil)
         #expect(received == sent)
         #expect(events == ["open chat", "pong ping?", "close 1000 bye", "closed"], "\(events)")
         // Python prints the close frame it received: our echo of its code (the reason is not echoed).
-        #expect(serverSaid == ["closed 1000 "], "python said:\n\(child.outputText)")
+        #expect(server.said == ["closed 1000 "], "python said:\n\(server.output)")
         #expect(harness.transport.statistics.packetErr == 0)
-        client = nil
         harness.finish()
+    }
+}
+
+extension WSLoop {
+    /// Runs the Python server `script`, which prints `port N` first, then one line per thing it saw, the
+    /// last starting with `closed`. Once the port is known, `connect` makes a client of it and connects
+    /// it; the loop runs until that `closed` line, the end of the script, or `timeout` seconds.
+    ///
+    /// - Returns: What the server printed after the port, its whole output, and the error `connect` threw.
+    func runAgainstPythonServer(
+        _ script: String,
+        timeout: Double,
+        connect: @escaping (Int) throws -> TCPClient<WebSocketClientCodec>
+    ) throws -> (said: [String], output: String, failure: String?) {
+        let child = try WSChild(["python3", "-c", script])
+        defer { child.kill() }
+        var client: TCPClient<WebSocketClientCodec>?
+        var said: [String] = []
+        var failure: String?
+        try child.watch(
+            in: loop,
+            onLine: { line in
+                guard line.hasPrefix("port "), let port = Int(line.dropFirst(5)) else {
+                    said.append(line)
+                    if line.hasPrefix("closed") { self.done() }
+                    return
+                }
+                do {
+                    client = try connect(port)
+                } catch {
+                    failure = "\(error)"
+                    self.done()
+                }
+            },
+            onEnd: { self.done() }
+        )
+        try run(timeout: timeout)
+        if client?.status != .closed {
+            // Python printed its line before our side saw the end of the connection: let it close.
+            settle()
+        }
+        child.closeOutput(in: loop)
+        return (said, child.outputText, failure)
     }
 }

@@ -18,16 +18,9 @@ import Glibc
 struct ManyConnectionsTests {
     @Test func aThousandConcurrentConnectionsEchoAndClose() async {
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
-            let failures = ManyConnectionsTests.runThousandConnections()
-            guard failures.isEmpty else {
-                let text = failures.joined(separator: "\n") + "\n"
-                _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
-                exit(1)
-            }
+            exitIfAnyFailed(ManyConnectionsTests.runThousandConnections())
         }
-        if let result, result.exitStatus != .exitCode(0) {
-            Issue.record("child said: \(String(decoding: result.standardErrorContent, as: UTF8.self))")
-        }
+        recordChildErrors(result)
     }
 
     /// The body of the test, in the child: returns what went wrong.

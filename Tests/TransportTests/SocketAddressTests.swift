@@ -10,23 +10,27 @@ import Glibc
 
 @Suite("SocketAddress")
 struct SocketAddressTests {
-    @Test func ipv4() throws {
-        let address = try SocketAddress(ip: "127.0.0.1", port: 8080)
-        #expect(address.isIPv4 && !address.isIPv6)
-        #expect(address.family == AF_INET)
-        #expect(address.ip == "127.0.0.1")
-        #expect(address.port == 8080)
-        #expect(address.description == "127.0.0.1:8080")
+    /// A numeric address as given (`ip`, `port`), and how it reads back: its family, its IP normalised,
+    /// and the whole address as printed.
+    @Test(
+        "a numeric address reads back its family, normalised IP, port and printed form (IPv6 in brackets)",
+        arguments: [
+            ("127.0.0.1", 8080, AF_INET, "127.0.0.1", "127.0.0.1:8080"),
+            ("0:0:0:0:0:0:0:0001", 443, AF_INET6, "::1", "[::1]:443"),
+        ]
+    )
+    func numericAddress(ip: String, port: Int, family: CInt, normalised: String, printed: String) throws {
+        let address = try SocketAddress(ip: ip, port: port)
+        let isIPv4 = family == AF_INET
+        #expect(address.isIPv4 == isIPv4 && address.isIPv6 == !isIPv4)
+        #expect(address.family == family)
+        #expect(address.ip == normalised)
+        #expect(address.port == port)
+        #expect(address.description == printed)
     }
 
-    @Test func ipv6PrintsInBracketsAndNormalised() throws {
-        let address = try SocketAddress(ip: "0:0:0:0:0:0:0:0001", port: 443)
-        #expect(address.isIPv6 && !address.isIPv4)
-        #expect(address.family == AF_INET6)
-        #expect(address.ip == "::1")
-        #expect(address.port == 443)
-        #expect(address.description == "[::1]:443")
-        #expect(address == (try SocketAddress(ip: "::1", port: 443)))
+    @Test func ipv6EqualsItsNormalisedSpelling() throws {
+        #expect(try SocketAddress(ip: "0:0:0:0:0:0:0:0001", port: 443) == (try SocketAddress(ip: "::1", port: 443)))
         #expect(try SocketAddress(ip: "::", port: 0).description == "[::]:0")
     }
 

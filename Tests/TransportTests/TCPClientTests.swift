@@ -148,21 +148,12 @@ struct TCPClientTests {
         defer { site.remove() }
         let path = "\(site.directory!)/nobody-listens.sock"
         let client = try TCPClient<RawCodec>(loop: harness.loop, url: "unix://\(path)")
-        var events: [String] = []
-        var error: TransportError?
-        client.onError = { _, failure in
-            events.append("error")
-            error = failure
-        }
-        client.onClose = { _ in
-            events.append("close")
-            harness.done()
-        }
+        let outcome = ConnectOutcome(of: client, in: harness)
         client.connect()
         try harness.run()
-        #expect(events == ["error", "close"])
-        #expect(error?.code == .connectFailed)
-        #expect(error?.description.contains(path) == true)
+        #expect(outcome.events == ["error", "close"])
+        #expect(outcome.error?.code == .connectFailed)
+        #expect(outcome.error?.description.contains(path) == true)
         harness.finish()
     }
 
@@ -170,24 +161,18 @@ struct TCPClientTests {
     func anUnresolvableNameFailsWithoutBlockingTheLoop(backend: BackendKind) throws {
         let harness = try LoopHarness(backend)
         let client = try TCPClient<RawCodec>(loop: harness.loop, url: "tcp://no-such-host.invalid:80")
-        var events: [String] = []
-        var error: TransportError?
-        client.onError = { _, failure in
-            events.append("error")
-            error = failure
-        }
-        client.onClose = { _ in
-            events.append("close")
-            harness.done()
-        }
+        let outcome = ConnectOutcome(of: client, in: harness)
         client.connect()
         // connect() returns before the name is looked up: the loop is free meanwhile.
-        #expect(events.isEmpty)
+        #expect(outcome.events.isEmpty)
         #expect(client.status == .connecting)
         try harness.run(timeout: 30)
-        #expect(events == ["error", "close"])
-        #expect(error?.code == .unresolvable || error?.code == .connectFailed)
-        #expect(error?.description.contains("no-such-host.invalid") == true, "\(String(describing: error))")
+        #expect(outcome.events == ["error", "close"])
+        #expect(outcome.error?.code == .unresolvable || outcome.error?.code == .connectFailed)
+        #expect(
+            outcome.error?.description.contains("no-such-host.invalid") == true,
+            "\(String(describing: outcome.error))"
+        )
         #expect(client.status == .closed)
         harness.finish()
     }
@@ -265,11 +250,7 @@ struct TCPClientTests {
     @Test(arguments: BackendKind.available)
     func cancelReconnectStopsAPendingReconnect(backend: BackendKind) throws {
         let harness = try LoopHarness(backend)
-        let site = try TestSite(.ipv4)
-        let server = try harness.startServer(site, codec: RawCodec.self) { server in
-            server.onConnect = { connection in connection.close() }
-        }
-        let client = try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try clientOfAServerThatHangsUp(harness)
         var connects = 0
         var closes = 0
         var timersWhilePending = -1
@@ -300,11 +281,7 @@ struct TCPClientTests {
     func closeCancelsAPendingReconnect(backend: BackendKind) throws {
         // The usual pattern: onClose always reconnects. close() while the reconnect waits must end it for good.
         let harness = try LoopHarness(backend)
-        let site = try TestSite(.ipv4)
-        let server = try harness.startServer(site, codec: RawCodec.self) { server in
-            server.onConnect = { connection in connection.close() }
-        }
-        let client = try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+        let client = try clientOfAServerThatHangsUp(harness)
         var connects = 0
         var closes = 0
         client.onConnect = { _ in connects += 1 }
@@ -331,5 +308,32 @@ struct TCPClientTests {
         #expect(!client.isReconnectPending)
         #expect(client.onClose == nil, "callbacks dropped: closed for good")
         harness.finish()
+    }
+}
+
+/// A client, not yet connected, of a loopback server that closes every connection it accepts: each
+/// connect ends in onClose, where the reconnect tests act.
+private func clientOfAServerThatHangsUp(_ harness: LoopHarness) throws -> TCPClient<RawCodec> {
+    let site = try TestSite(.ipv4)
+    let server = try harness.startServer(site, codec: RawCodec.self) { server in
+        server.onConnect = { connection in connection.close() }
+    }
+    return try TCPClient<RawCodec>(loop: harness.loop, url: site.clientURL(for: server.listener!))
+}
+
+/// What a client that cannot connect reports, in order: `onError` then `onClose`, which ends the run.
+private final class ConnectOutcome {
+    private(set) var events: [String] = []
+    private(set) var error: TransportError?
+
+    init(of client: TCPClient<RawCodec>, in harness: LoopHarness) {
+        client.onError = { _, failure in
+            self.events.append("error")
+            self.error = failure
+        }
+        client.onClose = { _ in
+            self.events.append("close")
+            harness.done()
+        }
     }
 }

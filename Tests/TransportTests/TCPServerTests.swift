@@ -195,16 +195,9 @@ struct TCPServerTests {
     @Test func outOfDescriptorsBacksOffAndResumes() async {
         // RLIMIT_NOFILE is process-wide: this runs in a child process.
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
-            let failures = TCPServerTests.acceptUnderEMFILE()
-            guard failures.isEmpty else {
-                let text = failures.joined(separator: "\n") + "\n"
-                _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
-                exit(1)
-            }
+            exitIfAnyFailed(TCPServerTests.acceptUnderEMFILE())
         }
-        if let result, result.exitStatus != .exitCode(0) {
-            Issue.record("child said: \(String(decoding: result.standardErrorContent, as: UTF8.self))")
-        }
+        recordChildErrors(result)
     }
 
     /// In the child: fill the descriptor table so accept fails with EMFILE, check the server backs off

@@ -155,25 +155,12 @@ public struct PHPUnserializer {
         switch tag {
         case UInt8(ascii: "s"):
             position += 1
-            try expect(UInt8(ascii: ":"))
-            let length = try readCount(until: UInt8(ascii: ":"))
-            try expect(UInt8(ascii: "\""))
-            guard length <= bytes.count - position else {
-                throw fail("string length \(length) runs past the end (\(bytes.count - position) bytes left)")
-            }
-            position += length
+            position += try readStringHead()
             try expect(UInt8(ascii: "\""))
             try expect(UInt8(ascii: ";"))
         case UInt8(ascii: "a"):
             position += 1
-            try expect(UInt8(ascii: ":"))
-            let count = try readCount(until: UInt8(ascii: ":"))
-            try expect(UInt8(ascii: "{"))
-            guard count <= (bytes.count - position) / 6 else {
-                throw fail("array count \(count) cannot fit in the \(bytes.count - position) bytes left")
-            }
-            depth += 1
-            guard depth <= maxDepth else { throw fail("arrays nested deeper than \(maxDepth)") }
+            let count = try readArrayHead()
             for _ in 0..<count {
                 _ = try readKey()
                 try skipValue()
@@ -185,14 +172,20 @@ public struct PHPUnserializer {
         }
     }
 
-    /// After `s`: `:<length>:"<bytes>";`.
-    private mutating func readStringBody() throws(PHPSerializationError) -> [UInt8] {
+    /// After `s`: `:<length>:"` with the length checked against what is left; returns the length.
+    private mutating func readStringHead() throws(PHPSerializationError) -> Int {
         try expect(UInt8(ascii: ":"))
         let length = try readCount(until: UInt8(ascii: ":"))
         try expect(UInt8(ascii: "\""))
         guard length <= bytes.count - position else {
             throw fail("string length \(length) runs past the end (\(bytes.count - position) bytes left)")
         }
+        return length
+    }
+
+    /// After `s`: `:<length>:"<bytes>";`.
+    private mutating func readStringBody() throws(PHPSerializationError) -> [UInt8] {
+        let length = try readStringHead()
         let string = Array(UnsafeRawBufferPointer(rebasing: bytes[position..<position + length]))
         position += length
         try expect(UInt8(ascii: "\""))
@@ -200,8 +193,9 @@ public struct PHPUnserializer {
         return string
     }
 
-    /// After `a`: `:<count>:{<key><value>…}`.
-    private mutating func readArrayBody() throws(PHPSerializationError) -> PHPArray {
+    /// After `a`: `:<count>:{`, with the count checked against what is left and one level of depth
+    /// entered (the caller leaves it after the closing `}`); returns the count.
+    private mutating func readArrayHead() throws(PHPSerializationError) -> Int {
         try expect(UInt8(ascii: ":"))
         let count = try readCount(until: UInt8(ascii: ":"))
         try expect(UInt8(ascii: "{"))
@@ -212,6 +206,12 @@ public struct PHPUnserializer {
         }
         depth += 1
         guard depth <= maxDepth else { throw fail("arrays nested deeper than \(maxDepth)") }
+        return count
+    }
+
+    /// After `a`: `:<count>:{<key><value>…}`.
+    private mutating func readArrayBody() throws(PHPSerializationError) -> PHPArray {
+        let count = try readArrayHead()
         var array = PHPArray()
         for _ in 0..<count {
             let key = try readKey()

@@ -54,7 +54,7 @@ public struct WebSocketClientCodec: Codec {
     /// taken at the first `connect()` on every reconnect, and that copy must not bring back (and send
     /// again) frames the first connection already delivered.
     private let held = HeldFrames()
-    private var events: [WebSocketEvent] = []
+    private var events = WebSocketEventQueue()
     private var random = MaskKeyGenerator()
     private var scanned = 0
     /// This side sent the first close frame (`encodeClose`): after the server's answer, the server closes
@@ -150,7 +150,7 @@ public struct WebSocketClientCodec: Codec {
             context.reply(held.bytes)
             held.bytes = ByteBuffer()
         }
-        report(.handshake(nil), &context)
+        events.report(.handshake(nil), &context)
         return .consumed(length: end)
     }
 
@@ -190,9 +190,9 @@ public struct WebSocketClientCodec: Codec {
             switch control {
             case .ping(let payload)?:
                 if phase == .open { encodeControl(opcode: WebSocketOpcode.pong, payload: payload, into: &context) }
-                report(.ping(payload), &context)
+                events.report(.ping(payload), &context)
             case .pong(let payload)?:
-                report(.pong(payload), &context)
+                events.report(.pong(payload), &context)
             case .close(let code, let reason)?:
                 if phase == .open {
                     var payload = ByteBuffer()
@@ -203,7 +203,7 @@ public struct WebSocketClientCodec: Codec {
                     encodeControl(opcode: WebSocketOpcode.close, payload: payload, into: &context)
                 }
                 phase = .closing
-                report(.close(code: code, reason: reason), &context)
+                events.report(.close(code: code, reason: reason), &context)
                 // Answering the server's close, we close at once (as the peer that just echoed may); after
                 // our own close, §7.1.1 lets the server close TCP first, so it keeps the TIME_WAIT
                 // (`closeWebSocket` bounds that wait).
@@ -224,18 +224,12 @@ public struct WebSocketClientCodec: Codec {
         }
     }
 
-    private mutating func report(_ event: WebSocketEvent, _ context: inout CodecContext) {
-        guard context.wantsEvents else { return }
-        events.append(event)
-        context.announceEvent()
-    }
-
     public mutating func decode(_ packet: UnsafeRawBufferPointer, _ context: inout CodecContext) throws(CodecRejection) -> WebSocketMessage? {
         reader.decode(packet)
     }
 
     public mutating func takeEvent() -> WebSocketEvent? {
-        events.isEmpty ? nil : events.removeFirst()
+        events.take()
     }
 
     // MARK: - Output

@@ -62,6 +62,24 @@ public enum WebSocketEvent: Sendable {
     case close(code: Int, reason: String)
 }
 
+/// The events a codec holds until the connection takes them, in order. Both codecs keep one, so the rule
+/// "only when the connection asked for events" lives in one place.
+struct WebSocketEventQueue {
+    private var events: [WebSocketEvent] = []
+
+    /// Holds `event` and tells the connection, when it listens for events; otherwise drops it.
+    mutating func report(_ event: WebSocketEvent, _ context: inout CodecContext) {
+        guard context.wantsEvents else { return }
+        events.append(event)
+        context.announceEvent()
+    }
+
+    /// The oldest event not yet taken.
+    mutating func take() -> WebSocketEvent? {
+        events.isEmpty ? nil : events.removeFirst()
+    }
+}
+
 /// RFC 6455 §7.4 status codes used here.
 public enum WebSocketCloseCode {
     public static let normal = 1000

@@ -41,7 +41,7 @@ public struct WebSocketServerCodec: Codec {
     private var reader = WebSocketFrameReader(expectMasked: true)
     /// Frames sent before the handshake completed, at most `maxSendBufferSize` (see `encode`).
     private var held = ByteBuffer()
-    private var events: [WebSocketEvent] = []
+    private var events = WebSocketEventQueue()
     private var key = ""
 
     /// The upgrade request, once received.
@@ -139,8 +139,7 @@ public struct WebSocketServerCodec: Codec {
         if permessageDeflate != nil { negotiateCompression(parsed) }
         if context.wantsEvents {
             phase = .awaitingDecision
-            events.append(.handshake(parsed))
-            context.announceEvent()
+            events.report(.handshake(parsed), &context)
             context.pauseRequested = true
         } else {
             context.reply(acceptHandshake())
@@ -194,9 +193,9 @@ public struct WebSocketServerCodec: Codec {
         switch control {
         case .ping(let payload):
             if phase == .open { context.reply(Self.frame(opcode: WebSocketOpcode.pong, payload: payload)) }
-            report(.ping(payload), &context)
+            events.report(.ping(payload), &context)
         case .pong(let payload):
-            report(.pong(payload), &context)
+            events.report(.pong(payload), &context)
         case .close(let code, let reason):
             if phase == .open {
                 // Echo the peer's code (§5.5.1); a close without a code is answered without one.
@@ -204,15 +203,9 @@ public struct WebSocketServerCodec: Codec {
                 context.reply(echo)
             }
             phase = .closing
-            report(.close(code: code, reason: reason), &context)
+            events.report(.close(code: code, reason: reason), &context)
             context.closeRequested = true
         }
-    }
-
-    private mutating func report(_ event: WebSocketEvent, _ context: inout CodecContext) {
-        guard context.wantsEvents else { return }
-        events.append(event)
-        context.announceEvent()
     }
 
     public mutating func decode(_ packet: UnsafeRawBufferPointer, _ context: inout CodecContext) throws(CodecRejection) -> WebSocketMessage? {
@@ -220,7 +213,7 @@ public struct WebSocketServerCodec: Codec {
     }
 
     public mutating func takeEvent() -> WebSocketEvent? {
-        events.isEmpty ? nil : events.removeFirst()
+        events.take()
     }
 
     // MARK: - Output

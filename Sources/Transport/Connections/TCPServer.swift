@@ -75,19 +75,15 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     /// Binds (or adopts `listener`) and starts accepting.
     public func start(adopting inherited: Listener? = nil) throws(TransportError) {
         guard self.listener == nil else { return }
-        let listener: Listener
-        if let adopted = inherited {
-            listener = adopted
-        } else {
-            listener = try Listener(endpoint: endpoint, options: options)
-        }
-        do {
-            // Strong on purpose: a listening server lives until `stop()` unwatches it, even if the program
-            // keeps no reference (as a Workerman worker does).
-            try loop.watch(listener.fd, for: .readable) { _ in self.acceptConnections() }
-        } catch {
-            throw TransportError(.loopFailed, "accept on \(endpoint)", detail: "\(error)")
-        }
+        // Strong on purpose: a listening server lives until `stop()` unwatches it, even if the program
+        // keeps no reference (as a Workerman worker does).
+        let listener = try Listener.watched(
+            adopting: inherited,
+            endpoint: endpoint,
+            options: options,
+            on: loop,
+            operation: "accept on \(endpoint)"
+        ) { _ in self.acceptConnections() }
         self.listener = listener
         isAccepting = true
         context.registerSource(self) { [unowned self] in

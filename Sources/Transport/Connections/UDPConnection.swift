@@ -93,18 +93,14 @@ public final class UDPServer<C: Codec> {
     /// Binds (or adopts `inherited`) and starts receiving.
     public func start(adopting inherited: Listener? = nil) throws(TransportError) {
         guard listener == nil else { return }
-        let listener: Listener
-        if let inherited {
-            listener = inherited
-        } else {
-            listener = try Listener(endpoint: endpoint, options: options)
-        }
-        do {
-            // Strong on purpose: the server lives until `stop()` unwatches it.
-            try loop.watch(listener.fd, for: .readable) { _ in self.receiveDatagrams() }
-        } catch {
-            throw TransportError(.loopFailed, "receive on \(endpoint)", detail: "\(error)")
-        }
+        // Strong on purpose: the server lives until `stop()` unwatches it.
+        let listener = try Listener.watched(
+            adopting: inherited,
+            endpoint: endpoint,
+            options: options,
+            on: loop,
+            operation: "receive on \(endpoint)"
+        ) { _ in self.receiveDatagrams() }
         self.listener = listener
     }
 

@@ -120,3 +120,32 @@ public final class Listener {
         }
     }
 }
+
+extension Listener {
+    /// The listener a server starts on: `inherited` when given, else a new one bound to `endpoint`, watched
+    /// for readability on `loop`. `TCPServer` (accepting) and `UDPConnection` (receiving) start this way.
+    ///
+    /// - Throws: what `init(endpoint:options:)` throws, or `.loopFailed` naming `operation` when the loop
+    ///   refuses the descriptor.
+    static func watched(
+        adopting inherited: Listener?,
+        endpoint: Endpoint,
+        options: ListenOptions,
+        on loop: EventLoop,
+        operation: String,
+        _ watcher: @escaping (IOEvents) throws -> Void
+    ) throws(TransportError) -> Listener {
+        let listener: Listener
+        if let inherited {
+            listener = inherited
+        } else {
+            listener = try Listener(endpoint: endpoint, options: options)
+        }
+        do {
+            try loop.watch(listener.fd, for: .readable, watcher)
+        } catch {
+            throw TransportError(.loopFailed, operation, detail: "\(error)")
+        }
+        return listener
+    }
+}
