@@ -70,7 +70,11 @@ private final class CountingClient {
     func send(_ text: String) { connection.send(.text(text)) }
 }
 
-@Suite("The demo chat's fan-out, measured", .serialized, .enabled(if: getenv("CHAT_FANOUT_CLIENTS") != nil))
+@Suite(
+    "The demo chat's fan-out, measured",
+    .serialized,
+    .enabled(if: getenv("CHAT_FANOUT_CLIENTS") != nil, "a benchmark, run on request: CHAT_FANOUT_CLIENTS=1000 swift test -c release --filter ChatFanOutBenchmark")
+)
 struct ChatFanOutBenchmark {
     @Test("one sender to N clients in one room: 4 chat processes against 1", .timeLimit(.minutes(10)))
     func fanOut() throws {
