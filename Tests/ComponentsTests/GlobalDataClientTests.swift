@@ -57,7 +57,7 @@ struct GlobalDataClientTests {
         let testLoop = try TestLoop()
         let (_, tcp, address) = try startServer(testLoop)
         defer { tcp.closeAll() }
-        let results = Mutex<[String]>([])
+        let results = ThreadLock<[String]>([])
         let done = Atomic<Bool>(false)
         let thread = try BackgroundThread {
             defer { done.store(true, ordering: .releasing) }

@@ -12,14 +12,14 @@ import Glibc
 
 /// Counts runs per job, from any thread.
 private final class JobLedger: Sendable {
-    private let runs: Mutex<(perJob: [Int], total: Int)>
+    private let runs: ThreadLock<(perJob: [Int], total: Int)>
     /// Per producer, the last job index seen (to check each producer's jobs run in order).
-    private let lastIndex: Mutex<[Int]>
+    private let lastIndex: ThreadLock<[Int]>
     private let wrongThread = Atomic<Int>(0)
 
     init(producers: Int, jobsEach: Int) {
-        runs = Mutex((Array(repeating: 0, count: producers * jobsEach), 0))
-        lastIndex = Mutex(Array(repeating: -1, count: producers))
+        runs = ThreadLock((Array(repeating: 0, count: producers * jobsEach), 0))
+        lastIndex = ThreadLock(Array(repeating: -1, count: producers))
     }
 
     /// Records one run; returns how many runs there have been in all.

@@ -108,8 +108,8 @@ final class AtomicFlag: Sendable {
 
 /// A value threads can share, behind a lock.
 final class Shared<Value: Sendable>: Sendable {
-    private let value: Mutex<Value>
-    init(_ value: Value) { self.value = Mutex(value) }
+    private let value: ThreadLock<Value>
+    init(_ value: Value) { self.value = ThreadLock(value) }
     func set(_ newValue: Value) { value.withLock { $0 = newValue } }
     var current: Value { value.withLock { $0 } }
 }

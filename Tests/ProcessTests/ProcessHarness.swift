@@ -7,6 +7,7 @@
 
 import Synchronization
 import Testing
+import WorkermanEventLoop
 import WorkermanProcess
 import WorkermanTestSupport
 import WorkermanTransport
@@ -542,7 +543,7 @@ final class LoadCounters: Sendable {
     let succeeded = Atomic<Int>(0)
     /// Keep-alive requests resent on a new connection because the server had closed the idle one.
     let retried = Atomic<Int>(0)
-    let failures = Mutex<[String]>([])
+    let failures = ThreadLock<[String]>([])
 
     func fail(_ text: String) { failures.withLock { $0.append(text) } }
     var failureList: [String] { failures.withLock { $0 } }

@@ -2,6 +2,7 @@
 
 import Synchronization
 import Testing
+import WorkermanEventLoop
 import WorkermanProcess
 import WorkermanTestSupport
 
@@ -14,7 +15,7 @@ extension ProcessTests {
     /// after the test saw the slow child stop accepting.
     final class Answers: Sendable {
         let afterStop = Atomic<Bool>(false)
-        private let answers = Mutex<[(pid: pid_t, afterStop: Bool)]>([])
+        private let answers = ThreadLock<[(pid: pid_t, afterStop: Bool)]>([])
 
         func add(_ pid: pid_t, afterStop: Bool) { answers.withLock { $0.append((pid, afterStop)) } }
         var all: [(pid: pid_t, afterStop: Bool)] { answers.withLock { $0 } }
