@@ -44,9 +44,8 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     public var partialMessageTimeout: Double?
     public var isStalled: ((TCPConnection<C>) -> Bool)?
     public var onStalled: ((TCPConnection<C>) -> Void)?
-    /// Connections holding part of a message, with when the server learnt of it (loop clock). Kept here,
-    /// not read from the connection, so the sweep measures with the loop's clock alone: tests move it.
-    private var waitingPartial: [Int: UInt64] = [:]
+    /// Connections holding part of a message; each says since when (`partialSince`, on the loop's clock).
+    private var waitingPartial: Set<Int> = []
     private var stallTimer: TimerID?
 
     /// Makes each connection's codec (default `C()`), for codecs configured per server.
@@ -209,7 +208,7 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
 
     package func connectionHasPartialMessage(_ connection: Connection) {
         guard let timeout = partialMessageTimeout, timeout > 0 else { return }
-        waitingPartial[connection.id] = loop.clock.nanoseconds()
+        waitingPartial.insert(connection.id)
         guard stallTimer == nil else { return }
         // Runs only while some connection waits: an idle server is never woken by it.
         stallTimer = try? loop.addTimer(every: max(0.05, min(1, timeout / 4))) { [weak self] in self?.sweepStalled(timeout) }
@@ -218,14 +217,14 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     private func sweepStalled(_ timeout: Double) {
         let now = loop.clock.nanoseconds()
         let limit = UInt64(timeout * 1e9)
-        for (id, since) in waitingPartial {
+        for id in waitingPartial {
             // `partialSince` is 0 again once the message completed; a new partial one re-registers.
             guard let connection = connections[id], connection.partialSince != 0 else {
-                waitingPartial[id] = nil
+                waitingPartial.remove(id)
                 continue
             }
-            guard now - since >= limit, isStalled?(connection) ?? true else { continue }
-            waitingPartial[id] = nil
+            guard now &- connection.partialSince >= limit, isStalled?(connection) ?? true else { continue }
+            waitingPartial.remove(id)
             if let onStalled { onStalled(connection) } else { connection.destroy() }
         }
         if waitingPartial.isEmpty, let stallTimer {
