@@ -61,3 +61,16 @@ struct ControlCommandTests {
         }
     }
 }
+
+@Suite("Workers namespace")
+struct WorkersNamespaceTests {
+    /// `Workers.settings` is the non-generic home; Workerman's `Worker.settings` is the same storage.
+    @Test func settingsAreOneStorageUnderTwoNames() {
+        let saved = Workers.settings
+        defer { Workers.settings = saved }
+        Workers.settings.processTitle = "Namespace"
+        #expect(Worker.settings.processTitle == "Namespace")
+        Worker.settings.processTitle = "Back"
+        #expect(Workers.settings.processTitle == "Back")
+    }
+}

@@ -162,7 +162,7 @@ public final class FileMonitor {
     private func burstEnded(_ burst: [String]) {
         // A replaced executable counts once it is complete: executable, and not still being written
         // (a linker that writes in place makes the file executable at the end).
-        if let executable, burst.contains(executable), access(executable, X_OK) != 0, executableWaits < 20 {
+        if let executable, burst.contains(executable), !Syscalls.isAccessible(executable, .executable), executableWaits < 20 {
             executableWaits += 1
             debouncer?.add(burst)
             debouncer?.postpone()

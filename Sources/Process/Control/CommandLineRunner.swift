@@ -120,11 +120,11 @@ struct CommandLineRunner {
                 say("Workerman[\(paths.startFile)] start failed (exit status \(status)); see \(paths.logFile)", to: 2)
                 return 1
             }
-            if pidFile.liveMaster() == pid, access(paths.statusFile, R_OK) == 0 {
+            if pidFile.liveMaster() == pid, Syscalls.isAccessible(paths.statusFile, .readable) {
                 say(StartTable.render(plan: plan, daemon: true, program: program))
                 return 0
             }
-            usleep(10_000)  // polling the daemon's start-up, bounded by the deadline above
+            Syscalls.pause(milliseconds: 10)  // polling the daemon's start-up, bounded by the deadline above
         }
         say("Workerman[\(paths.startFile)] start timed out; see \(paths.logFile)", to: 2)
         return 1
@@ -162,7 +162,7 @@ struct CommandLineRunner {
                 log.write("Workerman[\(paths.startFile)] stop success")
                 return 0
             }
-            usleep(10_000)  // Workerman polls every 10 ms; bounded by the deadline above
+            Syscalls.pause(milliseconds: 10)  // Workerman polls every 10 ms; bounded by the deadline above
         }
         log.write("Workerman[\(paths.startFile)] stop fail")
         return 1
@@ -186,7 +186,7 @@ struct CommandLineRunner {
         }
         _ = report.render()  // the first sample, so qps has a baseline
         while pidFile.liveMaster() != nil {
-            sleep(1)  // status -d refreshes once a second until Ctrl-C
+            Syscalls.pause(milliseconds: 1000)  // status -d refreshes once a second until Ctrl-C
             say("\u{1b}[H\u{1b}[2J" + report.render() + "Press Ctrl+C to quit.")
         }
         return 0
@@ -211,7 +211,7 @@ struct CommandLineRunner {
                     found[pid] = rows
                 }
             }
-            usleep(5_000)
+            Syscalls.pause(milliseconds: 5)
         }
         var rows = [ConnectionsReport.header]
         for pid in pids {

@@ -45,9 +45,9 @@ final class SettingsBox: Sendable {
 }
 
 extension Worker where C == RawCodec {
-    /// Settings for `runAll()`.
+    /// Workerman's spelling of `Workers.settings`.
     public static var settings: ProcessSettings {
-        get { WorkerRegistry.settingsLock.value }
-        set { WorkerRegistry.settingsLock.value = newValue }
+        get { Workers.settings }
+        set { Workers.settings = newValue }
     }
 }

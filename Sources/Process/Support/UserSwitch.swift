@@ -69,8 +69,10 @@ enum UserSwitch {
         guard getuid() == 0 else {
             throw ProcessError(.userSwitchFailed, "switch to user \(account.name)", detail: "root privileges are needed to change uid and gid")
         }
-        guard setgid(account.gid) == 0, initgroups(account.name, account.gid) == 0, setuid(account.uid) == 0 else {
-            throw ProcessError(.userSwitchFailed, "switch to user \(account.name)", cause: Errno(rawValue: errno))
+        do {
+            try Syscalls.switchIdentity(user: account.name, uid: account.uid, gid: account.gid)
+        } catch {
+            throw ProcessError(.userSwitchFailed, "switch to user \(account.name)", cause: error)
         }
     }
 

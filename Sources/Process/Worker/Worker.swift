@@ -139,17 +139,9 @@ extension Worker where C == RawCodec {
     /// A worker with no listener: timers and clients only (its processes still run `onWorkerStart`).
     public convenience init() { try! self.init(nil) }  // no address: nothing can fail to parse
 
-    /// Turns this program into a master that supervises the processes of every worker made so far,
-    /// driven by the command line (`start [-d] | stop [-g] | restart | reload [-g] | status [-d] |
-    /// connections`). Returns only in a command that does not start a server; a master and its
-    /// children exit when stopped.
-    public static func runAll() {
-        WorkermanRuntime.runAll(arguments: Array(CommandLine.arguments.dropFirst()))
-    }
+    /// Workerman's spelling of `Workers.runAll()`: runs every worker made so far under one master.
+    public static func runAll() { Workers.runAll() }
 
-    /// `runAll()` with the command given in code instead of on the command line, for programs whose
-    /// own flags are not Workerman's: `Worker.runAll(arguments: ["start"])`.
-    public static func runAll(arguments: [String]) {
-        WorkermanRuntime.runAll(arguments: arguments)
-    }
+    /// Workerman's spelling of `Workers.runAll(arguments:)`.
+    public static func runAll(arguments: [String]) { Workers.runAll(arguments: arguments) }
 }

@@ -28,7 +28,7 @@ public final class FileSessionStore: SessionStore {
     public init(directory: String, maxLifetime: Int = 1440) throws {
         self.directory = directory
         self.maxLifetime = maxLifetime
-        if access(directory, W_OK) != 0 {
+        if !Syscalls.isAccessible(directory, .writable) {
             do {
                 try Syscalls.makeDirectory(directory, mode: 0o700)
             } catch where error == .fileExists {
@@ -36,7 +36,7 @@ public final class FileSessionStore: SessionStore {
             } catch {
                 throw CodecRejection("session directory \(directory) cannot be created: \(error)")
             }
-            guard access(directory, W_OK) == 0 else {
+            guard Syscalls.isAccessible(directory, .writable) else {
                 throw CodecRejection("session directory \(directory) is not writable")
             }
         }
