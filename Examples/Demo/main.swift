@@ -41,6 +41,19 @@ let publicDirectory = setting("PUBLIC_DIR", String(#filePath.dropLast("main.swif
 let channelAddress = "127.0.0.1:\(setting("CHANNEL_PORT", "2206"))"
 let globalDataAddress = "127.0.0.1:\(setting("GLOBALDATA_PORT", "2207"))"
 let chatPort = setting("CHAT_PORT", "2346")
+// Push by user and group goes over the Channel server, or over Redis when PUSH_REDIS=host:port names
+// one: then every demo sharing that Redis (on any machine) reaches the others' clients.
+let pushBackend: ChannelBackendKind = getenv("PUSH_REDIS").map { .redis(String(cString: $0), prefix: setting("PUSH_PREFIX", "demo:push:")) }
+    ?? .server(channelAddress)
+
+/// This process's gateway, made in `onWorkerStart` (it needs the process's loop).
+var pushConfiguration = Gateway.Configuration()
+pushConfiguration.presenceInterval = Double(setting("PUSH_INTERVAL", "")) ?? pushConfiguration.presenceInterval
+
+final class PushProcess {
+    var gateway: Gateway?
+}
+let push = PushProcess()
 
 // MARK: - web
 
@@ -48,7 +61,13 @@ let web = try Worker(http: "\(host):\(setting("WEB_PORT", "8080"))")
 web.name = "web"
 web.count = setting("WEB_COUNT", 2)
 let files = try StaticFiles(root: publicDirectory)
+web.onWorkerStart = { worker in push.gateway = Gateway(loop: worker.loop!, backend: pushBackend, configuration: pushConfiguration) }
 web.onMessage = { connection, request in
+    if let gateway = push.gateway, answerPush(request, gateway: gateway, { [weak connection] body in
+        connection?.send(.response(HTTPResponse(headers: ["Content-Type": "application/json"], body: body)))
+    }) {
+        return
+    }
     switch request.path {
     case "/hello":
         connection.send("Hello World")
@@ -89,12 +108,15 @@ chat.reusePort = true
 // Frames past this are closed by the codec with 1009; chat messages are held to CHAT_MAX_MESSAGE before.
 chat.maxPackageSize = 64 * 1024
 chat.onWorkerStart = { worker in
+    let gateway = Gateway(loop: worker.loop!, backend: pushBackend, configuration: pushConfiguration)
+    push.gateway = gateway
     chatProcess.service = try ChatService(
         loop: worker.loop!,
         workerID: worker.id,
         workerCount: worker.count,
         channel: .server(channelAddress),
         globalData: globalDataAddress,
+        gateway: gateway,
         limits: limits
     )
 }
