@@ -148,6 +148,11 @@ final class ChatService {
             }
         } else if text == "/users" {
             sendUsers(to: connection.id, room: member.room)
+        } else if limits.allowStuck, text.hasPrefix("/stuck ") {
+            // DEMO_STUCK=1 only: the handler spins for N seconds (at most 60), as a handler stuck in a loop
+            // would, so the dashboard and `status` can be seen to show where.
+            let until = Self.now() + min(60, Double(text.dropFirst(7)) ?? 5)
+            while Self.now() < until {}
         } else if text.hasPrefix("/msg ") {
             // `/msg NAME text`: to every client of NAME, in any process (or machine, on Redis).
             let rest = text.dropFirst(5).drop { $0 == " " }

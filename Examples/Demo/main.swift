@@ -55,14 +55,24 @@ final class PushProcess {
 }
 let push = PushProcess()
 
+/// The web process's dashboard (at /dashboard), made in `onWorkerStart`.
+final class DashboardProcess {
+    var dashboard: Dashboard?
+}
+let board = DashboardProcess()
+
 // MARK: - web
 
 let web = try Worker(http: "\(host):\(setting("WEB_PORT", "8080"))")
 web.name = "web"
 web.count = setting("WEB_COUNT", 2)
 let files = try StaticFiles(root: publicDirectory)
-web.onWorkerStart = { worker in push.gateway = Gateway(loop: worker.loop!, backend: pushBackend, configuration: pushConfiguration) }
+web.onWorkerStart = { worker in
+    push.gateway = Gateway(loop: worker.loop!, backend: pushBackend, configuration: pushConfiguration)
+    board.dashboard = Dashboard(loop: worker.loop!, path: "/dashboard")
+}
 web.onMessage = { connection, request in
+    if board.dashboard?.serve(request, on: connection) == true { return }
     if let gateway = push.gateway, answerPush(request, gateway: gateway, { [weak connection] body in
         connection?.send(.response(HTTPResponse(headers: ["Content-Type": "application/json"], body: body)))
     }) {
@@ -92,6 +102,7 @@ limits.maxMessageBytes = setting("CHAT_MAX_MESSAGE", limits.maxMessageBytes)
 limits.burst = setting("CHAT_BURST", limits.burst)
 limits.perSecond = Double(setting("CHAT_RATE", Int(limits.perSecond)))
 limits.historySize = setting("CHAT_HISTORY", limits.historySize)
+limits.allowStuck = setting("DEMO_STUCK", 0) == 1
 
 /// This process's chat, made in `onWorkerStart` (it needs the process's loop).
 final class ChatProcess {

@@ -103,6 +103,14 @@ extension Gateway {
     }
 
     func publishPresence() {
+        // A process with no clients says so once; silence then means the same (its snapshot expires
+        // everywhere), so idle processes (a web worker that only pushes) cost nobody a message a second.
+        if clients.isEmpty {
+            if announcedEmpty { return }
+            announcedEmpty = true
+        } else {
+            announcedEmpty = false
+        }
         let entries = clients.map { id, local in GatewayClientEntry(client: clientID(of: id), user: local.user, groups: local.groups) }
         channel.publish(GatewayWire.presence, GatewayWire.presence(node: node, ttl: configuration.presenceInterval * 3, clients: entries))
     }
@@ -114,6 +122,9 @@ extension Gateway {
         if snapshot.bye { return presence.remove(node: snapshot.node) }
         let known = presence.update(node: snapshot.node, clients: snapshot.clients, expires: Self.now() + snapshot.ttl)
         // A newcomer hears from everyone at once instead of waiting for their next renewal.
-        if !known { announce() }
+        if !known {
+            announcedEmpty = false
+            announce()
+        }
     }
 }

@@ -34,13 +34,13 @@ public typealias GatewayClientID = String
 /// Delivery: each process subscribes to the events of the users and groups it has clients in, so a
 /// push goes only to processes that have someone to give it to. Presence (`isOnline`, `count`, `users`)
 /// is answered from a replica that every process keeps of every other's clients, renewed every
-/// `presenceInterval` seconds; a process that dies stops renewing and its clients vanish everywhere
+/// `presenceInterval` seconds (2); a process that dies stops renewing and its clients vanish everywhere
 /// within `3 × presenceInterval`. Another process's `bind`/`join` shows in presence within
 /// `announceDelay` plus the backend's latency.
 public final class Gateway {
     public struct Configuration: Sendable {
         /// How often each process renews its presence; a silent process is forgotten after 3 of these.
-        public var presenceInterval = 1.0
+        public var presenceInterval = 2.0
         /// Changes within this many seconds are announced together (one snapshot, not one per change).
         public var announceDelay = 0.02
         public init() {}
@@ -68,6 +68,8 @@ public final class Gateway {
     var groups: [String: Set<Int>] = [:]
     var presence = GatewayPresence()
     var announcing = false
+    /// The last snapshot published was empty (see `publishPresence`).
+    var announcedEmpty = false
     private var renewal: TimerID?
 
     /// A gateway over `channel` (shared with the worker's own events, or its own). Starts at once.
