@@ -46,12 +46,27 @@ let chatPort = setting("CHAT_PORT", "2346")
 let pushBackend: ChannelBackendKind = getenv("PUSH_REDIS").map { .redis(String(cString: $0), prefix: setting("PUSH_PREFIX", "demo:push:")) }
     ?? .server(channelAddress)
 
-/// This process's gateway, made in `onWorkerStart` (it needs the process's loop).
+// PUSH_INTERVAL: seconds between presence renewals (a dead process is forgotten after 3).
 var pushConfiguration = Gateway.Configuration()
 pushConfiguration.presenceInterval = Double(setting("PUSH_INTERVAL", "")) ?? pushConfiguration.presenceInterval
 
+// Every web and chat process reports its calls to the statistics worker over UDP; the dashboard shows
+// what it sums (the file is how the statistics process hands it to the web processes).
+let statisticsAddress = "127.0.0.1:\(setting("STATISTICS_PORT", "55656"))"
+let statisticsFile = setting(
+    "STATISTICS_FILE",
+    "\(getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")/workerman-demo-statistics-\(setting("STATISTICS_PORT", "55656")).json"
+)
+
+/// This process's gateway and statistics reporter, made in `onWorkerStart` (they need its loop).
 final class PushProcess {
     var gateway: Gateway?
+    var statistics: StatisticsClient?
+
+    /// Reports one call that began at `since` (nothing if the reporter could not be made).
+    func report(_ module: String, _ interface: String, since: UInt64, success: Bool = true, code: Int32 = 0) {
+        statistics?.report(module: module, interface: interface, since: since, success: success, code: code)
+    }
 }
 let push = PushProcess()
 
@@ -69,9 +84,14 @@ web.count = setting("WEB_COUNT", 2)
 let files = try StaticFiles(root: publicDirectory)
 web.onWorkerStart = { worker in
     push.gateway = Gateway(loop: worker.loop!, backend: pushBackend, configuration: pushConfiguration)
-    board.dashboard = Dashboard(loop: worker.loop!, path: "/dashboard")
+    push.statistics = try? StatisticsClient(loop: worker.loop!, collector: statisticsAddress)
+    board.dashboard = Dashboard(loop: worker.loop!, path: "/dashboard", statisticsFile: statisticsFile)
 }
 web.onMessage = { connection, request in
+    let started = MonotonicClock.now()
+    // Per route class, not per path: a path per interface would let any client fill the collector.
+    let interface = request.path.hasPrefix("/dashboard") ? "dashboard" : request.path.hasPrefix("/api/") ? String(request.path.dropFirst(5).prefix { $0 != "/" }) : "static"
+    defer { push.report("web", interface, since: started) }
     if board.dashboard?.serve(request, on: connection) == true { return }
     if let gateway = push.gateway, answerPush(request, gateway: gateway, { [weak connection] body in
         connection?.send(.response(HTTPResponse(headers: ["Content-Type": "application/json"], body: body)))
@@ -121,6 +141,7 @@ chat.maxPackageSize = 64 * 1024
 chat.onWorkerStart = { worker in
     let gateway = Gateway(loop: worker.loop!, backend: pushBackend, configuration: pushConfiguration)
     push.gateway = gateway
+    push.statistics = try? StatisticsClient(loop: worker.loop!, collector: statisticsAddress)
     chatProcess.service = try ChatService(
         loop: worker.loop!,
         workerID: worker.id,
@@ -132,12 +153,31 @@ chat.onWorkerStart = { worker in
     )
 }
 chat.onWebSocketConnect = { connection, request in chatProcess.service?.connected(connection, request) }
-chat.onMessage = { connection, message in chatProcess.service?.received(message, from: connection) }
+chat.onMessage = { connection, message in
+    let started = MonotonicClock.now()
+    let errors = TransportContext.of(connection.loop).statistics.packetErr
+    chatProcess.service?.received(message, from: connection)
+    // A message the chat refused (too long, a flood, binary) counts as a failed call.
+    let refused = TransportContext.of(connection.loop).statistics.packetErr > errors
+    push.report("chat", "message", since: started, success: !refused, code: refused ? 400 : 0)
+}
 chat.onClose = { connection in chatProcess.service?.closed(connection) }
 
 // MARK: - the chat's servers
 
 _ = try ChannelServer(channelAddress)
 _ = try GlobalDataServer(globalDataAddress)
+
+// MARK: - statistics and the file monitor
+
+let statistics = try UDPWorker(udp: statisticsAddress)
+statistics.name = "statistics"
+statistics.count = 1  // one collector, so one file has every report
+StatisticsCollector.attach(to: statistics, file: statisticsFile)
+
+// In debug mode (`start`, not `start -d`): editing the page's files reloads the web workers, and
+// `swift build` in another terminal rolls every worker onto the new binary.
+let monitor = FileMonitor(paths: [publicDirectory], extensions: ["html", "css", "js"])
+monitor.watchExecutable = true
 
 Worker.runAll()

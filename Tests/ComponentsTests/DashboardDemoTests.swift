@@ -55,7 +55,7 @@ struct DashboardDemoTests {
 
         // Same pids, same workers (the dashboard reads the board `status` reads).
         let status = try statusRows(demo)
-        #expect(status.count == 5, "web, 2 chat, the Channel and GlobalData servers: \(status)")
+        #expect(status.count == 7, "web, 2 chat, the Channel and GlobalData servers, statistics, the file monitor: \(status)")
         #expect(dashboardRows(try httpGet(url + "/api/status")) == status)
         #expect(try httpGet(url).contains("<title>Workerman for Swift: dashboard</title>"))
 

@@ -40,6 +40,9 @@ svg { background: #fff; border: 1px solid #ddd; }
 <h2>Statistics (per interface, this minute and the last ones)</h2>
 <table id="statistics"></table>
 <svg id="stat-chart" width="900" height="160"></svg><div class="legend" id="stat-legend"></div>
+<svg id="latency-chart" width="900" height="160"></svg><div class="legend" id="latency-legend"></div>
+<svg id="success-chart" width="900" height="160"></svg><div class="legend" id="success-legend"></div>
+<div id="stat-meta"></div>
 <script>
 const base = "@BASE@";
 const colors = ["#1f77b4","#ff7f0e","#2ca02c","#d62728","#9467bd","#8c564b","#e377c2","#7f7f7f","#bcbd22","#17becf"];
@@ -99,7 +102,13 @@ async function refresh() {
     el("statistics").innerHTML = row(["module", "interface", "calls", "success %", "avg ms", "max ms", "failures"], "", true) +
       (is.length ? is.map(i => row([i.module, i.interface, i.calls, (i.calls ? 100 * i.success / i.calls : 100).toFixed(1),
         i.calls ? (i.cost / i.calls * 1000).toFixed(2) : "0", (i.maxCost * 1000).toFixed(2), i.calls - i.success])).join("") : row(["(no reports yet)", "", "", "", "", "", ""]));
-    chart(el("stat-chart"), el("stat-legend"), is.map(i => ({name: i.module + "::" + i.interface + " calls/min", values: i.perMinute || []})), "calls/min");
+    const name = i => i.module + "::" + i.interface;
+    chart(el("stat-chart"), el("stat-legend"), is.map(i => ({name: name(i) + " calls", values: i.perMinute || []})), "calls/min");
+    chart(el("latency-chart"), el("latency-legend"), is.map(i => ({name: name(i) + " avg ms", values: (i.costPerMinute || []).map(c => c * 1000)})), "ms (average per minute)");
+    chart(el("success-chart"), el("success-legend"), is.map(i => ({name: name(i) + " success %",
+      values: (i.perMinute || []).map((c, k) => c ? 100 * i.successPerMinute[k] / c : null)})), "% successful");
+    el("stat-meta").textContent = "reports received " + (statistics.received || 0) + ", forged (ignored) " + (statistics.forged || 0) +
+      ", over the interface limit " + (statistics.overflow || 0);
   } catch (error) {
     el("down").style.display = "inline";
   }
