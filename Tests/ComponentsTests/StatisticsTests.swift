@@ -132,3 +132,30 @@ func udpDrops(port: Int) -> Int {
     }
     return 0
 }
+
+/// Replays Fuzz/corpus/pushstats (what Fuzz/PushStatisticsFuzz found interesting) with its checks.
+@Suite("Fuzz corpus replay: statistics datagrams and Gateway events")
+struct PushStatisticsCorpusTests {
+    @Test("each input: accepted reports round-trip; Gateway readers do not crash")
+    func replay() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/pushstats")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(names.count >= 5)
+        var reports = 0
+        for name in names {
+            let input = Array(try Data(contentsOf: folder.appendingPathComponent(name)))
+            guard let settings = input.first else { continue }
+            let body = Array(input.dropFirst())
+            if settings & 1 == 0 {
+                guard let report = decode(body) else { continue }
+                reports += 1
+                #expect(decode(report.datagram) == report && report.datagram.count == body.count, "\(name)")
+            } else if let value = try? PHPValue(unserializing: body) {
+                _ = GatewayWire.parseMessage(value)
+                if let presence = GatewayWire.parsePresence(value) { #expect(presence.ttl > 0 && presence.ttl <= 3600, "\(name)") }
+            }
+        }
+        #expect(reports >= 2)
+    }
+}
