@@ -143,4 +143,23 @@ struct GatewayTests {
         #expect(pair.one.ignored >= 4, "each forged event counted (the other gateway ignores some too)")
         #expect(pair.two.ignored >= 2)
     }
+
+    @Test("with the Channel server away, pushes wait up to the bound; the rest are dropped and counted")
+    func serverDown() throws {
+        let testLoop = try TestLoop()
+        var configuration = ChannelClient.Configuration(backend: .server("127.0.0.1:\(try freePort())"))  // nobody there
+        configuration.maxPendingMessages = 5
+        configuration.reconnectInterval = 0.05
+        let channel = ChannelClient(loop: testLoop.loop, configuration: configuration)
+        var logged: [String] = []
+        channel.log = { logged.append($0) }
+        let gateway = Gateway(loop: testLoop.loop, channel: channel)
+        for index in 0..<20 { gateway.send(toGroup: "g", "\(index)") }
+        try testLoop.run(until: "drops counted") { gateway.dropped > 0 }
+        #expect(channel.pendingCount <= 5, "queued up to the bound")
+        #expect(gateway.dropped >= 15, "the rest dropped: \(gateway.dropped)")
+        #expect(logged.contains { $0.contains("gateway: publish to gw:g:g dropped") })
+        gateway.stop()
+        channel.close()
+    }
 }

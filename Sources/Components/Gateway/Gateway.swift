@@ -62,6 +62,9 @@ public final class Gateway {
     public internal(set) var delivered = 0
     /// Events that were not the gateway's (malformed, forged): ignored, counted.
     public internal(set) var ignored = 0
+    /// Pushes and announcements lost while the Channel server or Redis was away: the channel holds
+    /// them up to its `maxPendingMessages`, then drops each further one (logged, counted here).
+    public internal(set) var dropped = 0
 
     var clients: [Int: Local] = [:]
     var users: [String: Set<Int>] = [:]
@@ -89,6 +92,13 @@ public final class Gateway {
     deinit { if let renewal { _ = loop.cancelTimer(renewal) } }
 
     private func start() {
+        // A channel shared with other users keeps its own drop handler; ours counts and logs.
+        if channel.onDrop == nil {
+            channel.onDrop = { [weak self] drop in
+                self?.dropped += 1
+                self?.channel.log("gateway: \(drop) (the Channel server or Redis is away and the queue is full)")
+            }
+        }
         channel.on(GatewayWire.all) { [weak self] data in self?.deliver(data, to: self?.clients.keys.map { $0 } ?? []) }
         channel.on(GatewayWire.node(node)) { [weak self] data in self?.command(data) }
         channel.on(GatewayWire.presence) { [weak self] data in self?.heard(data) }
