@@ -1,21 +1,26 @@
-// The demo: one program, four workers, supervised processes.
+// The demo: one program, six workers, supervised processes (the system of Workerman's status page).
 //
 //   swift run -c release demo start        (Ctrl-C stops it; `start -d` runs it as a daemon)
 //   swift run -c release demo status | reload | stop
 //
-// - web  http://127.0.0.1:8080  — the chat page, a JSON endpoint (/api/status), and the files under
-//   Examples/Demo/public (ETag, Range, 304), in 2 processes;
+// - web  http://127.0.0.1:8080  — the chat page, a JSON endpoint (/api/status), the files under
+//   Examples/Demo/public (ETag, Range, 304), the live dashboard (/dashboard) and the push endpoints
+//   (/api/push, /api/online, /api/group: see DemoPush.swift), in 2 processes;
 // - chat ws://127.0.0.1:2346    — a WebSocket chat in 4 processes: rooms, a name at login, join and leave
 //   notices, the room's last messages on joining, a user list. Every message reaches every client of its
 //   room whatever process holds it, through the Channel server below. A script connects to
 //   ws://127.0.0.1:2346/?name=NAME&room=ROOM and reads one line per event (`[room] name: text`);
 //   the page adds `format=json`. `/join ROOM` switches rooms, `/users` lists who is in the room;
 // - ChannelServer 127.0.0.1:2206 and GlobalDataServer 127.0.0.1:2207 — how the chat processes reach each
-//   other (live messages) and what they share (history, who is where).
+//   other (live messages, pushes) and what they share (history, who is where);
+// - statistics udp://127.0.0.1:55656 — sums the calls the web and chat processes report;
+// - FileMonitor — reloads the workers when the page's files or the binary change (debug mode only).
 //
 // HOST, WEB_PORT, CHAT_PORT, CHANNEL_PORT, GLOBALDATA_PORT, WEB_COUNT, CHAT_COUNT, PUBLIC_DIR, PID_FILE,
-// LOG_FILE and the chat's limits CHAT_MAX_MESSAGE (bytes), CHAT_BURST, CHAT_RATE (messages a second) and
-// CHAT_HISTORY override the defaults.
+// LOG_FILE, STATISTICS_PORT, STATISTICS_FILE, PUSH_REDIS (host:port: push across machines through
+// Redis), PUSH_PREFIX, PUSH_INTERVAL, DEMO_STUCK (1: the chat's `/stuck N`) and the chat's limits
+// CHAT_MAX_MESSAGE (bytes), CHAT_BURST, CHAT_RATE (messages a second) and CHAT_HISTORY override the
+// defaults.
 import Workerman
 
 #if canImport(Glibc)
