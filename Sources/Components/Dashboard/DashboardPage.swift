@@ -51,23 +51,26 @@ const esc = s => String(s).replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":
 function row(cells, cls, header) {
   const tag = header ? "th" : "td";
   return "<tr" + (cls ? " class=\"" + cls + "\"" : "") + ">" +
-    cells.map((c, i) => "<" + tag + (i < 2 || (typeof c === "string" && isNaN(c)) ? " class=\"l\"" : "") + ">" + esc(c) + "</" + tag + ">").join("") + "</tr>";
+    cells.map((c, i) => "<" + tag + (i < 3 || (typeof c === "string" && isNaN(c)) ? " class=\"l\"" : "") + ">" + esc(c) + "</" + tag + ">").join("") + "</tr>";
 }
 function line(svg, values, max, color, width, height) {
   const step = width / Math.max(1, values.length - 1);
-  let d = "", pen = false;
+  let d = "", dots = "", pen = false;
   values.forEach((v, i) => {
     if (v === null) { pen = false; return; }
     const x = (i * step).toFixed(1), y = (height - 4 - (v / max) * (height - 24)).toFixed(1);
     d += (pen ? "L" : "M") + x + " " + y + " "; pen = true;
+    // A dot per sample too: a minute with calls between empty ones is one point, not a line.
+    dots += "<circle cx=\"" + x + "\" cy=\"" + y + "\" r=\"2\" fill=\"" + color + "\"/>";
   });
-  return d ? "<path d=\"" + d + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"1.5\"/>" : "";
+  return d ? "<path d=\"" + d + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"1.5\"/>" + (values.length <= 60 ? dots : "") : "";
 }
 function chart(svg, legend, series, label) {
   const width = svg.width.baseVal.value, height = svg.height.baseVal.value;
-  let max = 1;
+  let max = 0;
   series.forEach(s => s.values.forEach(v => { if (v !== null && v > max) max = v; }));
-  let out = "<text x=\"4\" y=\"14\" font-size=\"11\" fill=\"#666\">max " + max.toFixed(1) + " " + label + "</text>";
+  if (max <= 0) max = 1;
+  let out = "<text x=\"4\" y=\"14\" font-size=\"11\" fill=\"#666\">max " + (max < 1 ? max.toPrecision(2) : max.toFixed(1)) + " " + label + "</text>";
   series.forEach((s, i) => { out += line(svg, s.values, max, colors[i % colors.length], width, height); });
   svg.innerHTML = out;
   legend.innerHTML = series.map((s, i) => "<span><i style=\"background:" + colors[i % colors.length] + "\"></i>" + esc(s.name) + "</span>").join("");
@@ -91,10 +94,10 @@ async function refresh() {
     el("busy").style.display = busy.length ? "block" : "none";
     el("busy").innerHTML = busy.map(p => "<b>busy</b>: pid " + p.pid + " (" + esc(p.worker) + ") in <b>" + esc(p.busy.callback) + "</b> " +
       esc(p.busy.subject) + " for " + p.busy.seconds.toFixed(1) + " s").join("<br>");
-    el("processes").innerHTML = row(["pid", "worker_name", "listening", "memory", "connections", "total_request", "packet_err",
-      "thunder_herd", "client_close", "send_fail", "throw_exception", "timers", "state"], "", true) +
-      ps.map(p => row([p.pid, p.worker, p.listening, p.memoryMB.toFixed(2) + "M", p.connections, p.totalRequest, p.packetErr,
-        p.thunderHerd, p.clientClose, p.sendFail, p.throwException, p.timers, p.state], p.busy ? "busy" : "")).join("");
+    el("processes").innerHTML = row(["pid", "worker_name", "state", "listening", "memory", "connections", "total_request", "packet_err",
+      "thunder_herd", "client_close", "send_fail", "throw_exception", "timers"], "", true) +
+      ps.map(p => row([p.pid, p.worker, p.state, p.listening, p.memoryMB.toFixed(2) + "M", p.connections, p.totalRequest, p.packetErr,
+        p.thunderHerd, p.clientClose, p.sendFail, p.throwException, p.timers], p.busy ? "busy" : "")).join("");
     el("exits").innerHTML = row(["worker_name", "exit_status", "exit_count"], "", true) +
       (status.exits.length ? status.exits.map(e => row([e.worker, e.status, e.count])).join("") : row(["(none)", "", ""]));
     chart(el("chart"), el("legend"), history.series.map(s => ({name: s.worker + " " + s.pid, values: s.rates})), "req/s");
