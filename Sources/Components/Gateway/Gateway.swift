@@ -42,7 +42,7 @@ public final class Gateway {
         /// How often each process renews its presence; a silent process is forgotten after 3 of these.
         public var presenceInterval = 2.0
         /// Changes within this many seconds are announced together (one snapshot, not one per change).
-        public var announceDelay = 0.02
+        public var announceDelay = 0.1
         public init() {}
     }
 
