@@ -35,7 +35,7 @@ public typealias GatewayClientID = String
 /// push goes only to processes that have someone to give it to. Presence (`isOnline`, `count`, `users`)
 /// is answered from a replica that every process keeps of every other's clients, renewed every
 /// `presenceInterval` seconds (2); a process that dies stops renewing and its clients vanish everywhere
-/// within `3 × presenceInterval`. Another process's `bind`/`join` shows in presence within
+/// within `3 × presenceInterval` of its last renewal. Another process's `bind`/`join` shows in presence within
 /// `announceDelay` plus the backend's latency.
 public final class Gateway {
     public struct Configuration: Sendable {
@@ -176,28 +176,39 @@ public final class Gateway {
     // MARK: - Presence (callback form; answered on a later tick of this loop)
 
     public func isOnline(user: String, _ callback: @escaping (Bool) -> Void) {
+        forgetSilent()
         answer(!(users[user]?.isEmpty ?? true) || presence.isOnline(user: user), callback)
     }
 
     /// The ids of `user`'s clients, in every process.
     public func clients(ofUser user: String, _ callback: @escaping ([GatewayClientID]) -> Void) {
+        forgetSilent()
         let here = (users[user] ?? []).map(clientID(of:))
         answer((here + presence.clients(ofUser: user)).sorted(), callback)
     }
 
     /// How many clients are in `group`, in every process.
     public func count(group: String, _ callback: @escaping (Int) -> Void) {
+        forgetSilent()
         answer((groups[group]?.count ?? 0) + presence.count(group: group), callback)
     }
 
     /// The distinct users of the clients in `group`, sorted.
     public func users(inGroup group: String, _ callback: @escaping ([String]) -> Void) {
+        forgetSilent()
         let here = (groups[group] ?? []).compactMap { clients[$0]?.user }
         answer(Set(here + presence.users(inGroup: group)).sorted(), callback)
     }
 
     /// How many clients are connected, in every process.
-    public func count(_ callback: @escaping (Int) -> Void) { answer(clients.count + presence.count(), callback) }
+    public func count(_ callback: @escaping (Int) -> Void) {
+        forgetSilent()
+        answer(clients.count + presence.count(), callback)
+    }
+
+    /// Drops the snapshots whose time ran out, so an answer never counts a process silent for longer
+    /// than 3 renewals (the renewal timer's sweep alone could be one interval late).
+    private func forgetSilent() { presence.expire(now: Self.now()) }
 
     func answer<T>(_ value: T, _ callback: @escaping (T) -> Void) {
         // A later tick, as a query to a remote store would answer: callers cannot come to rely on
