@@ -259,6 +259,12 @@ final class ChatService {
         }
     }
 
+    /// Tells every client of this process that the push link (Redis, with PUSH_REDIS) went down or came
+    /// back: pushes and private messages wait meanwhile (up to the channel's bound, then are dropped).
+    func pushLink(up: Bool) {
+        announceLink(up: up, up ? "the push server (Redis) is back" : "this chat process lost the push server (Redis); pushes wait and go out when it is back")
+    }
+
     /// Tells every client of this process that the link to the other processes went down or came back.
     private func announceLink(up: Bool, _ text: String) {
         for id in members.keys {

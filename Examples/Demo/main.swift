@@ -147,6 +147,18 @@ chat.onWorkerStart = { worker in
     let gateway = Gateway(loop: worker.loop!, backend: pushBackend, configuration: pushConfiguration)
     push.gateway = gateway
     push.statistics = try? StatisticsClient(loop: worker.loop!, collector: statisticsAddress)
+    if case .redis = pushBackend {
+        // The page says "reconnecting" while Redis is away (the chat itself still runs on the Channel server).
+        var lost = false
+        gateway.channel.onClose = {
+            lost = true
+            chatProcess.service?.pushLink(up: false)
+        }
+        gateway.channel.onConnect = {
+            if lost { chatProcess.service?.pushLink(up: true) }
+            lost = false
+        }
+    }
     chatProcess.service = try ChatService(
         loop: worker.loop!,
         workerID: worker.id,

@@ -82,4 +82,25 @@ struct GatewayDemoTests {
         #expect(monotonicSeconds() - killed < 3, "forgotten within 3 renewals (1.5 s) plus a poll")
         #expect(try httpGet("\(web)/api/group?name=ops") == #"{"group":"ops","count":1,"users":["bob"]}"#)
     }
+
+    @Test("Redis down: chat clients are told pushes wait, and told again when it is back", .timeLimit(.minutes(2)))
+    func redisDown() throws {
+        let port = try freePort()
+        var redis = try RedisProcess(port: port)
+        defer { redis.stop() }
+        let demo = try ChatDemo(chatCount: 1, extra: ["PUSH_REDIS": redis.address])
+        defer { demo.stop() }
+        let testLoop = try TestLoop()
+        let peer = try ChatPeer(testLoop.loop, port: demo.chatPort, name: "dave", room: nil)
+        try testLoop.run(until: "dave's join", seconds: 30) { peer.hasJoined }
+        redis.stop()
+        try testLoop.run(until: "told Redis is gone: \(peer.lines)", seconds: 10) { peer.errors.contains { $0.contains("lost the push server (Redis)") } }
+        // Chat still works without Redis.
+        peer.send("still here")
+        try testLoop.run(until: "the chat message without Redis") { peer.messages.contains { $0.text == "still here" } }
+        redis = try RedisProcess(port: port)
+        try testLoop.run(until: "told Redis is back", seconds: 10) { peer.lines.contains("* the push server (Redis) is back") }
+        _ = try httpGet("http://127.0.0.1:\(demo.webPort)/api/push?user=dave&text=after")
+        try testLoop.run(until: "a push after Redis came back") { peer.lines.contains("[push] after") }
+    }
 }
