@@ -6,6 +6,7 @@
 #   Fuzz/run.sh http [libFuzzer options…]        # HTTP request parser
 #   Fuzz/run.sh textframe [libFuzzer options…]   # text:// and frame://
 #   Fuzz/run.sh websocket [libFuzzer options…]   # WebSocket frame reader and codecs
+#   Fuzz/run.sh pushstats [libFuzzer options…]   # statistics datagrams, Gateway events
 #   Fuzz/run.sh http -max_total_time=600         # bounded run
 #   Fuzz/run.sh http .build-fuzz/http/crash-<sha>   # replay one input
 #
@@ -16,15 +17,18 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-target="${1:?usage: Fuzz/run.sh http|textframe|websocket [libFuzzer options…]}"
+target="${1:?usage: Fuzz/run.sh http|textframe|websocket|pushstats [libFuzzer options…]}"
 shift
 testing=()
+components=0
 
 case "$target" in
     http) entry="$here/HTTPRequestFuzz/HTTPRequestFuzz.swift"; dict=(-dict="$here/http.dict") ;;
     textframe) entry="$here/TextFrameFuzz/TextFrameFuzz.swift"; dict=() ;;
     # The WebSocket entry drives the internal frame reader: its modules are built with -enable-testing.
     websocket) entry="$here/WebSocketFuzz/WebSocketFuzz.swift"; dict=(-dict="$here/websocket.dict"); testing=(-enable-testing) ;;
+    # Statistics datagrams and the Gateway's Channel events: needs the Process and Components modules.
+    pushstats) entry="$here/PushStatisticsFuzz/PushStatisticsFuzz.swift"; dict=(); testing=(-enable-testing); components=1 ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
 esac
 
@@ -66,6 +70,10 @@ module WorkermanEventLoop EventLoop
 module WorkermanTransport Transport
 module WorkermanProtocols Protocols
 module WorkermanTestSupport TestSupport
+if [ "$components" = 1 ]; then
+    module WorkermanProcess Process
+    module WorkermanComponents Components
+fi
 
 swiftc "${swift_flags[@]}" "$entry" "${objects[@]}" -o "$build/fuzz-$target"
 

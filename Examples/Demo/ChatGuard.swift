@@ -13,6 +13,8 @@ struct ChatLimits {
     var perSecond = 10.0
     /// Messages of one room kept for those who join.
     var historySize = 20
+    /// `/stuck N` makes the handler spin N seconds (DEMO_STUCK=1; for showing a stuck process).
+    var allowStuck = false
 }
 
 /// A token bucket per connection: `burst` tokens, refilled at `perSecond`; a message takes one.

@@ -26,6 +26,9 @@ final class ChatService {
 
     private let loop: EventLoop
     private let channel: ChannelClient
+    /// Push by user and group (`/msg NAME text`, the web's /api/push): each client is bound to its name
+    /// and is in its room's group.
+    private let gateway: Gateway
     private let store: ChatStore
     private let limits: ChatLimits
     private let workerID: Int
@@ -41,8 +44,10 @@ final class ChatService {
         workerCount: Int,
         channel: ChannelBackendKind,
         globalData: String,
+        gateway: Gateway,
         limits: ChatLimits
     ) throws {
+        self.gateway = gateway
         self.loop = loop
         self.workerID = workerID
         self.limits = limits
@@ -99,11 +104,16 @@ final class ChatService {
             limiter: RateLimiter(burst: limits.burst, perSecond: limits.perSecond, now: Self.now())
         )
         members[connection.id] = member
+        let client = gateway.add(connection: connection.id, send: { [weak connection] text in
+            connection?.send(.text(member.format == .json ? JSON.object([("type", .text("push")), ("text", .text(text))]) : "[push] " + text))
+        })
+        gateway.bind(client, user: member.name)
         join(connection.id, member.room)
     }
 
     func closed(_ connection: ChatConnection) {
         guard let member = members.removeValue(forKey: connection.id) else { return }
+        gateway.remove(connection: connection.id)
         leave(connection.id, member.room, name: member.name)
     }
 
@@ -138,6 +148,22 @@ final class ChatService {
             }
         } else if text == "/users" {
             sendUsers(to: connection.id, room: member.room)
+        } else if limits.allowStuck, text.hasPrefix("/stuck ") {
+            // DEMO_STUCK=1 only: the handler spins for N seconds (at most 60), as a handler stuck in a loop
+            // would, so the dashboard and `status` can be seen to show where.
+            let until = Self.now() + min(60, Double(text.dropFirst(7)) ?? 5)
+            while Self.now() < until {}
+        } else if text.hasPrefix("/msg ") {
+            // `/msg NAME text`: to every client of NAME, in any process (or machine, on Redis).
+            let rest = text.dropFirst(5).drop { $0 == " " }
+            let name = String(rest.prefix { $0 != " " })
+            let body = rest.dropFirst(name.count).drop { $0 == " " }
+            gateway.isOnline(user: name) { [self] online in
+                guard online else { return tell(connection.id, error: "offline", "\(name) is not online") }
+                gateway.send(toUser: name, "\(member.name) to \(name): \(body)")
+                // The sender sees what it sent, unless it wrote to itself (then it arrives as to anyone).
+                if name != member.name { gateway.send(toClient: gateway.clientID(of: connection.id), "\(member.name) to \(name): \(body)") }
+            }
         } else if !text.allSatisfy(\.isWhitespace) {
             sent += 1
             let id = "\(workerID).\(getpid()).\(sent)"
@@ -159,6 +185,7 @@ final class ChatService {
             }
         }
         rooms[room, default: []].insert(id)
+        gateway.join(gateway.clientID(of: id), group: room)
         send(id, plain: "welcome \(member.name) to \(room) (worker \(workerID), pid \(getpid()))") {
             JSON.object([
                 ("type", .text("welcome")), ("name", .text(member.name)), ("room", .text(room)), ("worker", .number(workerID)),
@@ -184,6 +211,7 @@ final class ChatService {
 
     private func leave(_ id: Int, _ room: String, name: String) {
         rooms[room]?.remove(id)
+        gateway.leave(gateway.clientID(of: id), group: room)
         if rooms[room]?.isEmpty ?? false {
             rooms[room] = nil
             channel.unsubscribe(Self.event(of: room))
@@ -229,6 +257,12 @@ final class ChatService {
                 member.connection.send(json!)
             }
         }
+    }
+
+    /// Tells every client of this process that the push link (Redis, with PUSH_REDIS) went down or came
+    /// back: pushes and private messages wait meanwhile (up to the channel's bound, then are dropped).
+    func pushLink(up: Bool) {
+        announceLink(up: up, up ? "the push server (Redis) is back" : "this chat process lost the push server (Redis); pushes wait and go out when it is back")
     }
 
     /// Tells every client of this process that the link to the other processes went down or came back.

@@ -25,14 +25,18 @@ final class ChatDemo {
         var environment = [
             "WEB_PORT": "\(webPort)", "CHAT_PORT": "\(chatPort)", "CHANNEL_PORT": "\(try freePort())",
             "GLOBALDATA_PORT": "\(try freePort())", "WEB_COUNT": "1", "CHAT_COUNT": "\(chatCount)",
+            // A free TCP port number is as good as free for UDP here: nothing else on loopback uses it.
+            "STATISTICS_PORT": "\(try freePort())",
         ]
+        let directory = try makeTemporaryDirectory("wm-components")
+        environment["STATISTICS_FILE"] = "\(directory)/statistics.json"
         environment.merge(extra) { $1 }
-        program = try ServerProcess(program: "demo", environment: environment)
+        program = try ServerProcess(program: "demo", environment: environment, directory: directory)
         // The directory is the program's; the status command needs the same pid file.
         environment["PID_FILE"] = "\(program.directory)/server.pid"
         self.environment = environment
-        // web + chat + the Channel and GlobalData servers.
-        try program.waitForChildren(1 + chatCount + 2)
+        // web + chat + the Channel and GlobalData servers + statistics + the file monitor.
+        try program.waitForChildren(1 + chatCount + 4)
         // Each chat process binds its own socket (SO_REUSEPORT): clients that came before the last one
         // listens would all go to the others.
         try waitUntil("\(chatCount) chat sockets listening\n\(program.output)") { Self.listeners(on: chatPort) == chatCount }

@@ -151,6 +151,9 @@ function handle(event) {
     case "error":
       showNotice(data.text, "error");
       break;
+    case "push":   // a private message (/msg NAME text) or a push from the web's /api/push
+      showNotice(`✉ ${data.text}`, "push");
+      break;
     case "link":   // the chat process lost (or found again) the server that joins the processes
       setState(data.up ? "online" : "offline", data.up ? "online" : "reconnecting to the other processes…");
       showNotice(data.text, data.up ? "notice" : "error");
