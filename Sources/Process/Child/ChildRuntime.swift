@@ -161,10 +161,18 @@ final class ChildRuntime {
     /// Stops accepting, then closes connections as `ending` says, and exits when none is left or
     /// `timeout` passes (then closing what remains).
     private func finish(_ ending: Ending, timeout: Double) {
+        // Keep-alive (HTTP) connections drain after their next answer in both polite endings; an idle
+        // one is closed after the grace, well inside the timeout.
+        let idleGrace = min(settings.keepAliveDrainGrace, timeout / 2)
         switch ending {
-        case .closeNow: worker.stopServing(closeConnections: true)
-        case .closeWhenIdle: worker.drainConnections()
-        case .waitForClients: worker.stopServing(closeConnections: false)
+        case .closeNow:
+            worker.stopServing(closeConnections: true)
+        case .closeWhenIdle:
+            worker.drainKeepAliveConnections(idleGrace: idleGrace)
+            worker.drainConnections()
+        case .waitForClients:
+            worker.stopServing(closeConnections: false)
+            worker.drainKeepAliveConnections(idleGrace: idleGrace)
         }
         let deadline = MonotonicClock.now() + UInt64(max(0, timeout) * 1e9)
         var check: TimerID?

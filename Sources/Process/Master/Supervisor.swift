@@ -193,6 +193,10 @@ final class Supervisor {
             if let timer = slots[index].restartTimer { loop.cancelTimer(timer) }
             slots[index].restartTimer = nil
         }
+        // The listeners close first: a client reconnecting while children drain (an HTTP connection told
+        // `Connection: close`) is refused, rather than queued on a socket nobody accepts from any more
+        // and reset when the last child leaves.
+        closeListeners()
         signalChildren(graceful ? SIGQUIT : SIGINT)
         // The child closes what remains at its own timeout; this is the backstop for a child stuck in a
         // callback, which cannot run its loop to see the signal.
@@ -209,9 +213,13 @@ final class Supervisor {
         if slots.allSatisfy({ $0.pid == 0 }) { finishStop() }
     }
 
-    private func finishStop() {
+    private func closeListeners() {
         for listener in listeners.values { listener.close() }
         listeners.removeAll()
+    }
+
+    private func finishStop() {
+        closeListeners()
         for worker in plan {
             if case .unix(let path)? = try? worker.endpoint?.numericAddress() { try? Syscalls.unlink(path) }
         }

@@ -24,6 +24,9 @@ public struct ProcessSettings: Sendable, Hashable {
     /// Seconds a graceful stop or reload waits for connections to finish before closing them
     /// (Workerman waits for ever).
     public var gracefulStopTimeout = 30.0
+    /// Seconds a draining keep-alive (HTTP) connection may stay idle before it is closed: until then
+    /// its next request is answered, with `Connection: close` (at most half the stop's timeout).
+    public var keepAliveDrainGrace = 1.0
     /// The prefix of process titles, as Workerman's `processTitle`.
     public var processTitle = "WorkerMan"
 

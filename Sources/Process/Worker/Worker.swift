@@ -38,6 +38,9 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
     /// `TCPServer.partialMessageTimeout`); HTTP workers default to 60 s for a request head (slowloris).
     public var partialMessageTimeout: Double?
     var isStalled: ((TCPConnection<C>) -> Bool)?
+    /// Set for keep-alive protocols (HTTP): whether a connection is between exchanges, nothing owed to
+    /// it. Such connections drain after their next answer instead of closing while idle.
+    var isBetweenExchanges: ((TCPConnection<C>) -> Bool)?
     var onStalled: ((TCPConnection<C>) -> Void)?
 
     /// The server once listening.
@@ -117,6 +120,8 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
             connection.closeWhenIdle()
         }
     }
+
+    override func drainKeepAliveConnections(idleGrace: Double) { drainBetweenExchanges(idleGrace: idleGrace) }
 
     /// Stops accepting for a while (Workerman's `pauseAccept()`).
     public func pauseAccept() { server?.pauseAccept() }

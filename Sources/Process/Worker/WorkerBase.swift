@@ -62,6 +62,9 @@ public class WorkerBase {
     var connectionCount: Int { 0 }
     /// Asks every connection to close once idle (graceful stop and reload).
     func drainConnections() {}
+    /// Drains keep-alive connections (HTTP) the polite way: each answers its next request with
+    /// `Connection: close`; those still idle after `idleGrace` seconds close (see Worker+Draining.swift).
+    func drainKeepAliveConnections(idleGrace: Double) {}
     func runWorkerStart() throws {}
     func runWorkerStop() throws {}
     func runWorkerReload() throws {}
