@@ -9,6 +9,7 @@
 //   WM_STOP_TIMEOUT      settings.stopTimeout (default 2)
 //   WM_GRACEFUL_TIMEOUT  settings.gracefulStopTimeout (default 10)
 //   WM_DRAIN_GRACE       settings.keepAliveDrainGrace (default 1)
+//   WM_METRICS           settings.metricsAddress (the master logs the port it bound)
 //   WM_SLOW_SECONDS      how long "slow" takes (default 1)
 //   WM_PID_FILE          overrides the pid file path (for the unwritable-path tests)
 //   WM_LOG_FILE          overrides the log file path
@@ -51,6 +52,7 @@ settings.stopTimeout = Double(environment("WM_STOP_TIMEOUT") ?? "") ?? 2
 settings.gracefulStopTimeout = Double(environment("WM_GRACEFUL_TIMEOUT") ?? "") ?? 10
 settings.daemonize = environment("WM_DAEMONIZE") == "1"
 settings.keepAliveDrainGrace = Double(environment("WM_DRAIN_GRACE") ?? "") ?? 1
+settings.metricsAddress = environment("WM_METRICS")
 Worker.settings = settings
 
 let failStart = environment("WM_FAIL_START") == "1"

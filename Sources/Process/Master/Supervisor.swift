@@ -34,6 +34,7 @@ final class Supervisor {
     let loop: EventLoop
     private(set) var board: StatusBoard!
     private var listeners: [Int: Listener] = [:]
+    private var metrics: MetricsServer?
     private(set) var slots: [Slot] = []
     private(set) var state = State.running
     private var reloadQueue: [Int] = []
@@ -52,6 +53,7 @@ final class Supervisor {
         self.loop = try EventLoop()
         // Bound here, before the caller prints the start table: a port in use fails the start first.
         try openListeners()
+        metrics = try settings.metricsAddress.map { (address) throws(ProcessError) in try MetricsServer(address: address) }
     }
 
     /// Opens the status board, starts every child, and runs until stopped.
@@ -61,6 +63,10 @@ final class Supervisor {
         }
         board = try StatusBoard.create(path: paths.statusFile, slots: slots.count, workers: plan.count, masterPID: getpid())
         try installSignals()
+        if let metrics {
+            try metrics.start(on: loop, board: board, workerNames: plan.map(\.name))
+            log.write("Workerman[\(paths.startFile)] metrics at http://\(metrics.host):\(metrics.port)/metrics")
+        }
         for index in slots.indices { spawn(slot: index) }
         try loop.run(.untilStopped)
     }
@@ -141,6 +147,7 @@ final class Supervisor {
 
     /// Carries out `RestartBackoff`'s decision for a slot whose child is gone.
     private func restart(slot index: Int, _ decision: RestartBackoff.Decision) {
+        board.exits(slots[index].workerIndex).pointee.restarts += 1
         switch decision {
         case .restartNow:
             spawn(slot: index)
@@ -223,6 +230,7 @@ final class Supervisor {
         for worker in plan {
             if case .unix(let path)? = try? worker.endpoint?.numericAddress() { try? Syscalls.unlink(path) }
         }
+        metrics?.stop()
         try? Syscalls.unlink(paths.statusFile)
         log.write("Workerman[\(paths.startFile)] has been stopped")
         onStopped?()

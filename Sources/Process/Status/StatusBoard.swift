@@ -30,6 +30,8 @@ public struct ExitRecord {
     public var statuses: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
     public var counts: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0, 0)
     public var used: Int32 = 0
+    /// Children of this worker the master started again after they died (not reloads or recycling).
+    public var restarts: Int64 = 0
 }
 
 /// The board's header.
