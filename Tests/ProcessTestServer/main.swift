@@ -27,6 +27,7 @@
 //                        its error ignored: it must not join the process plan
 //   WM_WEB=1             adds an HTTP worker "web" (one process, port 0, written to WM_TEST_DIR/webport):
 //                        GET / answers "page", /ws upgrades to a WebSocket that echoes
+//   WM_WEB_MAX_CONNECTIONS, WM_WEB_IDLE_TIMEOUT, WM_WEB_503=1   the web worker's limits (answersOverLimit)
 import Dispatch
 import Workerman
 
@@ -107,6 +108,9 @@ ticker.onWorkerStart = { worker in
 if environment("WM_WEB") == "1" {
     let web = try Worker(http: "127.0.0.1:0")
     web.name = "web"
+    web.maxConnections = environment("WM_WEB_MAX_CONNECTIONS").flatMap { Int($0) }
+    web.idleTimeout = environment("WM_WEB_IDLE_TIMEOUT").flatMap { Double($0) }
+    web.answersOverLimit = environment("WM_WEB_503") == "1"
     web.onWorkerStart = { worker in
         guard let port = worker.server?.listener?.address.port else { return }
         publish("\(port)\n", as: "webport")

@@ -51,6 +51,11 @@ final class Supervisor {
         self.daemon = daemon
         self.executable = ChildSpawner.executablePath()
         self.loop = try EventLoop()
+        for worker in plan {
+            if let problem = worker.limits.problem {
+                throw ProcessError(.invalidSetting, "worker \(worker.name) (\(worker.address ?? "no listener"))", detail: problem)
+            }
+        }
         // Bound here, before the caller prints the start table: a port in use fails the start first.
         try openListeners()
         metrics = try settings.metricsAddress.map { (address) throws(ProcessError) in try MetricsServer(address: address) }

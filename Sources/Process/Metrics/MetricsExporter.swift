@@ -38,6 +38,8 @@ struct MetricsExporter {
         counter(&text, slots, "workerman_client_closes_total", "Connections the peer closed first (client_close).") { $0.statistics.clientClose }
         counter(&text, slots, "workerman_thundering_herd_total", "Accepts that found nothing (thunder_herd).") { $0.statistics.thunderHerd }
         counter(&text, slots, "workerman_accept_failures_total", "Accepts refused for lack of descriptors.") { $0.statistics.acceptFailures }
+        counter(&text, slots, "workerman_limit_hits_total", "Times a connection limit acted: a connection refused or answered 503, or accepting paused.") { $0.statistics.limitHits }
+        counter(&text, slots, "workerman_idle_closes_total", "Connections closed by the idle timeout.") { $0.statistics.idleCloses }
         gauge(&text, slots, "workerman_timers", "Live timers.") { Int($0.activity.timers) }
         counter(&text, slots, "workerman_loop_ticks_total", "Event loop ticks completed.") { Int(truncatingIfNeeded: $0.activity.ticks) }
         gauge(&text, slots, "workerman_resident_memory_bytes", "Resident memory.") { ResidentMemory.bytes(of: $0.pid) }

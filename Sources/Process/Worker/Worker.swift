@@ -41,6 +41,8 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
     /// Set for keep-alive protocols (HTTP): whether a connection is between exchanges, nothing owed to
     /// it. Such connections drain after their next answer instead of closing while idle.
     var isBetweenExchanges: ((TCPConnection<C>) -> Bool)?
+    /// Set by protocols that can say "too busy" (HTTP's 503), for `answersOverLimit`.
+    var overLimitAnswer: ((TCPConnection<C>) -> Void)?
     var onStalled: ((TCPConnection<C>) -> Void)?
 
     /// The server once listening.
@@ -100,6 +102,9 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
         server.partialMessageTimeout = partialMessageTimeout
         server.isStalled = isStalled
         server.onStalled = onStalled
+        server.limits = limits
+        server.isIdle = isBetweenExchanges
+        server.onOverLimit = answersOverLimit ? overLimitAnswer : nil
     }
 
     override func stopServing(closeConnections: Bool) {

@@ -28,6 +28,28 @@ public class WorkerBase {
     public var listenOptions = ListenOptions()
     /// The loop backend of the worker's processes.
     public var backend: BackendKind = .automatic
+    /// Connection limits of each process of this worker (stream workers); see the properties below.
+    public var limits = ConnectionLimits()
+    /// Connections at once per process: at the limit the process stops accepting until one closes
+    /// (new connections wait, or go to the worker's other processes); an HTTP worker with
+    /// `answersOverLimit` answers them 503 instead. Nil: no limit. 0 or less fails `start`.
+    public var maxConnections: Int? {
+        get { limits.maxConnections }
+        set { limits.maxConnections = newValue }
+    }
+    /// Connections at once from one IP, per process; one more is closed (or answered 503).
+    public var maxConnectionsPerIP: Int? {
+        get { limits.maxConnectionsPerIP }
+        set { limits.maxConnectionsPerIP = newValue }
+    }
+    /// Seconds an idle connection (an HTTP keep-alive connection between requests) stays open.
+    public var idleTimeout: Double? {
+        get { limits.idleTimeout }
+        set { limits.idleTimeout = newValue }
+    }
+    /// HTTP workers: answer connections over a limit `503 Service Unavailable` (with `Retry-After`)
+    /// instead of leaving them waiting in the backlog.
+    public var answersOverLimit = false
 
     /// Position in the process plan; nil for a worker made inside a running child.
     private(set) var planIndex: Int?
