@@ -73,6 +73,8 @@ final class Supervisor {
             log.write("Workerman[\(paths.startFile)] metrics at http://\(metrics.host):\(metrics.port)/metrics")
         }
         for index in slots.indices { spawn(slot: index) }
+        // The listeners are bound and the children started: connections are taken from here on.
+        SystemdNotify.send("READY=1\nMAINPID=\(getpid())")
         try loop.run(.untilStopped)
     }
 
@@ -200,6 +202,7 @@ final class Supervisor {
     func stop(graceful: Bool) {
         guard state != .stopping else { return }
         state = .stopping
+        SystemdNotify.send("STOPPING=1")
         log.write("Workerman[\(paths.startFile)] \(graceful ? "gracefully " : "")stopping ...")
         for index in slots.indices {
             if let timer = slots[index].restartTimer { loop.cancelTimer(timer) }
@@ -249,6 +252,7 @@ final class Supervisor {
     func reload(graceful: Bool) {
         guard state == .running else { return }
         log.write("Workerman[\(paths.startFile)] \(graceful ? "gracefully " : "")reloading")
+        SystemdNotify.reloading()
         let signal = graceful ? SIGUSR2 : SIGUSR1
         reloadGraceful = graceful
         reloadQueue = []
@@ -268,6 +272,7 @@ final class Supervisor {
         guard let index = reloadQueue.first else {
             state = .running
             log.write("Workerman[\(paths.startFile)] reload done")
+            SystemdNotify.send("READY=1")
             return
         }
         reloadQueue.removeFirst()
