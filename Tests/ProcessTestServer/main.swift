@@ -28,6 +28,7 @@
 //   WM_WEB=1             adds an HTTP worker "web" (one process, port 0, written to WM_TEST_DIR/webport):
 //                        GET / answers "page", /ws upgrades to a WebSocket that echoes
 //   WM_WEB_MAX_CONNECTIONS, WM_WEB_IDLE_TIMEOUT, WM_WEB_503=1   the web worker's limits (answersOverLimit)
+//   WM_WEB_MAX_REQUESTS, WM_WEB_MAX_MEMORY   the web worker's recycling; GET /grow leaks 64 MiB on purpose
 import Dispatch
 import Workerman
 
@@ -105,12 +106,17 @@ ticker.onWorkerStart = { worker in
     }
 }
 
+/// Blocks `/grow` allocated and never frees.
+nonisolated(unsafe) var leaked: [UnsafeMutableRawPointer] = []  // safe: touched only on the web process's loop thread
+
 if environment("WM_WEB") == "1" {
     let web = try Worker(http: "127.0.0.1:0")
     web.name = "web"
     web.maxConnections = environment("WM_WEB_MAX_CONNECTIONS").flatMap { Int($0) }
     web.idleTimeout = environment("WM_WEB_IDLE_TIMEOUT").flatMap { Double($0) }
     web.answersOverLimit = environment("WM_WEB_503") == "1"
+    web.maxRequests = environment("WM_WEB_MAX_REQUESTS").flatMap { Int($0) }
+    web.maxMemory = environment("WM_WEB_MAX_MEMORY").flatMap { Int($0) }
     web.onWorkerStart = { worker in
         guard let port = worker.server?.listener?.address.port else { return }
         publish("\(port)\n", as: "webport")
@@ -120,6 +126,12 @@ if environment("WM_WEB") == "1" {
             guard let ws = connection.upgradeToWebSocket(request) else { return }
             ws.onMessage = { ws, message in ws.send(message) }
             return
+        }
+        if request.path == "/grow" {
+            // A leak on purpose (the maxMemory test): 64 MiB, touched so it is resident.
+            let block = UnsafeMutableRawPointer.allocate(byteCount: 64 << 20, alignment: 4096)
+            memset(block, 1, 64 << 20)
+            leaked.append(block)
         }
         connection.send("page")
     }

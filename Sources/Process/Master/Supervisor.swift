@@ -52,7 +52,7 @@ final class Supervisor {
         self.executable = ChildSpawner.executablePath()
         self.loop = try EventLoop()
         for worker in plan {
-            if let problem = worker.limits.problem {
+            if let problem = worker.settingProblem {
                 throw ProcessError(.invalidSetting, "worker \(worker.name) (\(worker.address ?? "no listener"))", detail: problem)
             }
         }
@@ -133,6 +133,8 @@ final class Supervisor {
         if let killTimer = slots[index].killTimer { loop.cancelTimer(killTimer) }
         slots[index].killTimer = nil
         slots[index].pid = 0
+        let recycled = board.slot(index).pointee.recycled
+        board.slot(index).pointee.recycled = 0
         board.slot(index).pointee.state = SlotRecord.free
         // During a stop, an interrupt is the expected way out: count it as a clean exit (Workerman 4.2).
         let counted = state == .stopping && (status == SIGINT || status == SIGTERM) ? 0 : status
@@ -143,7 +145,16 @@ final class Supervisor {
             if slots.allSatisfy({ $0.pid == 0 }) { finishStop() }
             return
         }
-        if reloadingSlot == index {
+        if recycled != 0 {
+            // Left on purpose to be replaced (maxRequests, maxMemory): a new one at once, no back-off.
+            board.exits(slots[index].workerIndex).pointee.recycles += 1
+            log.write("worker[\(worker.name):\(pid)] recycled (\(recycled == SlotRecord.recycledForMemory ? "maxMemory" : "maxRequests"))")
+            spawn(slot: index)
+            if reloadingSlot == index {
+                reloadingSlot = nil
+                reloadNext()
+            }
+        } else if reloadingSlot == index {
             reloadingSlot = nil
             spawn(slot: index)
             reloadNext()

@@ -179,6 +179,14 @@ struct MetricsExporter {
                 }
             }
         }
+        text.family("workerman_recycles_total", "counter", "Processes replaced after maxRequests or maxMemory.")
+        for worker in 0..<workers {
+            text.append("workerman_recycles_total{")
+            text.append(bytes: workerLabels[worker])
+            text.append("} ")
+            text.append(Int(board.exits(worker).pointee.recycles))
+            text.append("\n")
+        }
         text.family("workerman_restarts_total", "counter", "Processes started again after they died.")
         for worker in 0..<workers {
             text.append("workerman_restarts_total{")

@@ -47,6 +47,12 @@ public class WorkerBase {
         get { limits.idleTimeout }
         set { limits.idleTimeout = newValue }
     }
+    /// Replace a process of this worker after it handled about this many requests (plus up to 10 %
+    /// jitter, so processes do not leave together): it drains like a reload and a new one takes its
+    /// place. For slow leaks (Workerman's `max_request`). Nil: never. 0 or less fails `start`.
+    public var maxRequests: Int?
+    /// Replace a process whose resident memory passed this many bytes (checked every second).
+    public var maxMemory: Int?
     /// HTTP workers: answer connections over a limit `503 Service Unavailable` (with `Retry-After`)
     /// instead of leaving them waiting in the backlog.
     public var answersOverLimit = false
@@ -66,6 +72,14 @@ public class WorkerBase {
             throw TransportError(.invalidAddress, "worker \(address ?? "")", detail: "use UDPWorker for udp:// addresses")
         }
         self.planIndex = WorkerRegistry.shared.register(self)
+    }
+
+    /// The first setting of this worker that cannot be, as "name must be …"; nil when all are valid.
+    var settingProblem: String? {
+        if let problem = limits.problem { return problem }
+        if let maxRequests, maxRequests < 1 { return "maxRequests must be at least 1 (got \(maxRequests))" }
+        if let maxMemory, maxMemory < 1 { return "maxMemory must be at least 1 byte (got \(maxMemory))" }
+        return nil
     }
 
     /// The name and address the supervisor matches a child against: `name listen`.
