@@ -150,6 +150,9 @@ public final class EventLoop {
     /// What the loop is doing right now.
     public var activity: LoopActivity { LoopActivity(activityRecord.pointee) }
 
+    /// How long this loop's ticks were busy, from the end of each poll to the end of the tick.
+    public var tickHistogram: TickHistogram { activityRecord.pointee.tickHistogram }
+
     /// Moves the activity record to `record` (shared memory the status command reads). The caller keeps
     /// `record` alive for the loop's lifetime.
     package func bindActivityRecord(to record: UnsafeMutablePointer<ActivityRecord>) {
@@ -238,6 +241,7 @@ public final class EventLoop {
         runDeferredJobs()
         runPendingSignals()
         activityRecord.pointee.ticks &+= 1
+        activityRecord.pointee.tickHistogram.record(clock.nanoseconds() &- now)
     }
 
     /// Makes `run()` return after the current tick. From another thread, use `handle.stop()`.

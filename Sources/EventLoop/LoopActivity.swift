@@ -40,6 +40,8 @@ public struct ActivityRecord {
     public var ticks: UInt64 = 0
     /// Live timers, as of the end of the last tick (status shows it).
     public var timers: UInt64 = 0
+    /// How long ticks were busy (metrics export it).
+    public var tickHistogram = TickHistogram()
 
     public init() {}
 

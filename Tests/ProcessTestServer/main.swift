@@ -8,6 +8,8 @@
 //   WM_COUNT             echo processes (default 2)
 //   WM_STOP_TIMEOUT      settings.stopTimeout (default 2)
 //   WM_GRACEFUL_TIMEOUT  settings.gracefulStopTimeout (default 10)
+//   WM_DRAIN_GRACE       settings.keepAliveDrainGrace (default 1)
+//   WM_METRICS           settings.metricsAddress (the master logs the port it bound)
 //   WM_SLOW_SECONDS      how long "slow" takes (default 1)
 //   WM_PID_FILE          overrides the pid file path (for the unwritable-path tests)
 //   WM_LOG_FILE          overrides the log file path
@@ -25,6 +27,8 @@
 //                        its error ignored: it must not join the process plan
 //   WM_WEB=1             adds an HTTP worker "web" (one process, port 0, written to WM_TEST_DIR/webport):
 //                        GET / answers "page", /ws upgrades to a WebSocket that echoes
+//   WM_WEB_MAX_CONNECTIONS, WM_WEB_IDLE_TIMEOUT, WM_WEB_503=1   the web worker's limits (answersOverLimit)
+//   WM_WEB_MAX_REQUESTS, WM_WEB_MAX_MEMORY   the web worker's recycling; GET /grow leaks 64 MiB on purpose
 import Dispatch
 import Workerman
 
@@ -49,6 +53,8 @@ settings.stdoutFile = environment("WM_STDOUT_FILE") ?? "\(directory)/stdout.log"
 settings.stopTimeout = Double(environment("WM_STOP_TIMEOUT") ?? "") ?? 2
 settings.gracefulStopTimeout = Double(environment("WM_GRACEFUL_TIMEOUT") ?? "") ?? 10
 settings.daemonize = environment("WM_DAEMONIZE") == "1"
+settings.keepAliveDrainGrace = Double(environment("WM_DRAIN_GRACE") ?? "") ?? 1
+settings.metricsAddress = environment("WM_METRICS")
 Worker.settings = settings
 
 let failStart = environment("WM_FAIL_START") == "1"
@@ -100,9 +106,17 @@ ticker.onWorkerStart = { worker in
     }
 }
 
+/// Blocks `/grow` allocated and never frees.
+nonisolated(unsafe) var leaked: [UnsafeMutableRawPointer] = []  // safe: touched only on the web process's loop thread
+
 if environment("WM_WEB") == "1" {
     let web = try Worker(http: "127.0.0.1:0")
     web.name = "web"
+    web.maxConnections = environment("WM_WEB_MAX_CONNECTIONS").flatMap { Int($0) }
+    web.idleTimeout = environment("WM_WEB_IDLE_TIMEOUT").flatMap { Double($0) }
+    web.answersOverLimit = environment("WM_WEB_503") == "1"
+    web.maxRequests = environment("WM_WEB_MAX_REQUESTS").flatMap { Int($0) }
+    web.maxMemory = environment("WM_WEB_MAX_MEMORY").flatMap { Int($0) }
     web.onWorkerStart = { worker in
         guard let port = worker.server?.listener?.address.port else { return }
         publish("\(port)\n", as: "webport")
@@ -112,6 +126,12 @@ if environment("WM_WEB") == "1" {
             guard let ws = connection.upgradeToWebSocket(request) else { return }
             ws.onMessage = { ws, message in ws.send(message) }
             return
+        }
+        if request.path == "/grow" {
+            // A leak on purpose (the maxMemory test): 64 MiB, touched so it is resident.
+            let block = UnsafeMutableRawPointer.allocate(byteCount: 64 << 20, alignment: 4096)
+            memset(block, 1, 64 << 20)
+            leaked.append(block)
         }
         connection.send("page")
     }

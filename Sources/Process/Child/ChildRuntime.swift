@@ -18,7 +18,7 @@ final class ChildRuntime {
     var board: StatusBoard?
     var slot: UnsafeMutablePointer<SlotRecord>?
     private var exitCode: CInt = 0
-    private var stopping = false
+    var stopping = false
 
     init(plan: [WorkerBase], settings: ProcessSettings, role: [String: String]) {
         self.plan = plan
@@ -75,6 +75,7 @@ final class ChildRuntime {
             throw ProcessError(.spawnFailed, "onWorkerStart of \(worker.name)", detail: "\(error)")
         }
         slot?.pointee.state = SlotRecord.running
+        try watchRecyclingLimits()
     }
 
     private func bindStatusSlot() {
@@ -147,7 +148,7 @@ final class ChildRuntime {
     }
 
     /// What a stopping process does with its connections.
-    private enum Ending {
+    enum Ending {
         /// Close them now (stop).
         case closeNow
         /// Close each once idle, so the exchange in flight finishes (reload).
@@ -160,11 +161,19 @@ final class ChildRuntime {
 
     /// Stops accepting, then closes connections as `ending` says, and exits when none is left or
     /// `timeout` passes (then closing what remains).
-    private func finish(_ ending: Ending, timeout: Double) {
+    func finish(_ ending: Ending, timeout: Double) {
+        // Keep-alive (HTTP) connections drain after their next answer in both polite endings; an idle
+        // one is closed after the grace, well inside the timeout.
+        let idleGrace = min(settings.keepAliveDrainGrace, timeout / 2)
         switch ending {
-        case .closeNow: worker.stopServing(closeConnections: true)
-        case .closeWhenIdle: worker.drainConnections()
-        case .waitForClients: worker.stopServing(closeConnections: false)
+        case .closeNow:
+            worker.stopServing(closeConnections: true)
+        case .closeWhenIdle:
+            worker.drainKeepAliveConnections(idleGrace: idleGrace)
+            worker.drainConnections()
+        case .waitForClients:
+            worker.stopServing(closeConnections: false)
+            worker.drainKeepAliveConnections(idleGrace: idleGrace)
         }
         let deadline = MonotonicClock.now() + UInt64(max(0, timeout) * 1e9)
         var check: TimerID?

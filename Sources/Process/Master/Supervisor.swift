@@ -34,6 +34,7 @@ final class Supervisor {
     let loop: EventLoop
     private(set) var board: StatusBoard!
     private var listeners: [Int: Listener] = [:]
+    private var metrics: MetricsServer?
     private(set) var slots: [Slot] = []
     private(set) var state = State.running
     private var reloadQueue: [Int] = []
@@ -50,8 +51,14 @@ final class Supervisor {
         self.daemon = daemon
         self.executable = ChildSpawner.executablePath()
         self.loop = try EventLoop()
+        for worker in plan {
+            if let problem = worker.settingProblem {
+                throw ProcessError(.invalidSetting, "worker \(worker.name) (\(worker.address ?? "no listener"))", detail: problem)
+            }
+        }
         // Bound here, before the caller prints the start table: a port in use fails the start first.
         try openListeners()
+        metrics = try settings.metricsAddress.map { (address) throws(ProcessError) in try MetricsServer(address: address) }
     }
 
     /// Opens the status board, starts every child, and runs until stopped.
@@ -61,7 +68,13 @@ final class Supervisor {
         }
         board = try StatusBoard.create(path: paths.statusFile, slots: slots.count, workers: plan.count, masterPID: getpid())
         try installSignals()
+        if let metrics {
+            try metrics.start(on: loop, board: board, workerNames: plan.map(\.name))
+            log.write("Workerman[\(paths.startFile)] metrics at http://\(metrics.host):\(metrics.port)/metrics")
+        }
         for index in slots.indices { spawn(slot: index) }
+        // The listeners are bound and the children started: connections are taken from here on.
+        SystemdNotify.send("READY=1\nMAINPID=\(getpid())")
         try loop.run(.untilStopped)
     }
 
@@ -120,6 +133,8 @@ final class Supervisor {
         if let killTimer = slots[index].killTimer { loop.cancelTimer(killTimer) }
         slots[index].killTimer = nil
         slots[index].pid = 0
+        let recycled = board.slot(index).pointee.recycled
+        board.slot(index).pointee.recycled = 0
         board.slot(index).pointee.state = SlotRecord.free
         // During a stop, an interrupt is the expected way out: count it as a clean exit (Workerman 4.2).
         let counted = state == .stopping && (status == SIGINT || status == SIGTERM) ? 0 : status
@@ -130,7 +145,16 @@ final class Supervisor {
             if slots.allSatisfy({ $0.pid == 0 }) { finishStop() }
             return
         }
-        if reloadingSlot == index {
+        if recycled != 0 {
+            // Left on purpose to be replaced (maxRequests, maxMemory): a new one at once, no back-off.
+            board.exits(slots[index].workerIndex).pointee.recycles += 1
+            log.write("worker[\(worker.name):\(pid)] recycled (\(recycled == SlotRecord.recycledForMemory ? "maxMemory" : "maxRequests"))")
+            spawn(slot: index)
+            if reloadingSlot == index {
+                reloadingSlot = nil
+                reloadNext()
+            }
+        } else if reloadingSlot == index {
             reloadingSlot = nil
             spawn(slot: index)
             reloadNext()
@@ -141,6 +165,7 @@ final class Supervisor {
 
     /// Carries out `RestartBackoff`'s decision for a slot whose child is gone.
     private func restart(slot index: Int, _ decision: RestartBackoff.Decision) {
+        board.exits(slots[index].workerIndex).pointee.restarts += 1
         switch decision {
         case .restartNow:
             spawn(slot: index)
@@ -188,11 +213,16 @@ final class Supervisor {
     func stop(graceful: Bool) {
         guard state != .stopping else { return }
         state = .stopping
+        SystemdNotify.send("STOPPING=1")
         log.write("Workerman[\(paths.startFile)] \(graceful ? "gracefully " : "")stopping ...")
         for index in slots.indices {
             if let timer = slots[index].restartTimer { loop.cancelTimer(timer) }
             slots[index].restartTimer = nil
         }
+        // The listeners close first: a client reconnecting while children drain (an HTTP connection told
+        // `Connection: close`) is refused, rather than queued on a socket nobody accepts from any more
+        // and reset when the last child leaves.
+        closeListeners()
         signalChildren(graceful ? SIGQUIT : SIGINT)
         // The child closes what remains at its own timeout; this is the backstop for a child stuck in a
         // callback, which cannot run its loop to see the signal.
@@ -209,12 +239,17 @@ final class Supervisor {
         if slots.allSatisfy({ $0.pid == 0 }) { finishStop() }
     }
 
-    private func finishStop() {
+    private func closeListeners() {
         for listener in listeners.values { listener.close() }
         listeners.removeAll()
+    }
+
+    private func finishStop() {
+        closeListeners()
         for worker in plan {
             if case .unix(let path)? = try? worker.endpoint?.numericAddress() { try? Syscalls.unlink(path) }
         }
+        metrics?.stop()
         try? Syscalls.unlink(paths.statusFile)
         log.write("Workerman[\(paths.startFile)] has been stopped")
         onStopped?()
@@ -228,6 +263,7 @@ final class Supervisor {
     func reload(graceful: Bool) {
         guard state == .running else { return }
         log.write("Workerman[\(paths.startFile)] \(graceful ? "gracefully " : "")reloading")
+        SystemdNotify.reloading()
         let signal = graceful ? SIGUSR2 : SIGUSR1
         reloadGraceful = graceful
         reloadQueue = []
@@ -247,6 +283,7 @@ final class Supervisor {
         guard let index = reloadQueue.first else {
             state = .running
             log.write("Workerman[\(paths.startFile)] reload done")
+            SystemdNotify.send("READY=1")
             return
         }
         reloadQueue.removeFirst()

@@ -17,6 +17,12 @@ public struct SlotRecord {
     public var startedAt: Int64 = 0
     public var statistics = TransportStatistics()
     public var activity = ActivityRecord()
+    /// Set by a child that leaves to be replaced (`maxRequests`, `maxMemory`): why, as
+    /// `recycledForRequests` or `recycledForMemory`; 0 otherwise.
+    public var recycled: UInt32 = 0
+
+    public static let recycledForRequests: UInt32 = 1
+    public static let recycledForMemory: UInt32 = 2
 
     public static let free: UInt32 = 0
     public static let starting: UInt32 = 1
@@ -30,6 +36,10 @@ public struct ExitRecord {
     public var statuses: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
     public var counts: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0, 0)
     public var used: Int32 = 0
+    /// Children of this worker the master started again after they died (not reloads or recycling).
+    public var restarts: Int64 = 0
+    /// Children of this worker replaced after `maxRequests` or `maxMemory`.
+    public var recycles: Int64 = 0
 }
 
 /// The board's header.

@@ -77,6 +77,8 @@ struct StatusReport {
             totals.clientClose += stats.clientClose
             totals.sendFail += stats.sendFail
             totals.throwException += stats.throwException
+            totals.limitHits += stats.limitHits
+            totals.idleCloses += stats.idleCloses
             totalQPS += qps
             rows.append([
                 String(record.pid), String(format2: memory) + "M", worker?.address ?? "none", String(record.startedAt),
@@ -94,6 +96,10 @@ struct StatusReport {
             String(totals.clientClose), String(totals.sendFail), String(totals.throwException), "-",
             Self.successRate(totals), "[Summary]",
         ]], header: false)
+        // Only when a limit acted: the table keeps Workerman's columns for the tools that parse it.
+        if totals.limitHits > 0 || totals.idleCloses > 0 {
+            out += "Limits: \(totals.limitHits) time(s) a connection limit acted (refused, 503 or accept paused), \(totals.idleCloses) closed idle\n"
+        }
         return out
     }
 

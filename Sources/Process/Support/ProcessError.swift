@@ -22,6 +22,8 @@ public struct ProcessError: Error, Hashable, Sendable, CustomStringConvertible {
         case stopFailed
         /// User or group switching failed.
         case userSwitchFailed
+        /// A setting with a value it cannot have (a limit of 0).
+        case invalidSetting
     }
 
     public let code: Code

@@ -24,6 +24,13 @@ public struct ProcessSettings: Sendable, Hashable {
     /// Seconds a graceful stop or reload waits for connections to finish before closing them
     /// (Workerman waits for ever).
     public var gracefulStopTimeout = 30.0
+    /// Seconds a draining keep-alive (HTTP) connection may stay idle before it is closed: until then
+    /// its next request is answered, with `Connection: close` (at most half the stop's timeout).
+    public var keepAliveDrainGrace = 1.0
+    /// Where the master serves metrics (`host:port`, e.g. `127.0.0.1:9100`): `GET /metrics` answers the
+    /// status board in the Prometheus text format. Nil (the default): no metrics listener. A bad or busy
+    /// address fails `start`.
+    public var metricsAddress: String?
     /// The prefix of process titles, as Workerman's `processTitle`.
     public var processTitle = "WorkerMan"
 

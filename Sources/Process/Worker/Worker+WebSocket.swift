@@ -78,6 +78,18 @@ extension Worker where C == HTTPServerCodec {
         try self.init("http://" + address)
         partialMessageTimeout = 60
         isStalled = { connection in connection.codec.isReceivingHead }
+        isBetweenExchanges = { connection in
+            connection.codec.isIdle && connection.codec.unansweredRequests == 0 && !connection.codec.isStreamingResponse
+                && connection.bufferIsEmpty
+        }
+        overLimitAnswer = { connection in
+            // The request is read first: closing with it unread would reset the connection, and the
+            // client could lose the answer.
+            connection.onMessage = { connection, _ in
+                connection.sendRaw("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                connection.close()
+            }
+        }
         onStalled = { connection in
             // RFC 9110 §15.5.9: tell the client why, then close.
             connection.sendRaw("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")

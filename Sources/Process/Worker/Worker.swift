@@ -38,6 +38,11 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
     /// `TCPServer.partialMessageTimeout`); HTTP workers default to 60 s for a request head (slowloris).
     public var partialMessageTimeout: Double?
     var isStalled: ((TCPConnection<C>) -> Bool)?
+    /// Set for keep-alive protocols (HTTP): whether a connection is between exchanges, nothing owed to
+    /// it. Such connections drain after their next answer instead of closing while idle.
+    var isBetweenExchanges: ((TCPConnection<C>) -> Bool)?
+    /// Set by protocols that can say "too busy" (HTTP's 503), for `answersOverLimit`.
+    var overLimitAnswer: ((TCPConnection<C>) -> Void)?
     var onStalled: ((TCPConnection<C>) -> Void)?
 
     /// The server once listening.
@@ -97,6 +102,9 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
         server.partialMessageTimeout = partialMessageTimeout
         server.isStalled = isStalled
         server.onStalled = onStalled
+        server.limits = limits
+        server.isIdle = isBetweenExchanges
+        server.onOverLimit = answersOverLimit ? overLimitAnswer : nil
     }
 
     override func stopServing(closeConnections: Bool) {
@@ -117,6 +125,8 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
             connection.closeWhenIdle()
         }
     }
+
+    override func drainKeepAliveConnections(idleGrace: Double) { drainBetweenExchanges(idleGrace: idleGrace) }
 
     /// Stops accepting for a while (Workerman's `pauseAccept()`).
     public func pauseAccept() { server?.pauseAccept() }

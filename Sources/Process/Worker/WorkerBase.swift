@@ -28,6 +28,34 @@ public class WorkerBase {
     public var listenOptions = ListenOptions()
     /// The loop backend of the worker's processes.
     public var backend: BackendKind = .automatic
+    /// Connection limits of each process of this worker (stream workers); see the properties below.
+    public var limits = ConnectionLimits()
+    /// Connections at once per process: at the limit the process stops accepting until one closes
+    /// (new connections wait, or go to the worker's other processes); an HTTP worker with
+    /// `answersOverLimit` answers them 503 instead. Nil: no limit. 0 or less fails `start`.
+    public var maxConnections: Int? {
+        get { limits.maxConnections }
+        set { limits.maxConnections = newValue }
+    }
+    /// Connections at once from one IP, per process; one more is closed (or answered 503).
+    public var maxConnectionsPerIP: Int? {
+        get { limits.maxConnectionsPerIP }
+        set { limits.maxConnectionsPerIP = newValue }
+    }
+    /// Seconds an idle connection (an HTTP keep-alive connection between requests) stays open.
+    public var idleTimeout: Double? {
+        get { limits.idleTimeout }
+        set { limits.idleTimeout = newValue }
+    }
+    /// Replace a process of this worker after it handled about this many requests (plus up to 10 %
+    /// jitter, so processes do not leave together): it drains like a reload and a new one takes its
+    /// place. For slow leaks (Workerman's `max_request`). Nil: never. 0 or less fails `start`.
+    public var maxRequests: Int?
+    /// Replace a process whose resident memory passed this many bytes (checked every second).
+    public var maxMemory: Int?
+    /// HTTP workers: answer connections over a limit `503 Service Unavailable` (with `Retry-After`)
+    /// instead of leaving them waiting in the backlog.
+    public var answersOverLimit = false
 
     /// Position in the process plan; nil for a worker made inside a running child.
     private(set) var planIndex: Int?
@@ -46,6 +74,14 @@ public class WorkerBase {
         self.planIndex = WorkerRegistry.shared.register(self)
     }
 
+    /// The first setting of this worker that cannot be, as "name must be …"; nil when all are valid.
+    var settingProblem: String? {
+        if let problem = limits.problem { return problem }
+        if let maxRequests, maxRequests < 1 { return "maxRequests must be at least 1 (got \(maxRequests))" }
+        if let maxMemory, maxMemory < 1 { return "maxMemory must be at least 1 byte (got \(maxMemory))" }
+        return nil
+    }
+
     /// The name and address the supervisor matches a child against: `name listen`.
     var identity: String { "\(name) \(address ?? "none")" }
 
@@ -62,6 +98,9 @@ public class WorkerBase {
     var connectionCount: Int { 0 }
     /// Asks every connection to close once idle (graceful stop and reload).
     func drainConnections() {}
+    /// Drains keep-alive connections (HTTP) the polite way: each answers its next request with
+    /// `Connection: close`; those still idle after `idleGrace` seconds close (see Worker+Draining.swift).
+    func drainKeepAliveConnections(idleGrace: Double) {}
     func runWorkerStart() throws {}
     func runWorkerStop() throws {}
     func runWorkerReload() throws {}

@@ -43,6 +43,16 @@ extension Connection {
         carryOut(lifecycle.handle(.drain))
     }
 
+    /// Drains without closing while idle: the connection stays open and its codec ends it after its
+    /// next answer (an HTTP keep-alive connection answers its next request with `Connection: close`).
+    /// Closing an idle keep-alive connection at once loses the request its client may already have on
+    /// the wire; whoever drains closes the ones still idle after a grace period.
+    package func drainAfterNextAnswer() {
+        guard lifecycle.state == .established else { return }
+        _ = lifecycle.handle(.drain)
+        _ = lifecycle.handle(.codecWillClose)
+    }
+
     /// Closes after the codec's goodbye, if it has one (a WebSocket's 1001 close frame): a server's stop,
     /// which does not wait for the answer.
     func closeSayingGoodbye() {

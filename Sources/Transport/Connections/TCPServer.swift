@@ -48,6 +48,15 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     private var waitingPartial: Set<Int> = []
     private var stallTimer: TimerID?
 
+    /// Connection limits in this process (see `ConnectionLimits`); none by default.
+    public var limits = ConnectionLimits()
+    /// Answers a connection over `limits.maxConnections` or `maxConnectionsPerIP` and closes it (an HTTP
+    /// server's 503). Nil: at `maxConnections` accepting pauses, and one over the per-IP limit is closed.
+    public var onOverLimit: ((TCPConnection<C>) -> Void)?
+    /// Whether a connection is between messages, for `limits.idleTimeout` (default: nothing buffered).
+    public var isIdle: ((TCPConnection<C>) -> Bool)?
+    var limitState = LimitState()
+
     /// Makes each connection's codec (default `C()`), for codecs configured per server.
     public var makeCodec: () -> C = { C() }
 
@@ -141,6 +150,7 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
             // onConnect may have stopped or paused this server: the listener's descriptor may be closed
             // (and its number reused) by now.
             guard self.listener === listener, isAccepting else { return }
+            if !limits.isEmpty && mustPauseAtLimit() { return }
             let result: IOResult<(CInt, SocketAddress?)>
             do {
                 result = try SocketCalls.accept(listener.fd)
@@ -182,6 +192,20 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     }
 
     private func adopt(fd: CInt, remote: SocketAddress?) {
+        if !limits.isEmpty, refusal(remote: remote) != nil {
+            refuse(fd: fd, remote: remote) { makeConnection(fd: fd, remote: remote) }
+            return
+        }
+        guard let connection = makeConnection(fd: fd, remote: remote) else { return }
+        if !limits.isEmpty { admitted(connection) }
+        if let onConnect = handlers.onConnect {
+            connection.invokeUserCallback(.onConnect) { try onConnect(connection) }
+        }
+    }
+
+    /// A started connection for an accepted descriptor, in `connections`; nil (the descriptor closed)
+    /// if the loop refused it.
+    private func makeConnection(fd: CInt, remote: SocketAddress?) -> TCPConnection<C>? {
         let connection = TCPConnection<C>(
             context: context,
             stream: SocketStream(descriptor: fd),
@@ -198,12 +222,10 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
         } catch {
             loop.errorHandler(error)
             try? Syscalls.close(fd)  // never handed to anyone
-            return
+            return nil
         }
         connections[connection.id] = connection
-        if let onConnect = handlers.onConnect {
-            connection.invokeUserCallback(.onConnect) { try onConnect(connection) }
-        }
+        return connection
     }
 
     package func connectionHasPartialMessage(_ connection: Connection) {
@@ -237,6 +259,7 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
         if connections.removeValue(forKey: connection.id) == nil {
             handedOverConnections[connection.id] = nil
         }
+        if !limits.isEmpty { limitsConnectionClosed(connection) }
         if listener == nil && hasNoConnections { context.unregisterSource(self) }
     }
 }

@@ -18,6 +18,10 @@ public struct TransportStatistics: Hashable, Sendable {
     public var bytesWritten = 0
     /// Accepts refused for lack of descriptors (EMFILE/ENFILE).
     public var acceptFailures = 0
+    /// Times a `ConnectionLimits` limit acted: a connection refused or answered 503, or accepting paused.
+    public var limitHits = 0
+    /// Connections closed by `ConnectionLimits.idleTimeout`.
+    public var idleCloses = 0
 
     public init() {}
 }

@@ -228,8 +228,9 @@ public struct HTTPServerCodec: Codec {
         // An interim (1xx but 101) response precedes the final one and does not answer the request.
         let isInterim = response.status.isInformational && response.status.code != 101
         var request = (isInterim ? pending.peek : pending.pop()) ?? .unprompted
-        // A draining connection (graceful stop or reload) tells the client and closes after this answer.
-        if context.isDraining { request.keepAlive = false }
+        // A draining connection (graceful stop or reload) tells the client and closes after this answer,
+        // unless pipelined requests still wait: the last of them carries the close.
+        if context.isDraining && pending.count == 0 { request.keepAlive = false }
         let (framing, closes) = response.encode(into: &buffer, for: request, options: options)
         switch framing {
         case .complete:
