@@ -1,3 +1,5 @@
+import CWorkermanShims
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
