@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "WorkermanProcess", targets: ["WorkermanProcess"]),
         .library(name: "WorkermanComponents", targets: ["WorkermanComponents"]),
         .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
+        .library(name: "WorkermanTLS", targets: ["WorkermanTLS"]),
         .library(name: "Workerman", targets: ["Workerman"]),
         .executable(name: "demo", targets: ["WorkermanDemo"]),
         .executable(name: "ws-echo", targets: ["WorkermanWebSocketEcho"]),
@@ -37,6 +38,16 @@ let package = Package(
             name: "WorkermanTransport",
             dependencies: ["WorkermanEventLoop", "CWorkermanShims"],
             path: "Sources/Transport",
+            exclude: ["TLS"],
+            swiftSettings: strictSettings
+        ),
+        // TLS (issue 12): OpenSSL 3 opened at run time through the shim; a module of its own so only its
+        // users link it. It reaches up to Process for the Worker forms (`Worker(http:tls:)`,
+        // Workerman's `transport = "ssl"`).
+        .target(
+            name: "WorkermanTLS",
+            dependencies: ["WorkermanTransport", "WorkermanProcess", "WorkermanEventLoop", "CWorkermanShims"],
+            path: "Sources/Transport/TLS",
             swiftSettings: strictSettings
         ),
         .target(
@@ -88,6 +99,15 @@ let package = Package(
             name: "WorkermanTransportTests",
             dependencies: ["WorkermanTransport", "WorkermanTestSupport", "CWorkermanShims"],
             path: "Tests/TransportTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WorkermanTLSTests",
+            dependencies: [
+                "WorkermanTLS", "WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanTestSupport",
+                "CWorkermanShims",
+            ],
+            path: "Tests/TLSTests",
             swiftSettings: strictSettings
         ),
         .testTarget(

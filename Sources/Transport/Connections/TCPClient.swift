@@ -21,6 +21,8 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
     public var onConnect: ((TCPClient<C>) throws -> Void)?
     /// Give up connecting after this many seconds (nil: wait for the kernel's own timeout).
     public var connectTimeout: Double? = 10
+    /// Secures the connection (TLS from `WorkermanTLS`: `ssl://`, `wss://` and `https://` need it).
+    public var security: (any StreamSecurity)?
 
     private var reconnectTimer: TimerID?
     private var timeoutTimer: TimerID?
@@ -62,6 +64,10 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
         connectStarted = loop.clock.nanoseconds()
         context.retainClient(self)
         armTimeout()
+        if security == nil && SecureSchemes.contains(endpoint.scheme) {
+            fail(TransportError(.connectFailed, "connect \(endpoint)", detail: "\(endpoint.scheme):// needs TLS: set the client's security (WorkermanTLS)"))
+            return
+        }
         do {
             if let address = try endpoint.numericAddress() {
                 open(address)
@@ -126,7 +132,15 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
         pendingAddress = address
         let operation = "connect \(endpoint)"
         do {
-            use(SocketStream(descriptor: try SocketCalls.socket(domain: address.family, type: CInt(SOCK_STREAM.rawValue))))
+            let socket = SocketStream(descriptor: try SocketCalls.socket(domain: address.family, type: CInt(SOCK_STREAM.rawValue)))
+            do {
+                use(try security.map { (security) throws(TransportError) in try security.connectedStream(over: socket, host: endpoint.host) } ?? socket)
+            } catch {
+                var socket = socket
+                socket.close()
+                fail(error)
+                return
+            }
         } catch {
             fail(TransportError(.connectFailed, operation, cause: error))
             return

@@ -48,6 +48,11 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     private var waitingPartial: Set<Int> = []
     private var stallTimer: TimerID?
 
+    /// Secures every accepted connection (TLS from `WorkermanTLS`); nil: plain sockets.
+    public var security: (any StreamSecurity)?
+    /// Handshakes in progress (see `TCPServer+Security.swift`).
+    var handshakes = HandshakeTracker()
+
     /// Makes each connection's codec (default `C()`), for codecs configured per server.
     public var makeCodec: () -> C = { C() }
 
@@ -74,6 +79,12 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     /// Binds (or adopts `listener`) and starts accepting.
     public func start(adopting inherited: Listener? = nil) throws(TransportError) {
         guard self.listener == nil else { return }
+        if security == nil && SecureSchemes.contains(endpoint.scheme) {
+            throw TransportError(
+                .listenFailed, "listen on \(endpoint)",
+                detail: "\(endpoint.scheme):// needs a certificate: set the server's security (WorkermanTLS)"
+            )
+        }
         // Strong on purpose: a listening server lives until `stop()` unwatches it, even if the program
         // keeps no reference (as a Workerman worker does).
         let listener = try Listener.watched(
@@ -182,9 +193,10 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     }
 
     private func adopt(fd: CInt, remote: SocketAddress?) {
+        guard let stream = stream(for: fd) else { return }
         let connection = TCPConnection<C>(
             context: context,
-            stream: SocketStream(descriptor: fd),
+            stream: stream,
             state: .established,
             transport: endpoint.transport,
             remoteAddress: remote,
@@ -197,10 +209,11 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
             try connection.startAccepted(by: self)
         } catch {
             loop.errorHandler(error)
-            try? Syscalls.close(fd)  // never handed to anyone
+            connection.closeStream()  // never handed to anyone (a TLS stream frees its state too)
             return
         }
         connections[connection.id] = connection
+        if security != nil { trackHandshake(of: connection) }
         if let onConnect = handlers.onConnect {
             connection.invokeUserCallback(.onConnect) { try onConnect(connection) }
         }
@@ -234,6 +247,7 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     }
 
     package func connectionClosed(_ connection: Connection) {
+        if connection.awaitsHandshake { connectionFinishedHandshake(connection) }
         if connections.removeValue(forKey: connection.id) == nil {
             handedOverConnections[connection.id] = nil
         }

@@ -18,6 +18,9 @@ public struct TransportStatistics: Hashable, Sendable {
     public var bytesWritten = 0
     /// Accepts refused for lack of descriptors (EMFILE/ENFILE).
     public var acceptFailures = 0
+    /// TLS handshakes that failed, timed out, or were refused for too many at once (plain HTTP to a
+    /// TLS port among them).
+    public var handshakeFailures = 0
 
     public init() {}
 }
