@@ -77,8 +77,13 @@ final class TLSContext {
         try Self.checkReadable(chain, "certificate chain", operation)
         try Self.checkReadable(key, "private key", operation)
         try apply("certificate chain \(chain)", operation) { wm_tls_context_use_chain_file($0, chain) }
-        try apply("private key \(key)\(passphrase == nil ? "" : " (with its passphrase)")", operation) {
-            wm_tls_context_use_key_file($0, key, passphrase)
+        guard wm_tls_context_use_key_file(pointer, key, passphrase) == 1 else {
+            let reason = TLSLibrary.takeErrors() ?? "refused by OpenSSL"
+            // OpenSSL compares the key with the certificate as it loads it.
+            let what = reason.contains("mismatch")
+                ? "private key \(key) does not match certificate \(chain)"
+                : "private key \(key)\(passphrase == nil ? "" : " (with its passphrase)")"
+            throw TransportError(.protocolError, operation, detail: "\(what): \(reason)")
         }
         try apply("private key \(key) does not match certificate \(chain)", operation) { wm_tls_context_check_key($0) }
     }
