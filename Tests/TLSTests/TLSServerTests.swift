@@ -1,0 +1,210 @@
+import WorkermanEventLoop
+import WorkermanProcess
+import WorkermanProtocols
+import WorkermanTLS
+import WorkermanTestSupport
+import WorkermanTransport
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// TLS servers on loopback, driven by real clients (curl, openssl s_client, python3) and by raw sockets
+/// sending bad input. The server runs in the test's loop; clients run as child processes.
+final class TLSServerTests: XCTestCase {
+    private var certificates: TestCertificates!
+    private var harness: LoopHarness!
+
+    override func setUpWithError() throws {
+        certificates = try TestCertificates.require()
+        harness = try LoopHarness()
+    }
+
+    override func tearDown() {
+        if let harness { XCTAssertEqual(harness.finishClosingConnections(), []) }
+        harness = nil
+    }
+
+    private func tls(timeout: Double = 10, maxHandshakes: Int = 1024) throws -> TLSServerConfiguration {
+        try TLSServerConfiguration(
+            certificateChain: certificates.serverCertificate,
+            privateKey: certificates.serverKey,
+            handshakeTimeout: timeout,
+            maxConcurrentHandshakes: maxHandshakes
+        )
+    }
+
+    /// An HTTPS hello-world server; the security of the last request's connection lands in `seen`.
+    private func startHTTPS(_ configuration: TLSServerConfiguration, seen: SeenSecurity = SeenSecurity()) throws -> TCPServer<HTTPServerCodec> {
+        let worker = try Worker(http: "127.0.0.1:0", tls: configuration)
+        worker.onMessage = { connection, request in
+            seen.description = connection.securityDescription
+            seen.alpn = (connection.byteStream as? TLSStream)?.negotiatedProtocol
+            connection.send(.response(HTTPResponse(body: "hello over tls \(request.path)")))
+        }
+        let server = try worker.serve(on: harness.loop, address: "http://127.0.0.1:0")
+        harness.onTeardown { server.closeAll() }
+        return server
+    }
+
+    private func port(_ server: TCPServer<some Codec>) -> Int { server.listener!.address.port }
+
+    // MARK: - Real clients
+
+    func testCurlWithTheTestCA() throws {
+        let seen = SeenSecurity()
+        let server = try startHTTPS(tls(), seen: seen)
+        let run = try harness.runChild(
+            ["curl", "-sS", "--max-time", "10", "--cacert", certificates.caCertificate, "https://localhost:\(port(server))/x"],
+            in: certificates.directory
+        )
+        XCTAssertEqual(run.code, 0, run.output)
+        XCTAssertEqual(run.output, "hello over tls /x")
+        XCTAssertEqual(seen.description?.hasPrefix("TLSv1.3 TLS_"), true, seen.description ?? "nil")
+        XCTAssertEqual(seen.alpn, "http/1.1")
+    }
+
+    func testCurlKeepAliveServesSeveralRequestsOnOneConnection() throws {
+        let server = try startHTTPS(tls())
+        let url = "https://localhost:\(port(server))"
+        let run = try harness.runChild(
+            ["curl", "-sS", "--max-time", "10", "--cacert", certificates.caCertificate, url + "/a", url + "/b", url + "/c"],
+            in: certificates.directory
+        )
+        XCTAssertEqual(run.output, "hello over tls /ahello over tls /bhello over tls /c")
+        XCTAssertEqual(harness.transport.statistics.handshakeFailures, 0)
+    }
+
+    func testOpenSSLClientNegotiatesEachVersionAndALPN() throws {
+        let server = try startHTTPS(tls())
+        for version in ["-tls1_2", "-tls1_3"] {
+            let run = try harness.runChild(
+                ["openssl", "s_client", "-connect", "127.0.0.1:\(port(server))", version, "-alpn", "http/1.1", "-servername", "localhost",
+                 "-CAfile", certificates.caCertificate, "-verify_return_error"],
+                in: certificates.directory
+            )
+            XCTAssertEqual(run.code, 0, run.output)
+            XCTAssertTrue(run.output.contains(version == "-tls1_2" ? "Protocol  : TLSv1.2" : "New, TLSv1.3"), run.output)
+            XCTAssertTrue(run.output.contains("ALPN protocol: http/1.1"), run.output)
+            XCTAssertTrue(run.output.contains("Verify return code: 0 (ok)"), run.output)
+        }
+    }
+
+    func testOldProtocolVersionsAreRefusedAndCounted() throws {
+        let server = try startHTTPS(tls())
+        // OpenSSL 3's client refuses TLS 1.0 at security level 1+; level 0 lets it send the old hello.
+        let run = try harness.runChild(
+            ["openssl", "s_client", "-connect", "127.0.0.1:\(port(server))", "-tls1", "-cipher", "DEFAULT@SECLEVEL=0", "-brief"],
+            in: certificates.directory
+        )
+        XCTAssertNotEqual(run.code, 0, run.output)
+        XCTAssertTrue(harness.settle())
+        XCTAssertEqual(harness.transport.statistics.handshakeFailures, 1)
+    }
+
+    func testPythonSSLClient() throws {
+        let server = try startHTTPS(tls())
+        let script = """
+            import socket, ssl, sys
+            context = ssl.create_default_context(cafile=sys.argv[1])
+            with socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=10) as raw:
+                with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                    tls.sendall(b"GET /py HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n")
+                    data = b""
+                    while True:
+                        chunk = tls.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    print(tls.version(), data.split(b"\\r\\n\\r\\n", 1)[1].decode())
+            """
+        let path = certificates.directory + "/client.py"
+        try TestFiles.write(script, to: path)
+        let run = try harness.runChild(["python3", path, certificates.caCertificate, String(port(server))], in: certificates.directory)
+        XCTAssertEqual(run.code, 0, run.output)
+        XCTAssertEqual(run.output, "TLSv1.3 hello over tls /py\n")
+    }
+
+    // MARK: - Bad input
+
+    func testPlainHTTPToTheTLSPortGetsA400InClearText() throws {
+        let server = try startHTTPS(tls())
+        let run = try harness.runChild(
+            ["curl", "-sS", "--max-time", "10", "-i", "http://127.0.0.1:\(port(server))/"],
+            in: certificates.directory
+        )
+        XCTAssertTrue(run.output.hasPrefix("HTTP/1.1 400 Bad Request"), run.output)
+        XCTAssertTrue(run.output.contains("plain HTTP request was sent to an HTTPS port"), run.output)
+        XCTAssertTrue(harness.settle())
+        XCTAssertEqual(harness.transport.statistics.handshakeFailures, 1)
+    }
+
+    func testGarbageHelloClosesAndIsCountedWhileOthersAreServed() throws {
+        let server = try startHTTPS(tls())
+        let fd = try rawConnection(to: port(server))
+        defer { close(fd) }
+        let garbage: [UInt8] = [0x16, 0x03, 0x01, 0x00, 0x10] + [UInt8](repeating: 0xEE, count: 16)
+        XCTAssertEqual(garbage.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }, garbage.count)
+        XCTAssertTrue(try harness.run(until: { self.harness.transport.statistics.handshakeFailures == 1 }, within: 5))
+        let run = try harness.runChild(
+            ["curl", "-sS", "--max-time", "10", "--cacert", certificates.caCertificate, "https://localhost:\(port(server))/ok"],
+            in: certificates.directory
+        )
+        XCTAssertEqual(run.output, "hello over tls /ok")
+    }
+
+    func testStalledHandshakesAreClosedAtTheTimeoutAndBounded() throws {
+        let server = try startHTTPS(tls(timeout: 0.5, maxHandshakes: 4))
+        var stalled: [CInt] = []
+        defer { stalled.forEach { close($0) } }
+        for _ in 0..<6 { stalled.append(try rawConnection(to: port(server))) }
+        // Four wait for their hello; the two past the bound are closed at once.
+        XCTAssertTrue(try harness.run(until: { self.harness.transport.statistics.handshakeFailures == 2 }, within: 5))
+        XCTAssertEqual(server.connections.count, 4)
+        // A real client still gets through once the stalled ones are closed at their timeout.
+        XCTAssertTrue(try harness.run(until: { server.connections.isEmpty }, within: 5))
+        XCTAssertEqual(harness.transport.statistics.handshakeFailures, 6)
+        let run = try harness.runChild(
+            ["curl", "-sS", "--max-time", "10", "--cacert", certificates.caCertificate, "https://localhost:\(port(server))/after"],
+            in: certificates.directory
+        )
+        XCTAssertEqual(run.output, "hello over tls /after")
+    }
+
+    func testSecureSchemeWithoutACertificateRefusesToListen() throws {
+        let server = try TCPServer<HTTPServerCodec>(loop: harness.loop, address: "https://127.0.0.1:0")
+        XCTAssertThrowsError(try server.start()) { XCTAssertTrue("\($0)".contains("needs a certificate"), "\($0)") }
+    }
+
+    func testWorkermanFormServesTLS() throws {
+        let worker = try Worker(http: "127.0.0.1:0")
+        worker.context = ["ssl": ["local_cert": certificates.serverCertificate, "local_pk": certificates.serverKey]]
+        worker.transport = "ssl"
+        XCTAssertEqual(worker.transport, "ssl")
+        worker.onMessage = { connection, _ in connection.send("workerman form") }
+        let server = try worker.serve(on: harness.loop, address: "http://127.0.0.1:0")
+        harness.onTeardown { server.closeAll() }
+        let run = try harness.runChild(
+            ["curl", "-sS", "--max-time", "10", "--cacert", certificates.caCertificate, "https://localhost:\(port(server))/"],
+            in: certificates.directory
+        )
+        XCTAssertEqual(run.output, "workerman form")
+    }
+
+    func testWorkermanFormWithAMissingCertificateFailsBeforeListening() throws {
+        let worker = try Worker(http: "127.0.0.1:0")
+        worker.context = ["ssl": ["local_cert": "/nonexistent/site.pem", "local_pk": "/nonexistent/site.key"]]
+        worker.transport = "ssl"
+        XCTAssertThrowsError(try worker.serve(on: harness.loop, address: "http://127.0.0.1:0")) {
+            XCTAssertTrue("\($0)".contains("/nonexistent/site.pem"), "\($0)")
+        }
+        XCTAssertTrue(harness.transport.liveConnections.isEmpty)
+    }
+}
+
+/// What the last request's connection said about its security.
+final class SeenSecurity {
+    var description: String?
+    var alpn: String?
+}
