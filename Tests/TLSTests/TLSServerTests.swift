@@ -40,6 +40,7 @@ final class TLSServerTests: XCTestCase {
         let worker = try Worker(http: "127.0.0.1:0", tls: configuration)
         worker.onMessage = { connection, request in
             seen.description = connection.securityDescription
+            seen.listed = TransportContext.of(connection.loop).connectionListing.first { $0.id == connection.id }?.security
             seen.alpn = (connection.byteStream as? TLSStream)?.negotiatedProtocol
             connection.send(.response(HTTPResponse(body: "hello over tls \(request.path)")))
         }
@@ -63,6 +64,7 @@ final class TLSServerTests: XCTestCase {
         XCTAssertEqual(run.output, "hello over tls /x")
         XCTAssertEqual(seen.description?.hasPrefix("TLSv1.3 TLS_"), true, seen.description ?? "nil")
         XCTAssertEqual(seen.alpn, "http/1.1")
+        XCTAssertEqual(seen.listed, seen.description)
     }
 
     func testCurlKeepAliveServesSeveralRequestsOnOneConnection() throws {
@@ -207,4 +209,6 @@ final class TLSServerTests: XCTestCase {
 final class SeenSecurity {
     var description: String?
     var alpn: String?
+    /// The security column `connections` shows for the connection.
+    var listed: String?
 }

@@ -8,7 +8,7 @@ import Glibc
 enum ConnectionsReport {
     static let header = [
         "PID", "Worker", "CID", "Trans", "Protocol", "ipv4", "ipv6", "Recv-Q", "Send-Q", "Bytes-R", "Bytes-W",
-        "Status", "Local Address", "Foreign Address",
+        "Status", "Local Address", "Foreign Address", "TLS",
     ]
 
     /// The last line of a child's answer: the CLI takes a file only once it is there.
@@ -34,7 +34,7 @@ enum ConnectionsReport {
             return [
                 String(pid), workerName, String(info.id), info.transport.rawValue, info.codec, ipv4, ipv6,
                 size(info.receiveQueue), size(info.sendQueue), size(info.bytesRead), size(info.bytesWritten),
-                info.status.rawValue, info.localAddress, info.remoteAddress,
+                info.status.rawValue, info.localAddress, info.remoteAddress, info.security.isEmpty ? "-" : info.security,
             ].joined(separator: "\t")
         }.joined(separator: "\n")
     }

@@ -174,7 +174,10 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
             )
             return
         }
-        cancelTimeout()
+        // A TLS client is connected once its handshake is done: the connect timeout bounds that too, and
+        // onConnect waits for it (see `connectionFinishedHandshake`).
+        let handshaking = !(stream is SocketStream) && stream.isHandshaking
+        if !handshaking { cancelTimeout() }
         if endpoint.transport == .tcp {
             // As Workerman does for client sockets; failure only loses an optimisation.
             try? SocketCalls.setOption(fd, CInt(IPPROTO_TCP), TCP_NODELAY, 1)
@@ -188,7 +191,9 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
         // The codec's greeting (a WebSocket upgrade request) goes ahead of anything queued while connecting.
         if !codecContext.replies.isEmpty { sendQueue.prepend(codecContext.takeReplies()) }
         updateInterest()
-        if let onConnect {
+        if handshaking {
+            awaitsHandshake = true
+        } else if let onConnect {
             invokeUserCallback(.onConnect) { try onConnect(self) }
         }
         if status == .established, !sendQueue.isEmpty { flushSendQueue() }
@@ -206,7 +211,7 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
         cancelTimeout()
         guard let connectTimeout, connectTimeout > 0 else { return }
         timeoutTimer = try? loop.addTimer(after: connectTimeout) { [weak self] in
-            guard let self, self.status == .connecting else { return }
+            guard let self, self.status == .connecting || self.awaitsHandshake else { return }
             self.timeoutTimer = nil
             self.fail(TransportError(.connectFailed, "connect \(self.endpoint)", cause: .timedOut, detail: "no answer within \(connectTimeout) s"))
         }
@@ -225,6 +230,14 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
     override func fireClose() {
         cancelTimeout()
         super.fireClose()
+    }
+
+    /// The TLS handshake finished: the client is connected now.
+    package func connectionFinishedHandshake(_ connection: Connection) {
+        cancelTimeout()
+        if let onConnect {
+            invokeUserCallback(.onConnect) { try onConnect(self) }
+        }
     }
 
     /// Closed for good (no reconnect from `onClose`): let go of it. A scheduled reconnect keeps it.
