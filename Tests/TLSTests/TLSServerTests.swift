@@ -156,6 +156,37 @@ final class TLSServerTests: XCTestCase {
         XCTAssertEqual(run.output, "hello over tls /ok")
     }
 
+    func testRecordOverSixteenKilobytesIsRefused() throws {
+        let server = try startHTTPS(tls())
+        let fd = try rawConnection(to: port(server))
+        defer { close(fd) }
+        // A handshake record announcing 18 KiB: RFC 8446 §5.1 caps a record at 2^14 bytes (+ 256).
+        let header: [UInt8] = [0x16, 0x03, 0x03, 0x48, 0x00]
+        let oversized = header + [UInt8](repeating: 0x01, count: 0x4800)
+        _ = oversized.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, CInt(MSG_NOSIGNAL)) }
+        XCTAssertTrue(try harness.run(until: { self.harness.transport.statistics.handshakeFailures == 1 }, within: 5))
+        XCTAssertTrue(try harness.run(until: { server.connections.isEmpty }, within: 5))
+    }
+
+    func testResetMidRecordClosesOnlyThatConnection() throws {
+        let server = try startHTTPS(tls())
+        let fd = try rawConnection(to: port(server))
+        // Half a ClientHello record, then a reset (SO_LINGER 0 makes close send RST).
+        let partial: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]
+        _ = partial.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        XCTAssertTrue(try harness.run(until: { server.connections.count == 1 }, within: 5))
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close(fd)
+        XCTAssertTrue(try harness.run(until: { server.connections.isEmpty }, within: 5))
+        XCTAssertEqual(harness.transport.statistics.handshakeFailures, 1)
+        let run = try harness.runChild(
+            ["curl", "-sS", "--max-time", "10", "--cacert", certificates.caCertificate, "https://localhost:\(port(server))/next"],
+            in: certificates.directory
+        )
+        XCTAssertEqual(run.output, "hello over tls /next")
+    }
+
     func testStalledHandshakesAreClosedAtTheTimeoutAndBounded() throws {
         let server = try startHTTPS(tls(timeout: 0.5, maxHandshakes: 4))
         var stalled: [CInt] = []
