@@ -2,8 +2,11 @@
 // normal API: an `http://` Worker answering every request with "Hello World" (byte-identical to
 // Workerman's `$connection->send('Hello World')`), `count` processes under our own supervisor.
 //
-//   bench-http --port P --count N        (foreground; SIGINT stops it)
+//   bench-http --port P --count N [--tls-cert FILE --tls-key FILE]   (foreground; SIGINT stops it)
+//
+// With a certificate and key it serves HTTPS (TLS 1.2/1.3, the library's defaults), for tls-compare.sh.
 import Workerman
+import WorkermanTLS
 
 #if canImport(Glibc)
 import Glibc
@@ -11,16 +14,25 @@ import Glibc
 
 var port = 8080
 var count = 1
+var certificate: String?
+var key: String?
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
     case "--port": port = Int(arguments.next() ?? "") ?? port
     case "--count": count = Int(arguments.next() ?? "") ?? count
+    case "--tls-cert": certificate = arguments.next()
+    case "--tls-key": key = arguments.next()
     default: break  // a child sees its parent's flags again; unknown ones are not ours to refuse
     }
 }
 
-let http = try Worker(http: "127.0.0.1:\(port)")
+let http: Worker<HTTPServerCodec>
+if let certificate, let key {
+    http = try Worker(http: "127.0.0.1:\(port)", tls: TLSServerConfiguration(certificateChain: certificate, privateKey: key))
+} else {
+    http = try Worker(http: "127.0.0.1:\(port)")
+}
 http.name = "bench-http"
 http.count = count
 http.onMessage = { connection, request in
