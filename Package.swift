@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "autobahn-client", targets: ["WorkermanAutobahnClient"]),
         .executable(name: "channel-cluster-push", targets: ["WorkermanChannelClusterPush"]),
         .executable(name: "channel-group-send", targets: ["WorkermanChannelGroupSend"]),
+        .executable(name: "https-wss", targets: ["WorkermanHTTPSAndWSS"]),
     ],
     targets: [
         // libdl: zlib is opened at run time (permessage-deflate), never linked (glibc before 2.34 keeps
@@ -114,6 +115,13 @@ let package = Package(
             name: "WorkermanProtocolsTests",
             dependencies: ["WorkermanProtocols", "WorkermanTestSupport"],
             path: "Tests/ProtocolsTests",
+            swiftSettings: strictSettings
+        ),
+        // https + wss on one port (issue 12): the TLS example.
+        .executableTarget(
+            name: "WorkermanHTTPSAndWSS",
+            dependencies: ["Workerman", "WorkermanTLS"],
+            path: "Examples/HTTPSAndWSS",
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -117,6 +117,9 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
         server.security = security
     }
 
+    /// `ssl` in the start and status tables for a TLS worker, as Workerman shows its `transport`.
+    override var transportName: String { security != nil || makeSecurity != nil ? "ssl" : super.transportName }
+
     override func checkBeforeListening() throws {
         // A certificate that cannot be loaded fails the start here, in the master, before any port is
         // bound, rather than in every child after.
