@@ -29,6 +29,7 @@ enum {
     CTRL_SET_TLSEXT_HOSTNAME = 55,
     CTRL_SET_MIN_PROTO_VERSION = 123,
     CTRL_SET_MAX_PROTO_VERSION = 124,
+    CTRL_SET_TLSEXT_TICKET_KEYS = 59,
     MODE_ENABLE_PARTIAL_WRITE = 0x1,
     MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2,
     MODE_RELEASE_BUFFERS = 0x10,
@@ -112,6 +113,7 @@ enum {
     X(crypto, void, X509_free, (X509 *))                                                                   \
     X(crypto, X509_NAME *, X509_get_subject_name, (const X509 *))                                          \
     X(crypto, char *, X509_NAME_oneline, (const X509_NAME *, char *, int))                                 \
+    X(crypto, unsigned char *, SHA256, (const unsigned char *, size_t, unsigned char *))                   \
     X(crypto, const char *, OpenSSL_version, (int))
 
 #define DECLARE_POINTER(lib, result, name, parameters) result(*name) parameters;
@@ -349,6 +351,14 @@ int wm_tls_context_set_session_cache(wm_tls_context *context, int enabled) {
         f.SSL_CTX_set_options(context->ctx, OP_NO_TICKET);
     }
     return 1;
+}
+
+int wm_tls_context_set_ticket_keys(wm_tls_context *context, const unsigned char *keys, size_t length) {
+    return f.SSL_CTX_ctrl(context->ctx, CTRL_SET_TLSEXT_TICKET_KEYS, (long)length, (void *)keys) == 1;
+}
+
+int wm_tls_sha256(const void *data, size_t length, unsigned char *digest) {
+    return wm_tls_available() && f.SHA256(data, length, digest) != NULL;
 }
 
 // MARK: - Connections

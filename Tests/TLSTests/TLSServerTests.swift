@@ -205,6 +205,24 @@ final class TLSServerTests: XCTestCase {
         XCTAssertEqual(run.output, "hello over tls /after")
     }
 
+    /// Another child builds its own configuration from the same files: a session from one resumes on the
+    /// other, since both derive the same ticket key.
+    func testSessionResumesOnAnotherProcessConfiguration() throws {
+        let first = try startHTTPS(tls())
+        let second = try startHTTPS(tls())
+        let session = certificates.directory + "/session-\(UInt32.random(in: 0...UInt32.max)).pem"
+        func connect(_ server: TCPServer<HTTPServerCodec>, _ sessionFlag: String) throws -> ChildRun {
+            let request = "printf 'GET /r HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n'"
+            let client = "openssl s_client -connect 127.0.0.1:\(port(server)) -servername localhost -CAfile \(certificates.caCertificate) -ign_eof \(sessionFlag) \(session)"
+            return try harness.runChild(["sh", "-c", "\(request) | \(client)"], in: certificates.directory)
+        }
+        let fresh = try connect(first, "-sess_out")
+        XCTAssertTrue(fresh.output.contains("New, TLSv1.3"), fresh.output)
+        let resumed = try connect(second, "-sess_in")
+        XCTAssertTrue(resumed.output.contains("Reused, TLSv1.3"), resumed.output)
+        XCTAssertTrue(resumed.output.contains("hello over tls /r"), resumed.output)
+    }
+
     func testSecureSchemeWithoutACertificateRefusesToListen() throws {
         let server = try TCPServer<HTTPServerCodec>(loop: harness.loop, address: "https://127.0.0.1:0")
         XCTAssertThrowsError(try server.start()) { XCTAssertTrue("\($0)".contains("needs a certificate"), "\($0)") }

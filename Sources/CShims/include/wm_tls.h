@@ -47,6 +47,12 @@ int wm_tls_context_set_verify(wm_tls_context *context, int mode, const char *ca_
 /// Session cache / tickets off (`enabled` 0) or on. 1 on success.
 int wm_tls_context_set_session_cache(wm_tls_context *context, int enabled);
 
+/// Session ticket keys (80 bytes: a 16-byte name, a 32-byte HMAC secret, a 32-byte AES key), replacing
+/// the random ones OpenSSL makes per context. 1 on success.
+int wm_tls_context_set_ticket_keys(wm_tls_context *context, const unsigned char *keys, size_t length);
+/// SHA-256 of `data` into `digest` (32 bytes). 1 on success.
+int wm_tls_sha256(const void *data, size_t length, unsigned char *digest);
+
 /// Takes OpenSSL's queued errors as one line (the oldest reason first) into `out`; "" when none.
 void wm_tls_take_errors(char *out, size_t size);
 

@@ -25,6 +25,8 @@ public final class TLSServerConfiguration: StreamSecurity {
     public var handshakeTimeout: Double
     public var maxConcurrentHandshakes: Int
     let context: TLSContext
+    /// Ticket keys shared by every process of the worker (nil: OpenSSL's random per-process keys).
+    private var ticketKeys: TLSTicketKeys?
 
     /// - Parameters:
     ///   - certificateChain: PEM file, the server's certificate first, then the intermediates.
@@ -36,6 +38,9 @@ public final class TLSServerConfiguration: StreamSecurity {
     ///   - handshakeTimeout: a connection whose handshake is not done after this many seconds is closed.
     ///   - maxConcurrentHandshakes: past this many handshakes in progress in a process, new
     ///     connections are closed at once.
+    ///   - sessionCache: resumption (session cache and tickets); tickets are encrypted with a key every
+    ///     process derives from the private key, so a client resumes on any child, renewed every
+    ///     `ticketKeyRotation` seconds.
     /// - Throws: `TransportError` naming the file and OpenSSL's reason, or that OpenSSL 3 is missing.
     public init(
         certificateChain: String,
@@ -47,6 +52,7 @@ public final class TLSServerConfiguration: StreamSecurity {
         clientCertificates: ClientCertificatePolicy = .none,
         clientCAFile: String? = nil,
         sessionCache: Bool = true,
+        ticketKeyRotation: Int = 12 * 3600,
         handshakeTimeout: Double = 10,
         maxConcurrentHandshakes: Int = 1024
     ) throws(TransportError) {
@@ -67,6 +73,10 @@ public final class TLSServerConfiguration: StreamSecurity {
         self.privateKey = privateKey
         self.handshakeTimeout = handshakeTimeout
         self.maxConcurrentHandshakes = max(1, maxConcurrentHandshakes)
+        if sessionCache {
+            ticketKeys = TLSTicketKeys(keyFile: privateKey, rotation: ticketKeyRotation)
+            ticketKeys?.refresh(context)
+        }
     }
 
     /// Workerman's form: the `ssl` part of a stream context (`local_cert`, `local_pk`, `passphrase`,
@@ -91,7 +101,8 @@ public final class TLSServerConfiguration: StreamSecurity {
     }
 
     public func acceptedStream(over socket: SocketStream) throws(TransportError) -> any ByteStream {
-        try TLSStream(over: socket, context: context, host: nil)
+        ticketKeys?.refresh(context)
+        return try TLSStream(over: socket, context: context, host: nil)
     }
 
     public func connectedStream(over socket: SocketStream, host: String) throws(TransportError) -> any ByteStream {
