@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef void SSL_CTX;
 typedef void SSL;
@@ -30,6 +31,8 @@ enum {
     CTRL_SET_MIN_PROTO_VERSION = 123,
     CTRL_SET_MAX_PROTO_VERSION = 124,
     CTRL_SET_TLSEXT_TICKET_KEYS = 59,
+    CTRL_SET_TLSEXT_SERVERNAME_CB = 53,
+    CTRL_SET_TLSEXT_SERVERNAME_ARG = 54,
     MODE_ENABLE_PARTIAL_WRITE = 0x1,
     MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2,
     MODE_RELEASE_BUFFERS = 0x10,
@@ -95,6 +98,9 @@ enum {
     X(ssl, void, SSL_get0_alpn_selected, (const SSL *, const unsigned char **, unsigned *))                \
     X(ssl, X509 *, SSL_get1_peer_certificate, (const SSL *))                                               \
     X(ssl, int, SSL_session_reused, (const SSL *))                                                         \
+    X(ssl, long, SSL_CTX_callback_ctrl, (SSL_CTX *, int, void (*)(void)))                                  \
+    X(ssl, const char *, SSL_get_servername, (const SSL *, int))                                           \
+    X(ssl, SSL_CTX *, SSL_set_SSL_CTX, (SSL *, SSL_CTX *))                                                 \
     X(crypto, BIO_METHOD *, BIO_meth_new, (int, const char *))                                             \
     X(crypto, int, BIO_meth_set_write, (BIO_METHOD *, int (*)(BIO *, const char *, int)))                  \
     X(crypto, int, BIO_meth_set_read, (BIO_METHOD *, int (*)(BIO *, char *, int)))                         \
@@ -126,9 +132,16 @@ static int available;
 static char unavailable_reason[256];
 static BIO_METHOD *stream_method;
 
+struct sni_entry {
+    char *name;  // lower case; "*.example.com" matches one label
+    wm_tls_context *context;
+};
+
 struct wm_tls_context {
     SSL_CTX *ctx;
     int server;
+    struct sni_entry *sni;
+    size_t sni_count;
     char *passphrase;
     unsigned char *alpn;
     unsigned alpn_length;
@@ -296,6 +309,8 @@ void wm_tls_context_free(wm_tls_context *context) {
         free(context->passphrase);
     }
     free(context->alpn);
+    for (size_t i = 0; i < context->sni_count; i++) free(context->sni[i].name);
+    free(context->sni);  // the contexts named there belong to their Swift owners
     free(context);
 }
 
@@ -359,6 +374,42 @@ int wm_tls_context_set_ticket_keys(wm_tls_context *context, const unsigned char 
 
 int wm_tls_sha256(const void *data, size_t length, unsigned char *digest) {
     return wm_tls_available() && f.SHA256(data, length, digest) != NULL;
+}
+
+// MARK: - SNI
+
+static int name_matches(const char *pattern, const char *name) {
+    if (strncmp(pattern, "*.", 2) == 0) {
+        const char *dot = strchr(name, '.');
+        return dot != NULL && dot != name && strcasecmp(dot + 1, pattern + 2) == 0;
+    }
+    return strcasecmp(pattern, name) == 0;
+}
+
+static int select_certificate(SSL *ssl, int *alert, void *argument) {
+    (void)alert;
+    wm_tls_context *context = argument;
+    const char *name = f.SSL_get_servername(ssl, 0);
+    if (name == NULL) return TLSEXT_ERR_OK;  // no SNI: the default certificate
+    for (size_t i = 0; i < context->sni_count; i++) {
+        if (name_matches(context->sni[i].name, name)) {
+            f.SSL_set_SSL_CTX(ssl, context->sni[i].context->ctx);
+            break;
+        }
+    }
+    return TLSEXT_ERR_OK;  // an unknown name gets the default certificate, as nginx's default server
+}
+
+int wm_tls_context_add_server_name(wm_tls_context *context, const char *name, wm_tls_context *other) {
+    struct sni_entry *grown = realloc(context->sni, (context->sni_count + 1) * sizeof(struct sni_entry));
+    if (grown == NULL) return 0;
+    context->sni = grown;
+    char *copy = strdup(name);
+    if (copy == NULL) return 0;
+    context->sni[context->sni_count++] = (struct sni_entry){copy, other};
+    f.SSL_CTX_callback_ctrl(context->ctx, CTRL_SET_TLSEXT_SERVERNAME_CB, (void (*)(void))select_certificate);
+    f.SSL_CTX_ctrl(context->ctx, CTRL_SET_TLSEXT_SERVERNAME_ARG, 0, context);
+    return 1;
 }
 
 // MARK: - Connections

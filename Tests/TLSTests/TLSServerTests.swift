@@ -223,6 +223,25 @@ final class TLSServerTests: XCTestCase {
         XCTAssertTrue(resumed.output.contains("hello over tls /r"), resumed.output)
     }
 
+    func testSNIPicksTheCertificateByName() throws {
+        let configuration = try tls()
+        try configuration.add(
+            TLSServerConfiguration(certificateChain: certificates.otherNameCertificate, privateKey: certificates.otherNameKey),
+            forServerName: "other.test"
+        )
+        let server = try startHTTPS(configuration)
+        for name in ["other.test", "localhost"] {
+            let run = try harness.runChild(
+                ["openssl", "s_client", "-connect", "127.0.0.1:\(port(server))", "-servername", name, "-verify_hostname", name,
+                 "-CAfile", certificates.caCertificate, "-verify_return_error"],
+                in: certificates.directory
+            )
+            XCTAssertEqual(run.code, 0, run.output)
+            XCTAssertTrue(run.output.contains("subject=CN = \(name)"), run.output)
+            XCTAssertTrue(run.output.contains("Verify return code: 0 (ok)"), run.output)
+        }
+    }
+
     func testSecureSchemeWithoutACertificateRefusesToListen() throws {
         let server = try TCPServer<HTTPServerCodec>(loop: harness.loop, address: "https://127.0.0.1:0")
         XCTAssertThrowsError(try server.start()) { XCTAssertTrue("\($0)".contains("needs a certificate"), "\($0)") }

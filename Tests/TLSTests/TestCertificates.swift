@@ -19,6 +19,9 @@ struct TestCertificates: Sendable {
     var clientCertificate: String { directory + "/client.pem" }
     var clientKey: String { directory + "/client.key" }
     var otherKey: String { directory + "/other.key" }
+    /// A second server certificate, for `other.test` (SNI), signed by the test CA.
+    var otherNameCertificate: String { directory + "/other-name.pem" }
+    var otherNameKey: String { directory + "/other-name.key" }
     /// A self-signed certificate for `localhost` that no CA vouches for.
     var selfSignedCertificate: String { directory + "/self.pem" }
     var selfSignedKey: String { directory + "/self.key" }
@@ -55,6 +58,9 @@ struct TestCertificates: Sendable {
             openssl pkey -in server.key -aes256 -passout 'pass:\(passphrase)' -out server-encrypted.key
             openssl req \(ec) -keyout client.key -out client.csr -subj '/CN=test-client'
             openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext
+            printf 'subjectAltName=DNS:other.test\\n' > other-name.ext
+            openssl req \(ec) -keyout other-name.key -out other-name.csr -subj '/CN=other.test'
+            openssl x509 -req -in other-name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out other-name.pem -days 2 -extfile other-name.ext
             openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key
             openssl req -x509 \(ec) -keyout self.key -out self.pem -days 2 -subj '/CN=localhost' -addext subjectAltName=DNS:localhost,IP:127.0.0.1
             """

@@ -50,6 +50,9 @@ int wm_tls_context_set_session_cache(wm_tls_context *context, int enabled);
 /// Session ticket keys (80 bytes: a 16-byte name, a 32-byte HMAC secret, a 32-byte AES key), replacing
 /// the random ones OpenSSL makes per context. 1 on success.
 int wm_tls_context_set_ticket_keys(wm_tls_context *context, const unsigned char *keys, size_t length);
+/// Serves `other`'s certificate to clients asking for `name` (SNI; `*.example.com` matches one label).
+/// `other` must outlive `context`. 1 on success.
+int wm_tls_context_add_server_name(wm_tls_context *context, const char *name, wm_tls_context *other);
 /// SHA-256 of `data` into `digest` (32 bytes). 1 on success.
 int wm_tls_sha256(const void *data, size_t length, unsigned char *digest);
 

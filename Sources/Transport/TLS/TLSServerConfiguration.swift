@@ -25,6 +25,8 @@ public final class TLSServerConfiguration: StreamSecurity {
     public var handshakeTimeout: Double
     public var maxConcurrentHandshakes: Int
     let context: TLSContext
+    /// The configurations served by name (kept alive here: OpenSSL points at their contexts).
+    private var serverNames: [TLSServerConfiguration] = []
     /// Ticket keys shared by every process of the worker (nil: OpenSSL's random per-process keys).
     private var ticketKeys: TLSTicketKeys?
 
@@ -98,6 +100,20 @@ public final class TLSServerConfiguration: StreamSecurity {
             clientCertificates: verify ? .require : .none,
             clientCAFile: options["cafile"] as? String
         )
+    }
+
+    /// Serves `other`'s certificate to clients that ask for `serverName` (SNI); any other name, or none,
+    /// gets this configuration's certificate. `*.example.com` matches one label.
+    ///
+    /// ```swift
+    /// let main = try TLSServerConfiguration(certificateChain: "example.com.pem", privateKey: "example.com.key")
+    /// try main.add(TLSServerConfiguration(certificateChain: "api.pem", privateKey: "api.key"), forServerName: "api.example.com")
+    /// ```
+    public func add(_ other: TLSServerConfiguration, forServerName serverName: String) throws(TransportError) {
+        try context.apply("server name \(serverName)", "add TLS certificate \(other.certificateChain)") {
+            wm_tls_context_add_server_name($0, serverName.lowercased(), other.context.pointer)
+        }
+        serverNames.append(other)
     }
 
     public func acceptedStream(over socket: SocketStream) throws(TransportError) -> any ByteStream {
