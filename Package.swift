@@ -106,7 +106,7 @@ let package = Package(
             name: "WorkermanTLSTests",
             dependencies: [
                 "WorkermanTLS", "WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanTestSupport",
-                "CWorkermanShims",
+                "CWorkermanShims", "WorkermanHTTPSAndWSS",
             ],
             path: "Tests/TLSTests",
             swiftSettings: strictSettings
