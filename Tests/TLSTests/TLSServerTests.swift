@@ -242,6 +242,30 @@ final class TLSServerTests: XCTestCase {
         }
     }
 
+    func testRequiredClientCertificateSubjectIsOnTheConnection() throws {
+        let configuration = try TLSServerConfiguration(
+            certificateChain: certificates.serverCertificate,
+            privateKey: certificates.serverKey,
+            clientCertificates: .require,
+            clientCAFile: certificates.caCertificate
+        )
+        let worker = try Worker(http: "127.0.0.1:0", tls: configuration)
+        worker.onMessage = { connection, _ in connection.send(.response(HTTPResponse(body: connection.tls?.peerSubject ?? "none"))) }
+        let server = try worker.serve(on: harness.loop, address: "http://127.0.0.1:0")
+        harness.onTeardown { server.closeAll() }
+        let url = "https://localhost:\(port(server))/"
+        let identified = try harness.runChild(
+            ["curl", "-sS", "--max-time", "10", "--cacert", certificates.caCertificate, "--cert", certificates.clientCertificate,
+             "--key", certificates.clientKey, url],
+            in: certificates.directory
+        )
+        XCTAssertEqual(identified.output, "/CN=test-client")
+        let anonymous = try harness.runChild(["curl", "-sS", "--max-time", "10", "--cacert", certificates.caCertificate, url], in: certificates.directory)
+        XCTAssertNotEqual(anonymous.code, 0, anonymous.output)
+        XCTAssertTrue(harness.settle())
+        XCTAssertEqual(harness.transport.statistics.handshakeFailures, 1)
+    }
+
     func testSecureSchemeWithoutACertificateRefusesToListen() throws {
         let server = try TCPServer<HTTPServerCodec>(loop: harness.loop, address: "https://127.0.0.1:0")
         XCTAssertThrowsError(try server.start()) { XCTAssertTrue("\($0)".contains("needs a certificate"), "\($0)") }

@@ -68,3 +68,15 @@ extension TCPClient {
         security = tls
     }
 }
+
+extension Connection {
+    /// The connection's TLS stream (version, cipher, ALPN protocol, the client certificate's subject), or
+    /// nil for a plain connection.
+    ///
+    /// ```swift
+    /// web.onMessage = { connection, request in
+    ///     let who = connection.tls?.peerSubject ?? "anonymous"   // with clientCertificates: .require
+    /// }
+    /// ```
+    public var tls: TLSStream? { byteStream as? TLSStream }
+}
