@@ -47,7 +47,7 @@ let package = Package(
         // Workerman's `transport = "ssl"`).
         .target(
             name: "WorkermanTLS",
-            dependencies: ["WorkermanTransport", "WorkermanProcess", "WorkermanEventLoop", "CWorkermanShims"],
+            dependencies: ["WorkermanTransport", "WorkermanProtocols", "WorkermanProcess", "WorkermanEventLoop", "CWorkermanShims"],
             path: "Sources/Transport/TLS",
             swiftSettings: strictSettings
         ),
