@@ -16,12 +16,14 @@ let package = Package(
         .library(name: "WorkermanProcess", targets: ["WorkermanProcess"]),
         .library(name: "WorkermanComponents", targets: ["WorkermanComponents"]),
         .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
+        .library(name: "WorkermanTLS", targets: ["WorkermanTLS"]),
         .library(name: "Workerman", targets: ["Workerman"]),
         .executable(name: "demo", targets: ["WorkermanDemo"]),
         .executable(name: "ws-echo", targets: ["WorkermanWebSocketEcho"]),
         .executable(name: "autobahn-client", targets: ["WorkermanAutobahnClient"]),
         .executable(name: "channel-cluster-push", targets: ["WorkermanChannelClusterPush"]),
         .executable(name: "channel-group-send", targets: ["WorkermanChannelGroupSend"]),
+        .executable(name: "https-wss", targets: ["WorkermanHTTPSAndWSS"]),
     ],
     targets: [
         // libdl: zlib is opened at run time (permessage-deflate), never linked (glibc before 2.34 keeps
@@ -37,6 +39,16 @@ let package = Package(
             name: "WorkermanTransport",
             dependencies: ["WorkermanEventLoop", "CWorkermanShims"],
             path: "Sources/Transport",
+            exclude: ["TLS"],
+            swiftSettings: strictSettings
+        ),
+        // TLS (issue 12): OpenSSL 3 opened at run time through the shim; a module of its own so only its
+        // users link it. It reaches up to Process for the Worker forms (`Worker(http:tls:)`,
+        // Workerman's `transport = "ssl"`).
+        .target(
+            name: "WorkermanTLS",
+            dependencies: ["WorkermanTransport", "WorkermanProtocols", "WorkermanProcess", "WorkermanEventLoop", "CWorkermanShims"],
+            path: "Sources/Transport/TLS",
             swiftSettings: strictSettings
         ),
         .target(
@@ -91,9 +103,25 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "WorkermanTLSTests",
+            dependencies: [
+                "WorkermanTLS", "WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanTestSupport",
+                "CWorkermanShims", "WorkermanHTTPSAndWSS",
+            ],
+            path: "Tests/TLSTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "WorkermanProtocolsTests",
             dependencies: ["WorkermanProtocols", "WorkermanTestSupport"],
             path: "Tests/ProtocolsTests",
+            swiftSettings: strictSettings
+        ),
+        // https + wss on one port (issue 12): the TLS example.
+        .executableTarget(
+            name: "WorkermanHTTPSAndWSS",
+            dependencies: ["Workerman", "WorkermanTLS"],
+            path: "Examples/HTTPSAndWSS",
             swiftSettings: strictSettings
         ),
         .executableTarget(

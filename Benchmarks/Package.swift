@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "bench-http", targets: ["bench-http"]),
         .executable(name: "bench-ws", targets: ["bench-ws"]),
         .executable(name: "bench-channel", targets: ["bench-channel"]),
+        .executable(name: "bench-tls-load", targets: ["bench-tls-load"]),
     ],
     dependencies: [
         // Named, so the product reference below holds whatever the checkout folder is called.
@@ -55,14 +56,31 @@ let package = Package(
         // The servers ../shared/bench/anchors.sh runs as OURS_HTTP and OURS_WS.
         .executableTarget(
             name: "bench-http",
-            dependencies: [.product(name: "Workerman", package: "swift-workerman")],
+            dependencies: [
+                .product(name: "Workerman", package: "swift-workerman"),
+                .product(name: "WorkermanTLS", package: "swift-workerman"),
+            ],
             path: "Sources/bench-http",
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "bench-ws",
-            dependencies: [.product(name: "Workerman", package: "swift-workerman")],
+            dependencies: [
+                .product(name: "Workerman", package: "swift-workerman"),
+                .product(name: "WorkermanTLS", package: "swift-workerman"),
+            ],
             path: "Sources/bench-ws",
+            swiftSettings: strictSettings
+        ),
+        // The load tls-compare.sh needs beyond wrk: wss echo with a window of 1 (ws:// too, for the
+        // plain baseline with the same client), and idle TLS connections held open for memory.
+        .executableTarget(
+            name: "bench-tls-load",
+            dependencies: [
+                .product(name: "Workerman", package: "swift-workerman"),
+                .product(name: "WorkermanTLS", package: "swift-workerman"),
+            ],
+            path: "Sources/bench-tls-load",
             swiftSettings: strictSettings
         ),
         // Channel publish → deliver between two processes: our server, Redis, and redis-benchmark's ceiling.

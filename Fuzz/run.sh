@@ -7,6 +7,7 @@
 #   Fuzz/run.sh textframe [libFuzzer options…]   # text:// and frame://
 #   Fuzz/run.sh websocket [libFuzzer options…]   # WebSocket frame reader and codecs
 #   Fuzz/run.sh pushstats [libFuzzer options…]   # statistics datagrams, Gateway events
+#   Fuzz/run.sh tls [libFuzzer options…]         # the TLS server stream (needs OpenSSL 3 and openssl)
 #   Fuzz/run.sh http -max_total_time=600         # bounded run
 #   Fuzz/run.sh http .build-fuzz/http/crash-<sha>   # replay one input
 #
@@ -29,6 +30,8 @@ case "$target" in
     websocket) entry="$here/WebSocketFuzz/WebSocketFuzz.swift"; dict=(-dict="$here/websocket.dict"); testing=(-enable-testing) ;;
     # Statistics datagrams and the Gateway's Channel events: needs the Process and Components modules.
     pushstats) entry="$here/PushStatisticsFuzz/PushStatisticsFuzz.swift"; dict=(); testing=(-enable-testing); components=1 ;;
+    # The TLS entry needs the Process and TLS modules too (WorkermanTLS reaches up to Worker).
+    tls) entry="$here/TLSFuzz/TLSFuzz.swift"; dict=() ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
 esac
 
@@ -61,7 +64,10 @@ done
 module() {
     local name="$1" folder="$2"
     local sources=()
-    while IFS= read -r -d '' file; do sources+=("$file"); done < <(find "$sources_root/$folder" -name '*.swift' -print0 | sort -z)
+    # Sources/Transport/TLS is a module of its own (WorkermanTLS), not part of WorkermanTransport.
+    local prune=()
+    [ "$folder" = Transport ] && prune=(-path "$sources_root/Transport/TLS" -prune -o)
+    while IFS= read -r -d '' file; do sources+=("$file"); done < <(find "$sources_root/$folder" ${prune[@]+"${prune[@]}"} -name '*.swift' -print0 | sort -z)
     swiftc "${swift_flags[@]}" ${testing[@]+"${testing[@]}"} -wmo -module-name "$name" -emit-module -emit-module-path "$build/modules/$name.swiftmodule" \
         -c "${sources[@]}" -o "$build/$name.o"
     objects+=("$build/$name.o")
@@ -73,6 +79,15 @@ module WorkermanTestSupport TestSupport
 if [ "$components" = 1 ]; then
     module WorkermanProcess Process
     module WorkermanComponents Components
+fi
+if [ "$target" = tls ]; then
+    module WorkermanProcess Process
+    module WorkermanTLS Transport/TLS
+    # A throwaway certificate for the fuzzed server (never committed).
+    export TLS_FUZZ_DIR="$build/certs"
+    mkdir -p "$TLS_FUZZ_DIR"
+    [ -f "$TLS_FUZZ_DIR/cert.pem" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$TLS_FUZZ_DIR/key.pem" -out "$TLS_FUZZ_DIR/cert.pem" -days 3650 -subj /CN=localhost 2>/dev/null
 fi
 
 swiftc "${swift_flags[@]}" "$entry" "${objects[@]}" -o "$build/fuzz-$target"

@@ -99,6 +99,8 @@ void wm_set_thread_name(const char *name);
 /// cli_set_process_title do). Returns the number of bytes available (0 if unsupported).
 int wm_set_process_title(int argc, char **argv, const char *title);
 
+#include "wm_tls.h"
+
 // MARK: - zlib, loaded at run time
 
 /// A zlib stream (deflate or inflate, raw: no zlib header) behind an opaque pointer. zlib is not linked:

@@ -81,6 +81,13 @@ final class Supervisor {
     /// Non-reusePort listeners are bound here, before any child starts, so every child of a worker shares
     /// one socket and a port in use fails the start with a clear error.
     private func openListeners() throws {
+        for worker in plan {
+            do {
+                try worker.checkBeforeListening()
+            } catch {
+                throw ProcessError(.listenFailed, "start \(worker.name) on \(worker.address ?? "")", detail: "\(error)")
+            }
+        }
         for (index, worker) in plan.enumerated() {
             guard let endpoint = worker.endpoint, !worker.reusePort else { continue }
             do {

@@ -32,11 +32,20 @@ enum ConnectionsReport {
             let ipv4 = info.remoteAddress.first?.isNumber == true ? "1" : "0"
             let ipv6 = info.remoteAddress.hasPrefix("[") ? "1" : "0"
             return [
-                String(pid), workerName, String(info.id), info.transport.rawValue, info.codec, ipv4, ipv6,
+                String(pid), workerName, String(info.id), transport(info), codec(info), ipv4, ipv6,
                 size(info.receiveQueue), size(info.sendQueue), size(info.bytesRead), size(info.bytesWritten),
                 info.status.rawValue, info.localAddress, info.remoteAddress,
             ].joined(separator: "\t")
         }.joined(separator: "\n")
+    }
+
+    /// `ssl` for a TLS connection, as Workerman shows its transport.
+    static func transport(_ info: ConnectionInfo) -> String { info.security.isEmpty ? info.transport.rawValue : "ssl" }
+
+    /// The codec, and for a TLS connection its version and cipher: `http/TLSv1.3/TLS_AES_128_GCM_SHA256`
+    /// (one column, no spaces, so the table keeps its shape).
+    static func codec(_ info: ConnectionInfo) -> String {
+        info.security.isEmpty ? info.codec : ([info.codec] + info.security.split(separator: " ").map(String.init)).joined(separator: "/")
     }
 
     /// `B`, `KB`, `MB`, `GB` with one decimal, as Workerman prints sizes.

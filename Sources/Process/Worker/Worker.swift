@@ -45,6 +45,15 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
     var overLimitAnswer: ((TCPConnection<C>) -> Void)?
     var onStalled: ((TCPConnection<C>) -> Void)?
 
+    /// Secures every connection (TLS: `import WorkermanTLS`, then `Worker(http:tls:)` or Workerman's
+    /// `transport = "ssl"` with `context`); nil: plain sockets.
+    public var security: (any StreamSecurity)?
+    /// Builds `security` as each process starts, so certificates are read again by every new child (a
+    /// reload serves renewed ones). Set by Workerman's `transport = "ssl"` (WorkermanTLS).
+    package var makeSecurity: (() throws -> any StreamSecurity)?
+    /// Workerman's stream context, by wrapper: `context["ssl"]` holds `local_cert`, `local_pk`, ….
+    public var context: [String: [String: Any]] = [:]
+
     /// The server once listening.
     public private(set) var server: TCPServer<C>?
 
@@ -79,6 +88,7 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
             options.acceptBatch = 1
         }
         let server = TCPServer<C>(loop: loop, endpoint: endpoint, options: options)
+        if let makeSecurity { security = try makeSecurity() }
         configure(server)
         try server.start(adopting: inherited)
         self.server = server
@@ -88,6 +98,13 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
     /// and for a program that runs its own loop. `address` is a full URL (`frame://127.0.0.1:0`).
     package func serve(on loop: EventLoop, address: String) throws(TransportError) -> TCPServer<C> {
         let server = try TCPServer<C>(loop: loop, address: address)
+        if let makeSecurity {
+            do {
+                security = try makeSecurity()
+            } catch {
+                throw error as? TransportError ?? TransportError(.listenFailed, "serve \(address)", detail: "\(error)")
+            }
+        }
         configure(server)
         try server.start()
         return server
@@ -105,6 +122,16 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
         server.limits = limits
         server.isIdle = isBetweenExchanges
         server.onOverLimit = answersOverLimit ? overLimitAnswer : nil
+        server.security = security
+    }
+
+    /// `ssl` in the start and status tables for a TLS worker, as Workerman shows its `transport`.
+    override var transportName: String { security != nil || makeSecurity != nil ? "ssl" : super.transportName }
+
+    override func checkBeforeListening() throws {
+        // A certificate that cannot be loaded fails the start here, in the master, before any port is
+        // bound, rather than in every child after.
+        if let makeSecurity { _ = try makeSecurity() }
     }
 
     override func stopServing(closeConnections: Bool) {

@@ -94,6 +94,8 @@ public class WorkerBase {
     func startServing(on loop: EventLoop, inherited: Listener?) throws {}
     /// Stops accepting; with `closeConnections`, closes every connection too.
     func stopServing(closeConnections: Bool) {}
+    /// Checks what would fail every child's start (a TLS certificate), in the master before listening.
+    func checkBeforeListening() throws {}
     /// Live connections of this worker in this process.
     var connectionCount: Int { 0 }
     /// Asks every connection to close once idle (graceful stop and reload).

@@ -35,11 +35,28 @@ public protocol ByteStream {
 
     /// The readiness to watch for, given what the connection wants next (reading, writing or both).
     func interest(forWanted wanted: IOEvents) -> IOEvents
+
+    /// What the connection should try, given the readiness the loop reported: a TLS stream whose read
+    /// waits for the socket to take a handshake record answers `.readable` for `.writable`.
+    func attempts(forReady events: IOEvents) -> IOEvents
+
+    /// Still negotiating (a TLS handshake): no application byte has been exchanged yet.
+    var isHandshaking: Bool { get }
+
+    /// What secures the stream, for listings (`TLSv1.3 TLS_AES_128_GCM_SHA256`); nil for a plain one.
+    var securityDescription: String? { get }
+
+    /// Why the stream failed, when it knows more than the errno it threw (OpenSSL's reason).
+    var failureReason: String? { get }
 }
 
 extension ByteStream {
     public func interest(forWanted wanted: IOEvents) -> IOEvents { wanted }
+    public func attempts(forReady events: IOEvents) -> IOEvents { events }
     public mutating func shutdownOutput() {}
+    public var isHandshaking: Bool { false }
+    public var securityDescription: String? { nil }
+    public var failureReason: String? { nil }
 }
 
 /// A connected stream socket (TCP or unix), read and written with the plain syscalls.

@@ -68,6 +68,9 @@ public class Connection {
     /// Called when queued output drains, before `onBufferDrain`: a streamer in a layer above (a static
     /// file) produces the next piece from here, so it never queues more than it must.
     @exclusivity(unchecked) package var drainHook: (() -> Void)?
+    /// The stream is still negotiating and the owner wants to hear when it is done (a TLS handshake,
+    /// bounded by the server). See `Connection+SecureStream.swift`.
+    var awaitsHandshake = false
     /// Weak: the owner (a server, or a client itself) holds the connection, not the other way round.
     weak var owner: (any ConnectionOwner)?
 
@@ -127,6 +130,7 @@ public class Connection {
             id: id,
             transport: transport,
             codec: codecName,
+            security: isPlainSocket ? "" : stream.securityDescription ?? "",
             localAddress: localAddress?.description ?? "",
             remoteAddress: remoteAddress?.description ?? "",
             receiveQueue: receiveBuffer.readableBytes,
@@ -210,6 +214,7 @@ public class Connection {
             finishConnecting()
             return
         }
+        let events = isPlainSocket ? events : stream.attempts(forReady: events)
         if events.contains(.readable) && !isPaused && lifecycle.isOpen {
             readFromStream()
         }
@@ -238,11 +243,16 @@ public class Connection {
         do {
             result = try readStream(into: buffer, count: TransportContext.readSize)
         } catch {
+            if !isPlainSocket {
+                streamFailed(error)
+                return
+            }
             // A reset is the peer closing first; anything else on a connected socket ends it too.
             context.statistics.clientClose += 1
             destroy()
             return
         }
+        if !isPlainSocket { streamProgressed(result) }
         guard case .processed(let count) = result else { return }
         guard count > 0 else {
             peerClosed()
@@ -341,10 +351,13 @@ package protocol ConnectionOwner: AnyObject {
     func connectionClosed(_ connection: Connection)
     /// A connection holds part of a message and waits for the rest (for stall timeouts).
     func connectionHasPartialMessage(_ connection: Connection)
+    /// A connection's stream finished its handshake (for handshake bounds).
+    func connectionFinishedHandshake(_ connection: Connection)
 }
 
 extension ConnectionOwner {
     package func connectionHasPartialMessage(_ connection: Connection) {}
+    package func connectionFinishedHandshake(_ connection: Connection) {}
 }
 
 @available(*, unavailable, message: "connections are bound to their event loop's thread")

@@ -21,6 +21,8 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
     public var onConnect: ((TCPClient<C>) throws -> Void)?
     /// Give up connecting after this many seconds (nil: wait for the kernel's own timeout).
     public var connectTimeout: Double? = 10
+    /// Secures the connection (TLS from `WorkermanTLS`: `ssl://`, `wss://` and `https://` need it).
+    public var security: (any StreamSecurity)?
 
     private var reconnectTimer: TimerID?
     private var timeoutTimer: TimerID?
@@ -62,6 +64,10 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
         connectStarted = loop.clock.nanoseconds()
         context.retainClient(self)
         armTimeout()
+        if security == nil && SecureSchemes.contains(endpoint.scheme) {
+            fail(TransportError(.connectFailed, "connect \(endpoint)", detail: "\(endpoint.scheme):// needs TLS: set the client's security (WorkermanTLS)"))
+            return
+        }
         do {
             if let address = try endpoint.numericAddress() {
                 open(address)
@@ -126,7 +132,15 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
         pendingAddress = address
         let operation = "connect \(endpoint)"
         do {
-            use(SocketStream(descriptor: try SocketCalls.socket(domain: address.family, type: CInt(SOCK_STREAM.rawValue))))
+            let socket = SocketStream(descriptor: try SocketCalls.socket(domain: address.family, type: CInt(SOCK_STREAM.rawValue)))
+            do {
+                use(try security.map { (security) throws(TransportError) in try security.connectedStream(over: socket, host: endpoint.host) } ?? socket)
+            } catch {
+                var socket = socket
+                socket.close()
+                fail(error)
+                return
+            }
         } catch {
             fail(TransportError(.connectFailed, operation, cause: error))
             return
@@ -160,7 +174,10 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
             )
             return
         }
-        cancelTimeout()
+        // A TLS client is connected once its handshake is done: the connect timeout bounds that too, and
+        // onConnect waits for it (see `connectionFinishedHandshake`).
+        let handshaking = !(stream is SocketStream) && stream.isHandshaking
+        if !handshaking { cancelTimeout() }
         if endpoint.transport == .tcp {
             // As Workerman does for client sockets; failure only loses an optimisation.
             try? SocketCalls.setOption(fd, CInt(IPPROTO_TCP), TCP_NODELAY, 1)
@@ -174,7 +191,9 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
         // The codec's greeting (a WebSocket upgrade request) goes ahead of anything queued while connecting.
         if !codecContext.replies.isEmpty { sendQueue.prepend(codecContext.takeReplies()) }
         updateInterest()
-        if let onConnect {
+        if handshaking {
+            awaitsHandshake = true
+        } else if let onConnect {
             invokeUserCallback(.onConnect) { try onConnect(self) }
         }
         if status == .established, !sendQueue.isEmpty { flushSendQueue() }
@@ -192,7 +211,7 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
         cancelTimeout()
         guard let connectTimeout, connectTimeout > 0 else { return }
         timeoutTimer = try? loop.addTimer(after: connectTimeout) { [weak self] in
-            guard let self, self.status == .connecting else { return }
+            guard let self, self.status == .connecting || self.awaitsHandshake else { return }
             self.timeoutTimer = nil
             self.fail(TransportError(.connectFailed, "connect \(self.endpoint)", cause: .timedOut, detail: "no answer within \(connectTimeout) s"))
         }
@@ -211,6 +230,14 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
     override func fireClose() {
         cancelTimeout()
         super.fireClose()
+    }
+
+    /// The TLS handshake finished: the client is connected now.
+    package func connectionFinishedHandshake(_ connection: Connection) {
+        cancelTimeout()
+        if let onConnect {
+            invokeUserCallback(.onConnect) { try onConnect(self) }
+        }
     }
 
     /// Closed for good (no reconnect from `onClose`): let go of it. A scheduled reconnect keeps it.

@@ -46,10 +46,13 @@ extension TCPServer {
     /// A connection over a limit: to `onOverLimit` (which answers and closes it), or closed at once.
     func refuse(fd: CInt, remote: SocketAddress?, connection make: () -> TCPConnection<C>?) {
         context.statistics.limitHits += 1
-        guard let onOverLimit, let connection = make() else {
+        guard let onOverLimit else {
             try? Syscalls.close(fd)
             return
         }
+        // `make` closes the descriptor itself when it cannot make a connection: closing it here too could
+        // close a descriptor the process has opened meanwhile under the same number.
+        guard let connection = make() else { return }
         onOverLimit(connection)
     }
 

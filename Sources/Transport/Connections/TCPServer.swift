@@ -56,6 +56,10 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     /// Whether a connection is between messages, for `limits.idleTimeout` (default: nothing buffered).
     public var isIdle: ((TCPConnection<C>) -> Bool)?
     var limitState = LimitState()
+    /// Secures every accepted connection (TLS from `WorkermanTLS`); nil: plain sockets.
+    public var security: (any StreamSecurity)?
+    /// Handshakes in progress (see `TCPServer+Security.swift`).
+    var handshakes = HandshakeTracker()
 
     /// Makes each connection's codec (default `C()`), for codecs configured per server.
     public var makeCodec: () -> C = { C() }
@@ -83,6 +87,12 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     /// Binds (or adopts `listener`) and starts accepting.
     public func start(adopting inherited: Listener? = nil) throws(TransportError) {
         guard self.listener == nil else { return }
+        if security == nil && SecureSchemes.contains(endpoint.scheme) {
+            throw TransportError(
+                .listenFailed, "listen on \(endpoint)",
+                detail: "\(endpoint.scheme):// needs a certificate: set the server's security (WorkermanTLS)"
+            )
+        }
         // Strong on purpose: a listening server lives until `stop()` unwatches it, even if the program
         // keeps no reference (as a Workerman worker does).
         let listener = try Listener.watched(
@@ -206,9 +216,10 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     /// A started connection for an accepted descriptor, in `connections`; nil (the descriptor closed)
     /// if the loop refused it.
     private func makeConnection(fd: CInt, remote: SocketAddress?) -> TCPConnection<C>? {
+        guard let stream = stream(for: fd) else { return nil }
         let connection = TCPConnection<C>(
             context: context,
-            stream: SocketStream(descriptor: fd),
+            stream: stream,
             state: .established,
             transport: endpoint.transport,
             remoteAddress: remote,
@@ -221,10 +232,11 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
             try connection.startAccepted(by: self)
         } catch {
             loop.errorHandler(error)
-            try? Syscalls.close(fd)  // never handed to anyone
+            connection.closeStream()  // never handed to anyone (a TLS stream frees its state too)
             return nil
         }
         connections[connection.id] = connection
+        if security != nil { trackHandshake(of: connection) }
         return connection
     }
 
@@ -256,6 +268,7 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
     }
 
     package func connectionClosed(_ connection: Connection) {
+        if connection.awaitsHandshake { connectionFinishedHandshake(connection) }
         if connections.removeValue(forKey: connection.id) == nil {
             handedOverConnections[connection.id] = nil
         }

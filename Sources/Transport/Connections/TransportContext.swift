@@ -118,6 +118,8 @@ public struct ConnectionInfo: Hashable, Sendable {
     public var id: Int
     public var transport: TransportKind
     public var codec: String
+    /// What secures the connection (`TLSv1.3 TLS_AES_128_GCM_SHA256`); "" for a plain one.
+    public var security: String = ""
     public var localAddress: String
     public var remoteAddress: String
     /// Bytes received and not yet processed.

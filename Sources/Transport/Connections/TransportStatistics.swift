@@ -22,6 +22,9 @@ public struct TransportStatistics: Hashable, Sendable {
     public var limitHits = 0
     /// Connections closed by `ConnectionLimits.idleTimeout`.
     public var idleCloses = 0
+    /// TLS handshakes that failed, timed out, or were refused for too many at once (plain HTTP to a
+    /// TLS port among them).
+    public var handshakeFailures = 0
 
     public init() {}
 }
