@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "WorkermanProtocols", targets: ["WorkermanProtocols"]),
         .library(name: "WorkermanProcess", targets: ["WorkermanProcess"]),
         .library(name: "WorkermanComponents", targets: ["WorkermanComponents"]),
+        .library(name: "WorkermanMySQL", targets: ["WorkermanMySQL"]),
         .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
         .library(name: "Workerman", targets: ["Workerman"]),
         .executable(name: "demo", targets: ["WorkermanDemo"]),
@@ -55,6 +56,14 @@ let package = Package(
             name: "WorkermanComponents",
             dependencies: ["WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop"],
             path: "Sources/Components",
+            exclude: ["MySQL"],
+            swiftSettings: strictSettings
+        ),
+        // The MySQL/MariaDB client (issue 15): a module of its own, linked only by those who use it.
+        .target(
+            name: "WorkermanMySQL",
+            dependencies: ["WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop"],
+            path: "Sources/Components/MySQL",
             swiftSettings: strictSettings
         ),
         .target(
