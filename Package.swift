@@ -160,7 +160,7 @@ let package = Package(
             dependencies: [
                 "WorkermanComponents", "WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop",
                 "WorkermanTestSupport", "WorkermanComponentsTestServer", "WorkermanChannelClusterPush", "WorkermanChannelGroupSend",
-                "WorkermanDemo",
+                "WorkermanDemo", "WorkermanMySQL",
             ],
             path: "Tests/ComponentsTests",
             swiftSettings: strictSettings

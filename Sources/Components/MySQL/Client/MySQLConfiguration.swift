@@ -23,6 +23,9 @@ public struct MySQLConfiguration: Sendable, Equatable {
     /// Prepared statements kept per connection, by SQL text, so a repeated parameterised query is one
     /// round trip.
     public var statementCacheSize = 256
+    /// The authentication method to answer the server's greeting with (nil: the one the greeting names).
+    /// The server switches to the account's own method when they differ, as `--default-auth` does.
+    public var defaultAuthPlugin: String?
 
     public init(host: String = "127.0.0.1", port: Int = 3306, user: String, password: String = "", database: String? = nil) {
         self.host = host

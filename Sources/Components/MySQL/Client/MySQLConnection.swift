@@ -62,7 +62,8 @@ public final class MySQLConnection {
                 user: configuration.user,
                 password: configuration.password,
                 database: configuration.database,
-                isSecureTransport: configuration.socketPath != nil
+                isSecureTransport: configuration.socketPath != nil,
+                initialPlugin: configuration.defaultAuthPlugin
             )
         )
     }

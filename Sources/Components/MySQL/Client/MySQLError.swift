@@ -28,6 +28,8 @@ public struct MySQLError: Error, Equatable, Sendable, CustomStringConvertible {
         case invalidArgument
         /// A row could not be decoded into the requested type.
         case decoding
+        /// The caller stopped waiting (`MySQLPool.cancel`).
+        case cancelled
     }
 
     public let code: Code

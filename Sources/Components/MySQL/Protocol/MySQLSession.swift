@@ -12,6 +12,8 @@ struct MySQLSession {
         /// The transport keeps the password from eavesdroppers (TLS, or a unix socket): only then does
         /// `caching_sha2_password`'s full authentication send it as it is.
         var isSecureTransport = false
+        /// Answer the greeting with this method instead of the server's default.
+        var initialPlugin: String?
     }
 
     enum Output: Equatable {
@@ -127,7 +129,7 @@ struct MySQLSession {
             throw MySQLError(.protocolViolation, "server \(greeting.serverVersion) does not speak protocol 4.1")
         }
         self.greeting = greeting
-        var plugin = greeting.authPlugin
+        var plugin = credentials.initialPlugin ?? greeting.authPlugin
         var authData = MySQLAuthentication.scramble(plugin: plugin, password: credentials.password, seed: greeting.scramble)
         if authData == nil {
             // An unknown default: answer for the native method; the server switches us to what the account uses.
