@@ -11,6 +11,11 @@ public struct MySQLPacket: Equatable, Sendable {
         self.payload = payload
     }
 
+    /// How many parts the packet took on the wire (a payload of 2^24 - 1 bytes or more takes several).
+    var partCount: Int { payload.count / MySQLPacketCodec.maxPartLength + 1 }
+    /// The sequence id of its first part.
+    var firstSequenceID: UInt8 { sequenceID &- UInt8(truncatingIfNeeded: partCount - 1) }
+
     /// Whether this is an ERR packet.
     var isError: Bool { payload.first == 0xFF }
     /// Whether this is an EOF packet (0xFE and too short to be a row or an 8-byte length).

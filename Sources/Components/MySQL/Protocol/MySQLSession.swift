@@ -72,16 +72,18 @@ struct MySQLSession {
         case .closeStatement: break
         case .quit: phase = .closed
         }
-        expectedSequence = 1
-        return command.packet
+        let packet = command.packet
+        // A payload of 16 MiB or more goes out in several parts, each taking a sequence id.
+        expectedSequence = UInt8(truncatingIfNeeded: packet.partCount)
+        return packet
     }
 
     /// Takes one packet from the server.
     mutating func receive(_ packet: MySQLPacket) throws(MySQLError) -> [Output] {
         if case .awaitingGreeting = phase {
             // The greeting's sequence id is 0; everything after counts on from it.
-        } else if packet.sequenceID != expectedSequence {
-            throw MySQLError(.protocolViolation, "packet sequence \(packet.sequenceID), expected \(expectedSequence)")
+        } else if packet.firstSequenceID != expectedSequence {
+            throw MySQLError(.protocolViolation, "packet sequence \(packet.firstSequenceID), expected \(expectedSequence)")
         }
         expectedSequence = packet.sequenceID &+ 1
         switch phase {
