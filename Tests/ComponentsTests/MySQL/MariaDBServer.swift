@@ -10,8 +10,11 @@ import Glibc
 /// loopback port, accounts from Tests/Fixtures/mysql/init.sql), stopped by pid when the process exits.
 final class MariaDBServer: Sendable {
     let url: String
-    let pid: pid_t?
+    /// The server process (nil for the one `.ci/run` started): changes only in the test that owns a
+    /// private server and restarts it, on that test's thread.
+    nonisolated(unsafe) private(set) var pid: pid_t?
     let directory: String?
+    private let launch: [String]
 
     /// A configuration for the `wm` account on the test database.
     var configuration: MySQLConfiguration {
@@ -47,6 +50,7 @@ final class MariaDBServer: Sendable {
         self.url = url
         pid = nil
         directory = nil
+        launch = []
     }
 
     /// Starts a private server (for the shared one, or for a test that kills its server).
@@ -66,24 +70,28 @@ final class MariaDBServer: Sendable {
             throw HarnessError("mariadb-install-db failed: \(readFile("\(directory)/install.log") ?? "")")
         }
         let port = try freePort()
-        let pid = try spawn(
-            mariadbd,
-            [
+        launch = [mariadbd] + [
                 "--no-defaults", "--datadir=\(directory)/data", "--port=\(port)", "--bind-address=127.0.0.1",
                 "--socket=\(directory)/sock", "--pid-file=\(directory)/pid", "--user=root", "--skip-log-bin",
                 "--innodb-buffer-pool-size=32M", "--max-allowed-packet=64M", "--init-file=\(Self.initFile)",
                 "--log-error=\(directory)/server.log",
-            ],
-            environment: [:],
-            output: "\(directory)/stdout.log"
-        )
-        self.pid = pid
+            ]
         url = "mysql://wm:secret@127.0.0.1:\(port)/wmtest"
+        try launchServer(port: port)
+    }
+
+    /// Starts mariadbd on the data directory (again, after `crash`), and waits until it serves.
+    func launchServer(port: Int? = nil) throws {
+        guard let directory, let executable = launch.first else { return }
+        let port = port ?? configuration.port
+        let logged = (readFile("\(directory)/server.log") ?? "").count
+        let pid = try spawn(executable, Array(launch.dropFirst()), environment: [:], output: "\(directory)/stdout.log")
+        self.pid = pid
         do {
             // "ready for connections" is logged after the init file ran.
             try waitUntil("mariadbd on port \(port)", seconds: 60) {
                 guard isAlive(pid) else { throw HarnessError("mariadbd exited: \(readFile("\(directory)/server.log") ?? "")") }
-                return isListening(port) && (readFile("\(directory)/server.log") ?? "").contains("ready for connections")
+                return isListening(port) && (readFile("\(directory)/server.log") ?? "").dropFirst(logged).contains("ready for connections")
             }
         } catch {
             stop()
@@ -95,9 +103,10 @@ final class MariaDBServer: Sendable {
 
     /// Stops a private server (SIGTERM, then SIGKILL past 20 s) and removes its data.
     func stop() {
-        guard let pid else { return }
-        kill(pid, SIGTERM)
-        reap(pid, seconds: 20)
+        if let pid {
+            kill(pid, SIGTERM)
+            reap(pid, seconds: 20)
+        }
         if let directory { removeDirectory(directory) }
     }
 
@@ -105,6 +114,7 @@ final class MariaDBServer: Sendable {
     func crash() {
         guard let pid else { return }
         ChildProcess.killAndReap(pid)
+        self.pid = nil
     }
 
     static let initFile: String = {
