@@ -39,9 +39,22 @@ public final class MySQLPool {
         let value: Int
     }
 
+    /// What the pool has seen, for a status page.
+    public struct Statistics: Sendable, Equatable {
+        /// Queries that completed, successfully or not.
+        public var queries = 0
+        /// Queries the server refused (ERR packets).
+        public var serverErrors = 0
+        /// Connections dropped for a malformed answer from the server.
+        public var protocolErrors = 0
+        /// Connections that closed or failed (after the protocol errors, timeouts, lost servers).
+        public var discardedConnections = 0
+    }
+
     public let loop: EventLoop
     public let configuration: MySQLConfiguration
     public let options: Options
+    public private(set) var statistics = Statistics()
 
     private struct Idle {
         let connection: MySQLConnection
@@ -90,6 +103,7 @@ public final class MySQLPool {
             case .failure(let error): completion(.failure(error))
             case .success(let connection):
                 connection.query(sql, parameters) { [weak self] result in
+                    self?.count(result)
                     self?.release(connection)
                     completion(result)
                 }
@@ -173,7 +187,7 @@ public final class MySQLPool {
     private func open() {
         connectionCount += 1
         let connection = MySQLConnection(loop: loop, configuration: configuration)
-        connection.onClose = { [weak self, unowned connection] _ in self?.discard(connection) }
+        connection.onClose = { [weak self, unowned connection] reason in self?.discard(connection, reason) }
         connection.connect { [weak self] result in
             guard let self else { return }
             switch result {
@@ -185,8 +199,15 @@ public final class MySQLPool {
         }
     }
 
-    private func discard(_ connection: MySQLConnection) {
+    private func count(_ result: Result<MySQLResult, MySQLError>) {
+        statistics.queries += 1
+        if case .failure(let error) = result, error.code == .server { statistics.serverErrors += 1 }
+    }
+
+    private func discard(_ connection: MySQLConnection, _ reason: MySQLError) {
         connectionCount -= 1
+        statistics.discardedConnections += 1
+        if reason.code == .protocolViolation { statistics.protocolErrors += 1 }
         idle.removeAll { $0.connection === connection }
         guard !isClosed else { return }
         if !waiters.isEmpty, connectionCount < options.maxConnections { open() }
