@@ -6,6 +6,7 @@
 #   Fuzz/run.sh http [libFuzzer options…]        # HTTP request parser
 #   Fuzz/run.sh textframe [libFuzzer options…]   # text:// and frame://
 #   Fuzz/run.sh websocket [libFuzzer options…]   # WebSocket frame reader and codecs
+#   Fuzz/run.sh mysql [libFuzzer options…]       # MySQL packet framing, session and row decoders
 #   Fuzz/run.sh http -max_total_time=600         # bounded run
 #   Fuzz/run.sh http .build-fuzz/http/crash-<sha>   # replay one input
 #
@@ -16,7 +17,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-target="${1:?usage: Fuzz/run.sh http|textframe|websocket [libFuzzer options…]}"
+target="${1:?usage: Fuzz/run.sh http|textframe|websocket|mysql [libFuzzer options…]}"
 shift
 testing=()
 
@@ -25,6 +26,7 @@ case "$target" in
     textframe) entry="$here/TextFrameFuzz/TextFrameFuzz.swift"; dict=() ;;
     # The WebSocket entry drives the internal frame reader: its modules are built with -enable-testing.
     websocket) entry="$here/WebSocketFuzz/WebSocketFuzz.swift"; dict=(-dict="$here/websocket.dict"); testing=(-enable-testing) ;;
+    mysql) entry="$here/MySQLFuzz/MySQLFuzz.swift"; dict=(-dict="$here/mysql.dict") ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
 esac
 
@@ -66,6 +68,7 @@ module WorkermanEventLoop EventLoop
 module WorkermanTransport Transport
 module WorkermanProtocols Protocols
 module WorkermanTestSupport TestSupport
+[ "$target" = mysql ] && module WorkermanMySQL Components/MySQL
 
 swiftc "${swift_flags[@]}" "$entry" "${objects[@]}" -o "$build/fuzz-$target"
 
