@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "autobahn-client", targets: ["WorkermanAutobahnClient"]),
         .executable(name: "channel-cluster-push", targets: ["WorkermanChannelClusterPush"]),
         .executable(name: "channel-group-send", targets: ["WorkermanChannelGroupSend"]),
+        .executable(name: "mysql-json", targets: ["WorkermanMySQLJSON"]),
     ],
     targets: [
         // libdl: zlib is opened at run time (permessage-deflate), never linked (glibc before 2.34 keeps
@@ -147,6 +148,13 @@ let package = Package(
             name: "WorkermanChannelGroupSend",
             dependencies: ["Workerman"],
             path: "Examples/ChannelGroupSend",
+            swiftSettings: strictSettings
+        ),
+        // An HTTP worker serving JSON from MariaDB (issue 15).
+        .executableTarget(
+            name: "WorkermanMySQLJSON",
+            dependencies: ["Workerman", "WorkermanMySQL"],
+            path: "Examples/MySQLJSON",
             swiftSettings: strictSettings
         ),
         .executableTarget(
