@@ -120,4 +120,34 @@ struct MySQLClientTests {
         #expect(error?.serverCode == 1064)
         #expect(try run(testLoop, connection, "SELECT 4").rows[0][0] == .int(4))
     }
+
+    @Test("a deadlock fails one side with 1213 (retryable); retried, it succeeds")
+    func deadlock() throws {
+        let server = try MariaDBServer.sharedServer()
+        let testLoop = try TestLoop()
+        let first = try connected(testLoop, server.configuration)
+        let second = try connected(testLoop, server.configuration)
+        defer {
+            first.close()
+            second.close()
+        }
+        let table = uniqueTable("locks")
+        try run(testLoop, first, "CREATE TABLE \(table) (id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
+        defer { _ = try? run(testLoop, first, "DROP TABLE \(table)") }
+        try run(testLoop, first, "INSERT INTO \(table) VALUES (1, 0), (2, 0)")
+        try run(testLoop, first, "BEGIN; UPDATE \(table) SET v = 1 WHERE id = 1")
+        try run(testLoop, second, "BEGIN; UPDATE \(table) SET v = 2 WHERE id = 2")
+        var outcomes: [Result<MySQLResult, MySQLError>] = []
+        first.query("UPDATE \(table) SET v = 1 WHERE id = ?", [.int(2)]) { outcomes.append($0) }
+        second.query("UPDATE \(table) SET v = 2 WHERE id = ?", [.int(1)]) { outcomes.append($0) }
+        try testLoop.run(until: "the deadlock is resolved", seconds: 30) { outcomes.count >= 1 }
+        let loser = outcomes.compactMap { result -> MySQLError? in if case .failure(let error) = result { error } else { nil } }.first
+        #expect(loser?.serverCode == 1213 && loser?.isRetryable == true && loser?.sqlState == "40001", "\(outcomes)")
+        // The loser's transaction is gone; the winner finishes and commits; the loser's retry then succeeds.
+        try testLoop.run(until: "both answered", seconds: 30) { outcomes.count == 2 }
+        try run(testLoop, first, "COMMIT")
+        try run(testLoop, second, "COMMIT")
+        let retried = try run(testLoop, second, "UPDATE \(table) SET v = 3 WHERE id IN (1, 2)")
+        #expect(retried.affectedRows == 2)
+    }
 }

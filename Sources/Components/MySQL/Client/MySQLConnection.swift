@@ -42,6 +42,7 @@ public final class MySQLConnection {
     private var waitingHead = 0
     private var current: Call?
     private var timeout: TimerID?
+    private var lastPacketAt: UInt64 = 0
     private var statements: [String: MySQLStatement] = [:]
 
     /// A call waiting or in progress.
@@ -180,6 +181,7 @@ public final class MySQLConnection {
 
     private func received(_ packet: MySQLPacket) {
         guard closeReason == nil else { return }
+        if timeout != nil { lastPacketAt = loop.clock.nanoseconds() }
         let outputs: [MySQLSession.Output]
         do {
             outputs = try session.receive(packet)
@@ -233,12 +235,23 @@ public final class MySQLConnection {
 
     // MARK: - Failing
 
+    /// Fails the connection when the server sends nothing for `seconds` while `what` is under way. A
+    /// long result that keeps arriving is not cut: each packet moves `lastPacketAt`, and the timer, when
+    /// it fires early, waits on for the rest (cheaper than re-arming a timer per row).
     private func armTimeout(_ seconds: Double, _ what: String) {
         cancelTimeout()
-        timeout = try? loop.addTimer(after: seconds) { [weak self] in
-            self?.timeout = nil
-            self?.fail(MySQLError(.timeout, "no answer while \(what) within \(seconds) s"))
+        lastPacketAt = loop.clock.nanoseconds()
+        timeout = try? loop.addTimer(after: seconds) { [weak self] in self?.timeoutFired(seconds, what) }
+    }
+
+    private func timeoutFired(_ seconds: Double, _ what: String) {
+        timeout = nil
+        let quiet = Double(loop.clock.nanoseconds() &- lastPacketAt) / 1e9
+        if quiet < seconds {
+            timeout = try? loop.addTimer(after: seconds - quiet) { [weak self] in self?.timeoutFired(seconds, what) }
+            return
         }
+        fail(MySQLError(.timeout, "no answer while \(what) within \(seconds) s"))
     }
 
     private func cancelTimeout() {
