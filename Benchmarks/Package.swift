@@ -77,6 +77,7 @@ let package = Package(
         .executableTarget(
             name: "bench-mysql",
             dependencies: [
+                "BenchSupport",
                 .product(name: "WorkermanMySQL", package: "swift-workerman"),
                 .product(name: "WorkermanEventLoop", package: "swift-workerman"),
             ],

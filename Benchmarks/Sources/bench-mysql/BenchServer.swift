@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 import WorkermanMySQL
 
@@ -31,7 +32,7 @@ final class BenchServer {
             timeout: 120
         )
         guard install.status == 0 else { throw BenchError("mariadb-install-db failed: \(install.output.suffix(500))") }
-        let port = try freePort()
+        let port = freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
@@ -74,19 +75,4 @@ final class BenchServer {
         }
         if let directory { try? FileManager.default.removeItem(atPath: directory) }
     }
-}
-
-/// A loopback TCP port nobody listens on now.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw BenchError("no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -4,10 +4,6 @@ import WorkermanTransport
 
 @testable import WorkermanMySQL
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A fake MySQL server on the test loop: MariaDB's recorded greeting, any login accepted, then
 /// `SELECT good` answered properly and anything else with what `bad` says.
 private func fakeServer(_ testLoop: TestLoop, bad: @escaping () -> [MySQLPacket]) throws -> (TCPServer<MySQLPacketCodec>, MySQLConfiguration) {
@@ -74,18 +70,9 @@ struct MySQLBadServerTests {
     @Test("a server that stalls: login and queries time out naming the server")
     func stalls() throws {
         let testLoop = try TestLoop()
-        // Listening, never answering: the connect succeeds (the backlog), the greeting never comes.
-        let listener = socket(AF_INET, CInt(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
-        }
-        #expect(bound && listen(listener, 8) == 0)
-        var configuration = MySQLConfiguration(port: Int(UInt16(bigEndian: address.sin_port)), user: "u")
+        // Accepting, never greeting: the connect succeeds, the greeting never comes.
+        let silent = try testLoop.harness.startServer(MySQLPacketCodec.self)
+        var configuration = MySQLConfiguration(port: Int(silent.listener!.address.port), user: "u")
         configuration.connectTimeout = 0.3
         let connection = MySQLConnection(loop: testLoop.loop, configuration: configuration)
         let login = try wait(testLoop, "the login timeout") { connection.connect($0) }
