@@ -90,3 +90,23 @@ struct MySQLBadServerTests {
         if case .failure(let error) = outcome { #expect(error.code == .timeout) } else { Issue.record("answered") }
     }
 }
+
+@Suite("MySQL: closing")
+struct MySQLClosingTests {
+    @Test("closing while logging in or with calls queued fails them with .closed and leaves nothing open")
+    func closeEarly() throws {
+        let testLoop = try TestLoop()
+        let silent = try testLoop.harness.startServer(MySQLPacketCodec.self)
+        let configuration = MySQLConfiguration(port: Int(silent.listener!.address.port), user: "u")
+        let connection = MySQLConnection(loop: testLoop.loop, configuration: configuration)
+        var login: Result<Void, MySQLError>?
+        var query: Result<MySQLResult, MySQLError>?
+        connection.connect { login = $0 }
+        connection.query("SELECT 1") { query = $0 }
+        try testLoop.run(until: "the server accepts") { !silent.connections.isEmpty }
+        connection.close()
+        if case .failure(let error) = login { #expect(error.code == .closed) } else { Issue.record("login did not fail") }
+        if case .failure(let error) = query { #expect(error.code == .closed) } else { Issue.record("query did not fail") }
+        try testLoop.run(until: "the socket is closed") { silent.connections.isEmpty }
+    }
+}

@@ -124,6 +124,7 @@ public final class MySQLConnection {
     public func close() {
         guard closeReason == nil else { return }
         if loggedIn, let transport {
+            // Flushed, then closed: the server ends the session at once instead of logging an abort.
             transport.send(MySQLCommand.quit.packet)
             transport.close()
         }
@@ -269,7 +270,8 @@ public final class MySQLConnection {
         transport?.onClose = nil
         transport?.onMessage = nil
         transport?.onError = nil
-        if error.code != .closed { transport?.destroy() }
+        // A graceful close (COM_QUIT queued) flushes; anything else, a login under way included, goes now.
+        if error.code != .closed || !loggedIn { transport?.destroy() }
         if let completion = connectCompletion {
             connectCompletion = nil
             completion(.failure(error))
