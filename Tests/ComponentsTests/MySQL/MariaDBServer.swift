@@ -5,7 +5,8 @@ import WorkermanTestSupport
 import Glibc
 #endif
 
-/// The MariaDB the MySQL tests talk to: the one `.ci/run` started (`WORKERMAN_MYSQL_URL`), or else a
+/// The MariaDB the MySQL tests talk to: the one `.ci/run` started (`WORKERMAN_MYSQL_URL`, a server that
+/// ran Tests/Fixtures/mysql/init.sql, whose accounts the tests log in with), or else a
 /// private throw-away server started once per test process from `mariadbd` (own data directory, free
 /// loopback port, accounts from Tests/Fixtures/mysql/init.sql), stopped by pid when the process exits.
 final class MariaDBServer: Sendable {

@@ -84,8 +84,8 @@ public final class MySQLConnection {
         do {
             transport = try TCPClient<MySQLPacketCodec>(loop: loop, url: configuration.transportURL)
         } catch {
-            closeReason = MySQLError(.invalidArgument, "\(error)", server: configuration.serverName)
-            let reason = closeReason!
+            let reason = MySQLError(.invalidArgument, "\(error)", server: configuration.serverName)
+            closeReason = reason
             loop.nextTick { completion(.failure(reason)) }
             return
         }
