@@ -1,3 +1,4 @@
+import Foundation
 import WorkermanEventLoop
 import WorkermanMySQL
 
@@ -54,6 +55,10 @@ func prepareTable(_ configuration: MySQLConfiguration, rows: Int) throws {
     if let failure { throw failure }
 }
 
+/// OURS_TEXT=1: the id as a literal in a text query, as PDO (emulated prepares) and mysqlslap send it,
+/// instead of a bound parameter of a prepared statement.
+let textProtocol = ProcessInfo.processInfo.environment["OURS_TEXT"] == "1"
+
 /// Point selects with `concurrency` in flight for `seconds`; queries per second.
 func measureOurs(_ configuration: MySQLConfiguration, seconds: Double, concurrency: Int, rows: Int) throws -> Double {
     var completed = 0
@@ -76,7 +81,8 @@ func measureOurs(_ configuration: MySQLConfiguration, seconds: Double, concurren
                 return
             }
             let id = Int64.random(in: 1...Int64(rows), using: &generator)
-            pool.query("SELECT id, name, v FROM bench_points WHERE id = ?", [.int(id)]) { result in
+            let sql = textProtocol ? "SELECT id, name, v FROM bench_points WHERE id = \(id)" : "SELECT id, name, v FROM bench_points WHERE id = ?"
+            pool.query(sql, textProtocol ? [] : [.int(id)]) { result in
                 if case .success(let result) = result, result.rows.count == 1 { completed += 1 } else { failures += 1 }
                 next()
             }

@@ -9,7 +9,8 @@
 //
 // It starts its own throw-away MariaDB (mariadb-install-db + mariadbd on a free loopback port, stopped by
 // pid at the end) unless MYSQL_URL names one. Environment: ROUNDS (3), SECONDS per measurement (5),
-// CONCURRENCY (32), MYSQL_URL, WM_PHP_PEERS (the folder holding workerman/src; default
+// CONCURRENCY (32), OURS_TEXT=1 (ours sends the id as a literal in a text query, as PDO's emulated
+// prepares and mysqlslap do, instead of binding it), MYSQL_URL, WM_PHP_PEERS (the folder holding workerman/src; default
 // ../shared/peers/php beside the repository). Ends with one line:
 //
 //   mysql ours/pdo=… ours/mysqlslap=…
