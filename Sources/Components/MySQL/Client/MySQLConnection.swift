@@ -38,7 +38,9 @@ public final class MySQLConnection {
     private var loggedIn = false
     private var closeReason: MySQLError?
     private var connectCompletion: Completion<Void>?
-    private var waiting: [Call] = []
+    /// Calls not started yet, from `waitingHead` on; a started call's slot is emptied at once, so a
+    /// finished call's completion (which often holds this connection) is not kept alive by it.
+    private var waiting: [Call?] = []
     private var waitingHead = 0
     private var current: Call?
     private var timeout: TimerID?
@@ -149,9 +151,13 @@ public final class MySQLConnection {
 
     private func startNext() {
         guard loggedIn, current == nil, closeReason == nil, waitingHead < waiting.count else { return }
-        let call = waiting[waitingHead]
+        guard let call = waiting[waitingHead] else { return }
+        waiting[waitingHead] = nil
         waitingHead += 1
-        if waitingHead > 64, waitingHead * 2 > waiting.count {
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        } else if waitingHead > 64, waitingHead * 2 > waiting.count {
             waiting.removeFirst(waitingHead)
             waitingHead = 0
         }
@@ -277,7 +283,7 @@ public final class MySQLConnection {
             completion(.failure(error))
         }
         var calls = current.map { [$0] } ?? []
-        calls += waiting[waitingHead...]
+        calls += waiting[waitingHead...].compactMap { $0 }
         current = nil
         waiting = []
         waitingHead = 0
