@@ -71,6 +71,15 @@ public final class MySQLConnection {
         )
     }
 
+    deinit {
+        // Dropped while open: nobody can use it any more, so its socket goes (the transport context
+        // would otherwise keep it open).
+        if closeReason == nil, let transport {
+            transport.onClose = nil
+            transport.destroy()
+        }
+    }
+
     /// Whether a call is running or queued.
     public var isBusy: Bool { current != nil || waitingHead < waiting.count }
 

@@ -84,6 +84,11 @@ public final class MySQLPool {
         fillToMinimum()
     }
 
+    deinit {
+        // A pool dropped without close(): its timer goes with it (its idle connections close as they go).
+        if let maintenance { loop.cancelTimer(maintenance) }
+    }
+
     /// Connections idle in the pool.
     public var idleCount: Int { idle.count }
     /// Callers waiting for a connection.
