@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "WorkermanProtocols", targets: ["WorkermanProtocols"]),
         .library(name: "WorkermanProcess", targets: ["WorkermanProcess"]),
         .library(name: "WorkermanComponents", targets: ["WorkermanComponents"]),
+        .library(name: "WorkermanMySQL", targets: ["WorkermanMySQL"]),
         .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
         .library(name: "WorkermanTLS", targets: ["WorkermanTLS"]),
         .library(name: "Workerman", targets: ["Workerman"]),
@@ -24,6 +25,7 @@ let package = Package(
         .executable(name: "channel-cluster-push", targets: ["WorkermanChannelClusterPush"]),
         .executable(name: "channel-group-send", targets: ["WorkermanChannelGroupSend"]),
         .executable(name: "https-wss", targets: ["WorkermanHTTPSAndWSS"]),
+        .executable(name: "mysql-json", targets: ["WorkermanMySQLJSON"]),
     ],
     targets: [
         // libdl: zlib is opened at run time (permessage-deflate), never linked (glibc before 2.34 keeps
@@ -67,6 +69,14 @@ let package = Package(
             name: "WorkermanComponents",
             dependencies: ["WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop"],
             path: "Sources/Components",
+            exclude: ["MySQL"],
+            swiftSettings: strictSettings
+        ),
+        // The MySQL/MariaDB client (issue 15): a module of its own, linked only by those who use it.
+        .target(
+            name: "WorkermanMySQL",
+            dependencies: ["WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop"],
+            path: "Sources/Components/MySQL",
             swiftSettings: strictSettings
         ),
         .target(
@@ -168,6 +178,13 @@ let package = Package(
             path: "Examples/ChannelGroupSend",
             swiftSettings: strictSettings
         ),
+        // An HTTP worker serving JSON from MariaDB (issue 15).
+        .executableTarget(
+            name: "WorkermanMySQLJSON",
+            dependencies: ["Workerman", "WorkermanMySQL"],
+            path: "Examples/MySQLJSON",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "WorkermanComponentsTestServer",
             dependencies: ["Workerman"],
@@ -179,7 +196,7 @@ let package = Package(
             dependencies: [
                 "WorkermanComponents", "WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop",
                 "WorkermanTestSupport", "WorkermanComponentsTestServer", "WorkermanChannelClusterPush", "WorkermanChannelGroupSend",
-                "WorkermanDemo",
+                "WorkermanDemo", "WorkermanMySQL",
             ],
             path: "Tests/ComponentsTests",
             swiftSettings: strictSettings

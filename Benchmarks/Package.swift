@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "bench-ws", targets: ["bench-ws"]),
         .executable(name: "bench-channel", targets: ["bench-channel"]),
         .executable(name: "bench-tls-load", targets: ["bench-tls-load"]),
+        .executable(name: "bench-mysql", targets: ["bench-mysql"]),
     ],
     dependencies: [
         // Named, so the product reference below holds whatever the checkout folder is called.
@@ -88,6 +89,17 @@ let package = Package(
             name: "bench-channel",
             dependencies: ["BenchSupport", .product(name: "Workerman", package: "swift-workerman")],
             path: "Sources/bench-channel",
+            swiftSettings: strictSettings
+        ),
+        // MySQL point selects: ours (one loop, a pool) against PHP PDO under Workerman and mysqlslap.
+        .executableTarget(
+            name: "bench-mysql",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "WorkermanMySQL", package: "swift-workerman"),
+                .product(name: "WorkermanEventLoop", package: "swift-workerman"),
+            ],
+            path: "Sources/bench-mysql",
             swiftSettings: strictSettings
         ),
     ],

@@ -8,6 +8,7 @@
 #   Fuzz/run.sh websocket [libFuzzer options…]   # WebSocket frame reader and codecs
 #   Fuzz/run.sh pushstats [libFuzzer options…]   # statistics datagrams, Gateway events
 #   Fuzz/run.sh tls [libFuzzer options…]         # the TLS server stream (needs OpenSSL 3 and openssl)
+#   Fuzz/run.sh mysql [libFuzzer options…]       # MySQL packet framing, session and row decoders
 #   Fuzz/run.sh http -max_total_time=600         # bounded run
 #   Fuzz/run.sh http .build-fuzz/http/crash-<sha>   # replay one input
 #
@@ -18,7 +19,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-target="${1:?usage: Fuzz/run.sh http|textframe|websocket|pushstats [libFuzzer options…]}"
+target="${1:?usage: Fuzz/run.sh http|textframe|websocket|pushstats|tls|mysql [libFuzzer options…]}"
 shift
 testing=()
 components=0
@@ -32,6 +33,7 @@ case "$target" in
     pushstats) entry="$here/PushStatisticsFuzz/PushStatisticsFuzz.swift"; dict=(); testing=(-enable-testing); components=1 ;;
     # The TLS entry needs the Process and TLS modules too (WorkermanTLS reaches up to Worker).
     tls) entry="$here/TLSFuzz/TLSFuzz.swift"; dict=() ;;
+    mysql) entry="$here/MySQLFuzz/MySQLFuzz.swift"; dict=(-dict="$here/mysql.dict") ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
 esac
 
@@ -89,6 +91,7 @@ if [ "$target" = tls ]; then
     [ -f "$TLS_FUZZ_DIR/cert.pem" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -keyout "$TLS_FUZZ_DIR/key.pem" -out "$TLS_FUZZ_DIR/cert.pem" -days 3650 -subj /CN=localhost 2>/dev/null
 fi
+[ "$target" = mysql ] && module WorkermanMySQL Components/MySQL
 
 swiftc "${swift_flags[@]}" "$entry" "${objects[@]}" -o "$build/fuzz-$target"
 

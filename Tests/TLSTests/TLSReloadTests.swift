@@ -36,13 +36,13 @@ final class TLSReloadTests: XCTestCase {
             _ = ChildProcess.waitForExit(pid, seconds: 10)
             return (TestFiles.readText(out) ?? "").split(separator: "\n").first { $0.hasPrefix("subject=") }.map(String.init) ?? ""
         }
-        XCTAssertTrue(try WaitUntil.holds(within: 20, checkingEvery: .milliseconds(200)) { subject() == "subject=CN = localhost" }, TestFiles.readText(directory + "/master.log") ?? "")
+        XCTAssertTrue(WaitUntil.holds(within: 20, checkingEvery: .milliseconds(200)) { subject() == "subject=CN = localhost" }, TestFiles.readText(directory + "/master.log") ?? "")
 
         try TestFiles.write(TestFiles.readBytes(certificates.otherNameCertificate) ?? [], to: certificate)
         try TestFiles.write(TestFiles.readBytes(certificates.otherNameKey) ?? [], to: key)
         let reload = try ChildProcess.spawn(program, ["reload"], environment: environment)
         XCTAssertEqual(ChildProcess.waitForExit(reload, seconds: 10), 0)
-        XCTAssertTrue(try WaitUntil.holds(within: 20, checkingEvery: .milliseconds(200)) { subject() == "subject=CN = other.test" }, TestFiles.readText(directory + "/master.log") ?? "")
+        XCTAssertTrue(WaitUntil.holds(within: 20, checkingEvery: .milliseconds(200)) { subject() == "subject=CN = other.test" }, TestFiles.readText(directory + "/master.log") ?? "")
 
         // Still answering, now with the new certificate.
         let out = directory + "/curl.out"

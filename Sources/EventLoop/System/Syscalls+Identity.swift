@@ -5,6 +5,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CWorkermanShims
 
 /// What `access(2)` checks a path for.
 package struct FileAccess: OptionSet, Sendable {

@@ -1,7 +1,7 @@
-/// SHA-1 (RFC 3174), only for the WebSocket handshake's `Sec-WebSocket-Accept`, where the protocol
-/// fixes the algorithm; not for anything that needs a secure hash.
-enum SHA1 {
-    static func hash(_ message: some Collection<UInt8>) -> [UInt8] {
+/// SHA-1 (RFC 3174), for the WebSocket handshake and MySQL's native password scramble, where the protocols
+/// fix the algorithm; not for anything that needs a secure hash.
+package enum SHA1 {
+    package static func hash(_ message: some Collection<UInt8>) -> [UInt8] {
         var h0: UInt32 = 0x6745_2301
         var h1: UInt32 = 0xEFCD_AB89
         var h2: UInt32 = 0x98BA_DCFE
