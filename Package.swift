@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "WorkermanProtocols", targets: ["WorkermanProtocols"]),
         .library(name: "WorkermanProcess", targets: ["WorkermanProcess"]),
         .library(name: "WorkermanComponents", targets: ["WorkermanComponents"]),
+        .library(name: "WorkermanRedis", targets: ["WorkermanRedis"]),
         .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
         .library(name: "Workerman", targets: ["Workerman"]),
         .executable(name: "demo", targets: ["WorkermanDemo"]),
@@ -53,8 +54,16 @@ let package = Package(
         ),
         .target(
             name: "WorkermanComponents",
-            dependencies: ["WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop"],
+            dependencies: ["WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop", "WorkermanRedis"],
             path: "Sources/Components",
+            exclude: ["Redis"],
+            swiftSettings: strictSettings
+        ),
+        // Clients (issue 14), each a module of its own so a program links only the one it uses.
+        .target(
+            name: "WorkermanRedis",
+            dependencies: ["WorkermanTransport", "WorkermanEventLoop"],
+            path: "Sources/Components/Redis",
             swiftSettings: strictSettings
         ),
         .target(
@@ -144,6 +153,12 @@ let package = Package(
             name: "WorkermanComponentsTestServer",
             dependencies: ["Workerman"],
             path: "Tests/ComponentsTestServer",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WorkermanClientsTests",
+            dependencies: ["WorkermanRedis", "WorkermanTransport", "WorkermanEventLoop", "WorkermanTestSupport"],
+            path: "Tests/ClientsTests",
             swiftSettings: strictSettings
         ),
         .testTarget(
