@@ -157,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkermanClientsTests",
-            dependencies: ["WorkermanRedis", "WorkermanTransport", "WorkermanEventLoop", "WorkermanTestSupport"],
+            dependencies: ["WorkermanRedis", "WorkermanTransport", "WorkermanEventLoop", "WorkermanTestSupport", "CWorkermanShims"],
             path: "Tests/ClientsTests",
             swiftSettings: strictSettings
         ),

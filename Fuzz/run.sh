@@ -6,6 +6,7 @@
 #   Fuzz/run.sh http [libFuzzer options…]        # HTTP request parser
 #   Fuzz/run.sh textframe [libFuzzer options…]   # text:// and frame://
 #   Fuzz/run.sh websocket [libFuzzer options…]   # WebSocket frame reader and codecs
+#   Fuzz/run.sh resp [libFuzzer options…]        # Redis replies (RESP2)
 #   Fuzz/run.sh http -max_total_time=600         # bounded run
 #   Fuzz/run.sh http .build-fuzz/http/crash-<sha>   # replay one input
 #
@@ -25,6 +26,7 @@ case "$target" in
     textframe) entry="$here/TextFrameFuzz/TextFrameFuzz.swift"; dict=() ;;
     # The WebSocket entry drives the internal frame reader: its modules are built with -enable-testing.
     websocket) entry="$here/WebSocketFuzz/WebSocketFuzz.swift"; dict=(-dict="$here/websocket.dict"); testing=(-enable-testing) ;;
+    resp) entry="$here/RESPFuzz/RESPFuzz.swift"; dict=(-dict="$here/resp.dict") ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
 esac
 
@@ -66,6 +68,9 @@ module WorkermanEventLoop EventLoop
 module WorkermanTransport Transport
 module WorkermanProtocols Protocols
 module WorkermanTestSupport TestSupport
+case "$target" in
+    resp) module WorkermanRedis Components/Redis ;;
+esac
 
 swiftc "${swift_flags[@]}" "$entry" "${objects[@]}" -o "$build/fuzz-$target"
 
