@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "WorkermanProcess", targets: ["WorkermanProcess"]),
         .library(name: "WorkermanComponents", targets: ["WorkermanComponents"]),
         .library(name: "WorkermanRedis", targets: ["WorkermanRedis"]),
+        .library(name: "WorkermanHTTPClient", targets: ["WorkermanHTTPClient"]),
         .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
         .library(name: "Workerman", targets: ["Workerman"]),
         .executable(name: "demo", targets: ["WorkermanDemo"]),
@@ -56,7 +57,7 @@ let package = Package(
             name: "WorkermanComponents",
             dependencies: ["WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop", "WorkermanRedis"],
             path: "Sources/Components",
-            exclude: ["Redis"],
+            exclude: ["Redis", "HTTPClient"],
             swiftSettings: strictSettings
         ),
         // Clients (issue 14), each a module of its own so a program links only the one it uses.
@@ -64,6 +65,12 @@ let package = Package(
             name: "WorkermanRedis",
             dependencies: ["WorkermanTransport", "WorkermanEventLoop"],
             path: "Sources/Components/Redis",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "WorkermanHTTPClient",
+            dependencies: ["WorkermanTransport", "WorkermanEventLoop", "CWorkermanShims"],
+            path: "Sources/Components/HTTPClient",
             swiftSettings: strictSettings
         ),
         .target(
@@ -157,7 +164,9 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkermanClientsTests",
-            dependencies: ["WorkermanRedis", "WorkermanTransport", "WorkermanEventLoop", "WorkermanTestSupport", "CWorkermanShims"],
+            dependencies: [
+                "WorkermanRedis", "WorkermanHTTPClient", "WorkermanTransport", "WorkermanEventLoop", "WorkermanTestSupport", "CWorkermanShims",
+            ],
             path: "Tests/ClientsTests",
             swiftSettings: strictSettings
         ),

@@ -7,6 +7,8 @@
 #   Fuzz/run.sh textframe [libFuzzer options…]   # text:// and frame://
 #   Fuzz/run.sh websocket [libFuzzer options…]   # WebSocket frame reader and codecs
 #   Fuzz/run.sh resp [libFuzzer options…]        # Redis replies (RESP2)
+#   Fuzz/run.sh dns [libFuzzer options…]         # DNS messages (the resolver's parser)
+#   Fuzz/run.sh httpresponse [libFuzzer options…] # the HTTP client's response parser
 #   Fuzz/run.sh http -max_total_time=600         # bounded run
 #   Fuzz/run.sh http .build-fuzz/http/crash-<sha>   # replay one input
 #
@@ -27,6 +29,8 @@ case "$target" in
     # The WebSocket entry drives the internal frame reader: its modules are built with -enable-testing.
     websocket) entry="$here/WebSocketFuzz/WebSocketFuzz.swift"; dict=(-dict="$here/websocket.dict"); testing=(-enable-testing) ;;
     resp) entry="$here/RESPFuzz/RESPFuzz.swift"; dict=(-dict="$here/resp.dict") ;;
+    dns) entry="$here/DNSFuzz/DNSFuzz.swift"; dict=() ;;
+    httpresponse) entry="$here/HTTPResponseFuzz/HTTPResponseFuzz.swift"; dict=(-dict="$here/http.dict") ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
 esac
 
@@ -70,6 +74,7 @@ module WorkermanProtocols Protocols
 module WorkermanTestSupport TestSupport
 case "$target" in
     resp) module WorkermanRedis Components/Redis ;;
+    httpresponse) module WorkermanHTTPClient Components/HTTPClient ;;
 esac
 
 swiftc "${swift_flags[@]}" "$entry" "${objects[@]}" -o "$build/fuzz-$target"
