@@ -22,6 +22,7 @@ root="$(cd "$here/.." && pwd)"
 target="${1:?usage: Fuzz/run.sh http|textframe|websocket [libFuzzer options…]}"
 shift
 testing=()
+extra=()
 
 case "$target" in
     http) entry="$here/HTTPRequestFuzz/HTTPRequestFuzz.swift"; dict=(-dict="$here/http.dict") ;;
@@ -30,7 +31,8 @@ case "$target" in
     websocket) entry="$here/WebSocketFuzz/WebSocketFuzz.swift"; dict=(-dict="$here/websocket.dict"); testing=(-enable-testing) ;;
     resp) entry="$here/RESPFuzz/RESPFuzz.swift"; dict=(-dict="$here/resp.dict") ;;
     dns) entry="$here/DNSFuzz/DNSFuzz.swift"; dict=() ;;
-    httpresponse) entry="$here/HTTPResponseFuzz/HTTPResponseFuzz.swift"; dict=(-dict="$here/http.dict") ;;
+    httpresponse) entry="$here/HTTPResponseFuzz/HTTPResponseFuzz.swift"; dict=(-dict="$here/http.dict")
+        extra=("$root/Tests/ClientsTests/HTTPParserReplay.swift") ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
 esac
 
@@ -77,7 +79,7 @@ case "$target" in
     httpresponse) module WorkermanHTTPClient Components/HTTPClient ;;
 esac
 
-swiftc "${swift_flags[@]}" "$entry" "${objects[@]}" -o "$build/fuzz-$target"
+swiftc "${swift_flags[@]}" "$entry" ${extra[@]+"${extra[@]}"} "${objects[@]}" -o "$build/fuzz-$target"
 
 # Seeds are copied so the checked-in corpus stays as it is.
 if [ -d "$here/corpus/$target" ]; then cp -n "$here/corpus/$target"/* "$work"/ 2>/dev/null || true; fi

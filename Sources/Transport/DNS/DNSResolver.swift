@@ -1,5 +1,9 @@
 import WorkermanEventLoop
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Resolves host names on the loop, without a thread: `/etc/hosts` first, then A and AAAA queries (in
 /// parallel) over UDP to the servers of `/etc/resolv.conf`, through its search list, following CNAME
 /// chains, with answers cached for their TTL. `TCPClient` uses the loop's resolver (`DNSResolver.of`)
@@ -85,7 +89,7 @@ public final class DNSResolver: LoopAttachment {
     /// The addresses of `host` (IPv4 first, then IPv6), as text; a numeric host is its own answer.
     /// `completion` runs once, on the loop, never before this call returns.
     public func resolve(_ host: String, _ completion: @escaping (Result<[String], DNSError>) -> Void) {
-        if (try? SocketAddress(ip: host, port: 0)) != nil { return loop.nextTick { completion(.success([host])) } }
+        if let numeric = Self.numericAddress(host) { return loop.nextTick { completion(.success([numeric])) } }
         let listed = hosts.addresses(for: host)
         if !listed.isEmpty { return loop.nextTick { completion(.success(Self.ordered(listed))) } }
         if host.lowercased() == "localhost" { return loop.nextTick { completion(.success(["127.0.0.1", "::1"])) } }
@@ -193,6 +197,19 @@ public final class DNSResolver: LoopAttachment {
         let error = DNSError(.noAddress, "\(name): no \(type) record")
         cache.store(name, type, DNSCache.Entry(addresses: [], expiry: now + negativeSeconds, negative: error), now: now)
         completion(.failure(error))
+    }
+
+    /// `host` as a numeric address, if it is one: IPv6, dotted IPv4, or the shorthand forms `inet_aton`
+    /// (and so `getaddrinfo`) accept, such as `127.1`.
+    static func numericAddress(_ host: String) -> String? {
+        if (try? SocketAddress(ip: host, port: 0)) != nil { return host }
+        var legacy = in_addr()
+        guard !host.isEmpty, host.utf8.allSatisfy({ $0 == UInt8(ascii: ".") || ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: "x") || ($0 >= 97 && $0 <= 102) }),
+            inet_aton(host, &legacy) != 0
+        else { return nil }
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        guard inet_ntop(AF_INET, &legacy, &text, socklen_t(text.count)) != nil else { return nil }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// IPv4 before IPv6 (a host without an IPv6 route still connects at the first try).
