@@ -47,6 +47,9 @@ public final class HTTPClient {
         self.configuration = configuration
     }
 
+    /// Dropping the client closes its connections (requests in flight fail with `.cancelled`).
+    deinit { close() }
+
     /// `GET url` with optional headers and query parameters.
     public func get(
         _ url: String,

@@ -32,7 +32,11 @@ final class HTTPExchange {
 /// the strict parser, hands back the response, then returns to its pool (or closes, if the response
 /// said so or was delimited by the close).
 final class HTTPClientConnection {
-    unowned let pool: HTTPConnectionPool
+    /// Weak: a client dropped with connections open must not leave them pointing at a freed pool.
+    private weak var pool: HTTPConnectionPool?
+    let loop: EventLoop
+    private let origin: String
+    private let configuration: HTTPClientConfiguration
     let tcp: TCPClient<RawCodec>
     private var parser: HTTPResponseParser
     private(set) var exchange: HTTPExchange?
@@ -49,22 +53,23 @@ final class HTTPClientConnection {
 
     init(pool: HTTPConnectionPool, url: HTTPURL) throws(HTTPClientError) {
         self.pool = pool
-        parser = HTTPResponseParser(limits: pool.configuration.limits)
+        loop = pool.loop
+        origin = pool.origin
+        configuration = pool.configuration
+        parser = HTTPResponseParser(limits: configuration.limits)
         let host = url.host.contains(":") ? "[\(url.host)]" : url.host
         do {
             tcp = try TCPClient<RawCodec>(loop: pool.loop, url: "tcp://\(host):\(url.port)")
         } catch {
             throw HTTPClientError(.invalidURL, "\(url.origin): \(error)")
         }
-        tcp.connectTimeout = pool.configuration.connectTimeout
+        tcp.connectTimeout = configuration.connectTimeout
         tcp.onConnect = { [weak self] _ in self?.connected() }
         tcp.onMessage = { [weak self] _, bytes in self?.received(bytes) }
         tcp.onError = { [weak self] _, error in self?.lastError = error.description }
         tcp.onClose = { [weak self] _ in self?.closed() }
         tcp.connect()
     }
-
-    var loop: EventLoop { pool.loop }
 
     /// Starts `exchange` (the connection is idle, or still connecting).
     func start(_ exchange: HTTPExchange) {
@@ -110,18 +115,18 @@ final class HTTPClientConnection {
                 }
             }
         } catch {
-            fail(exchange, HTTPClientError(error.code, "\(pool.origin): \(error.detail)"))
+            fail(exchange, HTTPClientError(error.code, "\(origin): \(error.detail)"))
         }
     }
 
     private func finish(_ exchange: HTTPExchange, reusable: Bool) {
-        guard let head else { return fail(exchange, HTTPClientError(.invalidResponse, "\(pool.origin): a response end without a head")) }
+        guard let head else { return fail(exchange, HTTPClientError(.invalidResponse, "\(origin): a response end without a head")) }
         var response = HTTPClientResponse(head: head, body: body, url: exchange.request.url)
-        if pool.configuration.decompress, let coding = head.header("content-encoding"), exchange.request.method != "HEAD" {
+        if configuration.decompress, let coding = head.header("content-encoding"), exchange.request.method != "HEAD" {
             do {
-                response.body = try ContentDecoder.decode(body, encoding: coding, limit: pool.configuration.limits.maxBodySize)
+                response.body = try ContentDecoder.decode(body, encoding: coding, limit: configuration.limits.maxBodySize)
             } catch {
-                fail(exchange, HTTPClientError(error.code, "\(pool.origin): \(error.detail)"))
+                fail(exchange, HTTPClientError(error.code, "\(origin): \(error.detail)"))
                 return
             }
         }
@@ -130,7 +135,7 @@ final class HTTPClientConnection {
         body = ByteBuffer()
         completedCount += 1
         exchange.connection = nil
-        if reusable && !isClosed { pool.release(self) } else { close() }
+        if reusable && !isClosed, let pool { pool.release(self) } else { close() }
         exchange.complete(.success(response), on: loop)
     }
 
@@ -148,14 +153,14 @@ final class HTTPClientConnection {
         idleTimer = nil
         let exchange = self.exchange
         self.exchange = nil
-        pool.connectionClosed(self)
+        pool?.connectionClosed(self)
         guard let exchange, !exchange.isDone else { return }
         exchange.connection = nil
         do {
             if let event = try parser.finish(), case .end = event, let head {
                 var response = HTTPClientResponse(head: head, body: body, url: exchange.request.url)
-                if pool.configuration.decompress, let coding = head.header("content-encoding") {
-                    response.body = try ContentDecoder.decode(body, encoding: coding, limit: pool.configuration.limits.maxBodySize)
+                if configuration.decompress, let coding = head.header("content-encoding") {
+                    response.body = try ContentDecoder.decode(body, encoding: coding, limit: configuration.limits.maxBodySize)
                 }
                 return exchange.complete(.success(response), on: loop)
             }
@@ -163,13 +168,13 @@ final class HTTPClientConnection {
             // A kept-alive connection the server had already closed: ask again once, on a new one.
             if completedCount > 0, !receivedAny, !exchange.retried, ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(exchange.request.method) {
                 exchange.retried = true
-                return pool.execute(exchange)
+                if let pool { return pool.execute(exchange) }
             }
             let cause = lastError.map { " (\($0))" } ?? ""
             let code: HTTPClientError.Code = completedCount == 0 && !didConnect ? .connectFailed : error.code
-            return exchange.complete(.failure(HTTPClientError(code, "\(pool.origin): \(error.detail)\(cause)")), on: loop)
+            return exchange.complete(.failure(HTTPClientError(code, "\(origin): \(error.detail)\(cause)")), on: loop)
         }
-        exchange.complete(.failure(HTTPClientError(.connectionClosed, "\(pool.origin): closed before the response ended")), on: loop)
+        exchange.complete(.failure(HTTPClientError(.connectionClosed, "\(origin): closed before the response ended")), on: loop)
     }
 
 }

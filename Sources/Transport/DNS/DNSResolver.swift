@@ -56,6 +56,11 @@ public final class DNSResolver: LoopAttachment {
         cache = DNSCache(capacity: cacheCapacity)
     }
 
+    /// A dropped resolver closes the sockets of lookups still waiting (their callbacks are not called).
+    deinit {
+        for transaction in transactions.values { transaction.cancel() }
+    }
+
     /// The loop's resolver, made from the system files on first use.
     public static func of(_ loop: EventLoop) -> DNSResolver {
         let key = ObjectIdentifier(DNSResolver.self)
