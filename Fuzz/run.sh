@@ -72,10 +72,10 @@ module() {
 }
 module WorkermanEventLoop EventLoop
 module WorkermanTransport Transport
-module WorkermanProtocols Protocols
-module WorkermanTestSupport TestSupport
+# Only what each target imports (Protocols is the slow one to build with ASan).
 case "$target" in
-    resp) module WorkermanRedis Components/Redis ;;
+    http|textframe|websocket) module WorkermanProtocols Protocols; module WorkermanTestSupport TestSupport ;;
+    resp) module WorkermanTestSupport TestSupport; module WorkermanRedis Components/Redis ;;
     httpresponse) module WorkermanHTTPClient Components/HTTPClient ;;
 esac
 

@@ -19,20 +19,36 @@ final class DNSMasqProcess {
     init() throws {
         guard let binary = Self.binary else { throw TestError("dnsmasq is not installed") }
         directory = try TestFiles.makeTemporaryDirectory("wm-dnsmasq")
-        port = try freeUDPPort()
-        var arguments = [
-            "--keep-in-foreground", "--no-resolv", "--no-hosts", "--port=\(port)", "--listen-address=127.0.0.1",
-            "--bind-interfaces", "--user=root", "--pid-file=", "--local=/test/", "--local-ttl=60", "--cache-size=0",
-            "--host-record=web.test,10.0.0.1,fd00::1", "--cname=www.test,web.test", "--cname=deep.test,www.test",
-            "--host-record=local.test,127.0.0.1", "--log-facility=\(directory)/dnsmasq.log",
-        ]
-        for index in 1...40 { arguments.append("--host-record=big.test,10.9.0.\(index)") }
-        pid = try ChildProcess.spawn(binary, arguments, output: .file("\(directory)/out.log", append: false))
-        let port = self.port
-        guard WaitUntil.holds(within: 10, { answersQueries(port) }) else {
-            ChildProcess.killAndReap(pid)
-            throw TestError("dnsmasq did not answer on \(port): \(TestFiles.readText("\(directory)/dnsmasq.log") ?? "")")
+        // A port picked free can be taken by another test before dnsmasq binds it: try a few.
+        var started: (port: Int, pid: pid_t)?
+        var failure = ""
+        for _ in 0..<3 where started == nil {
+            let port = try freeUDPPort()
+            var arguments = [
+                "--keep-in-foreground", "--no-resolv", "--no-hosts", "--port=\(port)", "--listen-address=127.0.0.1",
+                "--bind-interfaces", "--user=root", "--pid-file=", "--local=/test/", "--local-ttl=60", "--cache-size=0",
+                "--host-record=web.test,10.0.0.1,fd00::1", "--cname=www.test,web.test", "--cname=deep.test,www.test",
+                "--host-record=local.test,127.0.0.1", "--log-facility=\(directory)/dnsmasq.log",
+            ]
+            for index in 1...40 { arguments.append("--host-record=big.test,10.9.0.\(index)") }
+            let pid = try ChildProcess.spawn(binary, arguments, output: .file("\(directory)/out.log", append: true))
+            var exited = false
+            if WaitUntil.holds(within: 20, { () -> Bool in
+                exited = exited || ChildProcess.reap(pid) != .running
+                return exited || answersQueries(port)
+            }), !exited {
+                started = (port, pid)
+            } else {
+                if !exited { ChildProcess.killAndReap(pid) }  // an exited one is reaped: its pid may be someone else's now
+                failure = TestFiles.readText("\(directory)/out.log") ?? ""
+            }
         }
+        guard let started else {
+            TestFiles.removeTree(directory)
+            throw TestError("dnsmasq did not start: \(failure)")
+        }
+        port = started.port
+        pid = started.pid
     }
 
     var address: SocketAddress { try! SocketAddress(ip: "127.0.0.1", port: port) }

@@ -167,7 +167,11 @@ struct DNSReader {
                 length += size + 1
                 guard length <= DNSMessage.maxNameLength else { throw DNSError(.malformed, "name longer than 255 bytes") }
                 let label = bytes[(position + 1)...(position + size)]
-                guard !label.contains(UInt8(ascii: ".")) else { throw DNSError(.malformed, "a dot inside a label") }
+                // Printable ASCII only (host names are LDH; underscores occur): a name's text is then
+                // exactly its wire bytes, so the 255-byte bound holds for the text too.
+                guard !label.contains(where: { $0 <= 0x20 || $0 >= 0x7f || $0 == UInt8(ascii: ".") }) else {
+                    throw DNSError(.malformed, "a dot, space or non-ASCII byte inside a label")
+                }
                 labels.append(String(decoding: label.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self))
                 position += size + 1
             case 0xc0:
