@@ -165,7 +165,8 @@ let package = Package(
         .testTarget(
             name: "WorkermanClientsTests",
             dependencies: [
-                "WorkermanRedis", "WorkermanHTTPClient", "WorkermanTransport", "WorkermanEventLoop", "WorkermanTestSupport", "CWorkermanShims",
+                "WorkermanRedis", "WorkermanHTTPClient", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop", "WorkermanTestSupport",
+                "CWorkermanShims",
             ],
             path: "Tests/ClientsTests",
             swiftSettings: strictSettings
