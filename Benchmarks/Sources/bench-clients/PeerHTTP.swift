@@ -37,6 +37,9 @@ func asyncHTTPClient(url: String, concurrency: Int, seconds: Double) throws -> D
 func wrk(url: String, concurrency: Int, seconds: Double) -> Double? {
     guard which("wrk") != nil else { return nil }
     let output = capture(["wrk", "-t1", "-c\(concurrency)", "-d\(max(1, Int(seconds)))s", url])
-    guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }) else { return nil }
-    return Double(line.split(separator: " ").last.map(String.init) ?? "")
+    guard let line = output.split(separator: "\n").first(where: { $0.contains("Requests/sec:") }) else {
+        print("  wrk: no rate in its output: \(output.prefix(200))")
+        return nil
+    }
+    return Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last.map(String.init) ?? "")
 }

@@ -21,7 +21,7 @@ func oursRedis(port: Int, connections: Int, depth: Int, seconds: Double) throws 
     let value = RedisArgument(String(repeating: "v", count: 3))
     func issue(_ client: RedisClient, _ index: Int) {
         if depth == 1 {
-            let command = index % 2 == 0 ? RedisCommand("SET", "key:\(index % 1000)", value) : RedisCommand("GET", RedisArgument("key:\(index % 1000)"))
+            let command = index % 2 == 0 ? RedisCommand("SET", RedisArgument("key:\(index % 1000)"), value) : RedisCommand("GET", RedisArgument("key:\(index % 1000)"))
             client.send(command) { _ in
                 completed += 1
                 if running { issue(client, index + 1) }

@@ -14,6 +14,7 @@
 // Each peer runs only if installed; a missing one prints n/a.
 import Foundation
 
+setvbuf(stdout, nil, _IOLBF, 0)  // a line at a time, so a run cut short still shows how far it got
 let arguments = CommandLine.arguments
 if arguments.count == 4, arguments[1] == "gai-child" {
     print(getaddrinfoLookups(count: Int(arguments[2])!, concurrency: Int(arguments[3])!))
@@ -73,6 +74,7 @@ if let dnsmasq = which("dnsmasq") {
                                   "--cache-size=10000", "--dns-forward-max=1000"], directory: directory)
     usleep(300_000)
     let count = 10_000
+    print("dns: \(count) lookups through our resolver…")
     if let result = try? oursDNS(port: 53, count: count, concurrency: 100) {
         dns.ours = result.rate
         print(String(format: "dns: ours %.0f/s, longest 1 ms timer gap %.1f ms", result.rate, result.maxTickGap * 1000))
@@ -82,7 +84,9 @@ if let dnsmasq = which("dnsmasq") {
         try "nameserver 127.0.0.1\noptions attempts:2 timeout:2\n".write(toFile: resolv, atomically: true, encoding: .utf8)
         let me = Bundle.main.executablePath ?? arguments[0]
         let output = capture(["unshare", "-m", "sh", "-c", "mount --bind \(resolv) /etc/resolv.conf && exec \(me) gai-child \(count) 100"])
-        dns.gai = Double(output.trimmingCharacters(in: .whitespacesAndNewlines))
+        // The rate is the child's last line (a line about failed lookups may come first).
+        for line in output.split(separator: "\n") where !line.hasPrefix(" ") { dns.gai = Double(line) }
+        if dns.gai == nil { print("  getaddrinfo child said: \(output.prefix(200))") }
         print("dns: getaddrinfo on threads \(rate(dns.gai))")
     }
     server.stop()
