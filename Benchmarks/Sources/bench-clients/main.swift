@@ -14,7 +14,9 @@
 // Each peer runs only if installed; a missing one prints n/a.
 import Foundation
 
-setvbuf(stdout, nil, _IOLBF, 0)  // a line at a time, so a run cut short still shows how far it got
+/// Unbuffered, so a run cut short still shows how far it got.
+func print(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+
 let arguments = CommandLine.arguments
 if arguments.count == 4, arguments[1] == "gai-child" {
     print(getaddrinfoLookups(count: Int(arguments[2])!, concurrency: Int(arguments[3])!))
