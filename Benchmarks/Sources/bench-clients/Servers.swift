@@ -1,25 +1,40 @@
 import Foundation
 
-/// The peer servers and tools the benchmark starts, each a child process stopped by pid.
+/// The peer servers and tools the benchmark starts, each a child process stopped by pid. Spawned with
+/// posix_spawn and reaped with waitpid, not Foundation's `Process`, whose child monitor was seen to miss
+/// exits here (a run then hung waiting for a child that was already a zombie).
 final class ChildServer {
-    let process: Process
+    let pid: pid_t
     let directory: String
 
     init(_ arguments: [String], directory: String) throws {
         self.directory = directory
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        guard let pid = spawnChild(arguments, output: nil) else { throw CocoaError(.executableLoad) }
+        self.pid = pid
     }
 
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
         try? FileManager.default.removeItem(atPath: directory)
     }
+}
+
+/// Starts `arguments` (looked up on PATH) with standard input and error on /dev/null and standard output
+/// on `output` (or /dev/null).
+func spawnChild(_ arguments: [String], output: Int32?) -> pid_t? {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    if let output { posix_spawn_file_actions_adddup2(&actions, output, 1) } else { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv = arguments.map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid = pid_t()
+    guard posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return nil }
+    return pid
 }
 
 func which(_ name: String) -> String? {
@@ -39,16 +54,26 @@ func temporaryDirectory(_ prefix: String) -> String {
 
 /// Runs a command to its end and returns its standard output.
 func capture(_ arguments: [String]) -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    guard (try? process.run()) != nil else { return "" }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
+    var fds: [Int32] = [-1, -1]
+    guard pipe(&fds) == 0 else { return "" }
+    // Close-on-exec, so no other child keeps the write end open (the reader would never see EOF).
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    guard let pid = spawnChild(arguments, output: fds[1]) else {
+        close(fds[0])
+        close(fds[1])
+        return ""
+    }
+    close(fds[1])
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = read(fds[0], &buffer, buffer.count)
+        if count > 0 { output += buffer[..<count] } else if count < 0 && errno == EINTR { continue } else { break }
+    }
+    close(fds[0])
+    var status: Int32 = 0
+    _ = waitpid(pid, &status, 0)
+    return String(decoding: output, as: UTF8.self)
 }
 
 func freePort() -> Int {
