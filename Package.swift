@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "WorkermanProcess", targets: ["WorkermanProcess"]),
         .library(name: "WorkermanComponents", targets: ["WorkermanComponents"]),
         .library(name: "WorkermanMySQL", targets: ["WorkermanMySQL"]),
+        .library(name: "WorkermanRedis", targets: ["WorkermanRedis"]),
+        .library(name: "WorkermanHTTPClient", targets: ["WorkermanHTTPClient"]),
         .library(name: "WorkermanTestSupport", targets: ["WorkermanTestSupport"]),
         .library(name: "WorkermanTLS", targets: ["WorkermanTLS"]),
         .library(name: "Workerman", targets: ["Workerman"]),
@@ -67,9 +69,9 @@ let package = Package(
         ),
         .target(
             name: "WorkermanComponents",
-            dependencies: ["WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop"],
+            dependencies: ["WorkermanProcess", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop", "WorkermanRedis"],
             path: "Sources/Components",
-            exclude: ["MySQL"],
+            exclude: ["MySQL", "Redis", "HTTPClient"],
             swiftSettings: strictSettings
         ),
         // The MySQL/MariaDB client (issue 15): a module of its own, linked only by those who use it.
@@ -77,6 +79,19 @@ let package = Package(
             name: "WorkermanMySQL",
             dependencies: ["WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop"],
             path: "Sources/Components/MySQL",
+            swiftSettings: strictSettings
+        ),
+        // Clients (issue 14), each a module of its own so a program links only the one it uses.
+        .target(
+            name: "WorkermanRedis",
+            dependencies: ["WorkermanTransport", "WorkermanEventLoop"],
+            path: "Sources/Components/Redis",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "WorkermanHTTPClient",
+            dependencies: ["WorkermanTransport", "WorkermanEventLoop", "CWorkermanShims"],
+            path: "Sources/Components/HTTPClient",
             swiftSettings: strictSettings
         ),
         .target(
@@ -189,6 +204,15 @@ let package = Package(
             name: "WorkermanComponentsTestServer",
             dependencies: ["Workerman"],
             path: "Tests/ComponentsTestServer",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WorkermanClientsTests",
+            dependencies: [
+                "WorkermanRedis", "WorkermanHTTPClient", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop", "WorkermanTestSupport",
+                "CWorkermanShims",
+            ],
+            path: "Tests/ClientsTests",
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -18,11 +18,14 @@ let package = Package(
         .executable(name: "bench-channel", targets: ["bench-channel"]),
         .executable(name: "bench-tls-load", targets: ["bench-tls-load"]),
         .executable(name: "bench-mysql", targets: ["bench-mysql"]),
+        .executable(name: "bench-clients", targets: ["bench-clients"]),
     ],
     dependencies: [
         // Named, so the product reference below holds whatever the checkout folder is called.
         .package(name: "swift-workerman", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.2"),
+        // The HTTP client's peer in bench-clients.
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
     ],
     targets: [
         // What every bench-* executable shares: clock, threads, rounds, medians, the result table.
@@ -100,6 +103,20 @@ let package = Package(
                 .product(name: "WorkermanEventLoop", package: "swift-workerman"),
             ],
             path: "Sources/bench-mysql",
+        // Our HTTP, Redis and DNS clients against AsyncHTTPClient, wrk, redis-benchmark and getaddrinfo.
+        .executableTarget(
+            name: "bench-clients",
+            dependencies: [
+                .product(name: "WorkermanHTTPClient", package: "swift-workerman"),
+                .product(name: "WorkermanRedis", package: "swift-workerman"),
+                .product(name: "WorkermanTransport", package: "swift-workerman"),
+                .product(name: "WorkermanEventLoop", package: "swift-workerman"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Sources/bench-clients",
             swiftSettings: strictSettings
         ),
     ],

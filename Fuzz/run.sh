@@ -9,6 +9,9 @@
 #   Fuzz/run.sh pushstats [libFuzzer options…]   # statistics datagrams, Gateway events
 #   Fuzz/run.sh tls [libFuzzer options…]         # the TLS server stream (needs OpenSSL 3 and openssl)
 #   Fuzz/run.sh mysql [libFuzzer options…]       # MySQL packet framing, session and row decoders
+#   Fuzz/run.sh resp [libFuzzer options…]        # Redis replies (RESP2)
+#   Fuzz/run.sh dns [libFuzzer options…]         # DNS messages (the resolver's parser)
+#   Fuzz/run.sh httpresponse [libFuzzer options…] # the HTTP client's response parser
 #   Fuzz/run.sh http -max_total_time=600         # bounded run
 #   Fuzz/run.sh http .build-fuzz/http/crash-<sha>   # replay one input
 #
@@ -22,7 +25,7 @@ root="$(cd "$here/.." && pwd)"
 target="${1:?usage: Fuzz/run.sh http|textframe|websocket|pushstats|tls|mysql [libFuzzer options…]}"
 shift
 testing=()
-components=0
+extra=()
 
 case "$target" in
     http) entry="$here/HTTPRequestFuzz/HTTPRequestFuzz.swift"; dict=(-dict="$here/http.dict") ;;
@@ -30,10 +33,14 @@ case "$target" in
     # The WebSocket entry drives the internal frame reader: its modules are built with -enable-testing.
     websocket) entry="$here/WebSocketFuzz/WebSocketFuzz.swift"; dict=(-dict="$here/websocket.dict"); testing=(-enable-testing) ;;
     # Statistics datagrams and the Gateway's Channel events: needs the Process and Components modules.
-    pushstats) entry="$here/PushStatisticsFuzz/PushStatisticsFuzz.swift"; dict=(); testing=(-enable-testing); components=1 ;;
+    pushstats) entry="$here/PushStatisticsFuzz/PushStatisticsFuzz.swift"; dict=(); testing=(-enable-testing) ;;
     # The TLS entry needs the Process and TLS modules too (WorkermanTLS reaches up to Worker).
     tls) entry="$here/TLSFuzz/TLSFuzz.swift"; dict=() ;;
     mysql) entry="$here/MySQLFuzz/MySQLFuzz.swift"; dict=(-dict="$here/mysql.dict") ;;
+    resp) entry="$here/RESPFuzz/RESPFuzz.swift"; dict=(-dict="$here/resp.dict") ;;
+    dns) entry="$here/DNSFuzz/DNSFuzz.swift"; dict=() ;;
+    httpresponse) entry="$here/HTTPResponseFuzz/HTTPResponseFuzz.swift"; dict=(-dict="$here/http.dict")
+        extra=("$root/Tests/ClientsTests/HTTPParserReplay.swift") ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
 esac
 
@@ -66,9 +73,13 @@ done
 module() {
     local name="$1" folder="$2"
     local sources=()
-    # Sources/Transport/TLS is a module of its own (WorkermanTLS), not part of WorkermanTransport.
+    # Subfolders that are modules of their own (as Package.swift excludes them) are left out.
     local prune=()
-    [ "$folder" = Transport ] && prune=(-path "$sources_root/Transport/TLS" -prune -o)
+    case "$folder" in
+        Transport) prune=(-path "$sources_root/Transport/TLS" -prune -o) ;;
+        Components) prune=(\( -path "$sources_root/Components/MySQL" -o -path "$sources_root/Components/Redis" \
+            -o -path "$sources_root/Components/HTTPClient" \) -prune -o) ;;
+    esac
     while IFS= read -r -d '' file; do sources+=("$file"); done < <(find "$sources_root/$folder" ${prune[@]+"${prune[@]}"} -name '*.swift' -print0 | sort -z)
     swiftc "${swift_flags[@]}" ${testing[@]+"${testing[@]}"} -wmo -module-name "$name" -emit-module -emit-module-path "$build/modules/$name.swiftmodule" \
         -c "${sources[@]}" -o "$build/$name.o"
@@ -76,24 +87,26 @@ module() {
 }
 module WorkermanEventLoop EventLoop
 module WorkermanTransport Transport
-module WorkermanProtocols Protocols
-module WorkermanTestSupport TestSupport
-if [ "$components" = 1 ]; then
-    module WorkermanProcess Process
-    module WorkermanComponents Components
-fi
-if [ "$target" = tls ]; then
-    module WorkermanProcess Process
-    module WorkermanTLS Transport/TLS
-    # A throwaway certificate for the fuzzed server (never committed).
-    export TLS_FUZZ_DIR="$build/certs"
-    mkdir -p "$TLS_FUZZ_DIR"
-    [ -f "$TLS_FUZZ_DIR/cert.pem" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-        -keyout "$TLS_FUZZ_DIR/key.pem" -out "$TLS_FUZZ_DIR/cert.pem" -days 3650 -subj /CN=localhost 2>/dev/null
-fi
-[ "$target" = mysql ] && module WorkermanMySQL Components/MySQL
+# Only what each target imports (Protocols is the slow one to build with ASan).
+case "$target" in
+    http|textframe|websocket) module WorkermanProtocols Protocols; module WorkermanTestSupport TestSupport ;;
+    resp) module WorkermanTestSupport TestSupport; module WorkermanRedis Components/Redis ;;
+    httpresponse) module WorkermanHTTPClient Components/HTTPClient ;;
+    mysql) module WorkermanProtocols Protocols; module WorkermanMySQL Components/MySQL ;;
+    pushstats)
+        module WorkermanProtocols Protocols; module WorkermanTestSupport TestSupport
+        module WorkermanProcess Process; module WorkermanRedis Components/Redis; module WorkermanComponents Components ;;
+    tls)
+        module WorkermanProtocols Protocols; module WorkermanTestSupport TestSupport
+        module WorkermanProcess Process; module WorkermanTLS Transport/TLS
+        # A throwaway certificate for the fuzzed server (never committed).
+        export TLS_FUZZ_DIR="$build/certs"
+        mkdir -p "$TLS_FUZZ_DIR"
+        [ -f "$TLS_FUZZ_DIR/cert.pem" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -keyout "$TLS_FUZZ_DIR/key.pem" -out "$TLS_FUZZ_DIR/cert.pem" -days 3650 -subj /CN=localhost 2>/dev/null ;;
+esac
 
-swiftc "${swift_flags[@]}" "$entry" "${objects[@]}" -o "$build/fuzz-$target"
+swiftc "${swift_flags[@]}" "$entry" ${extra[@]+"${extra[@]}"} "${objects[@]}" -o "$build/fuzz-$target"
 
 # Seeds are copied so the checked-in corpus stays as it is.
 if [ -d "$here/corpus/$target" ]; then cp -n "$here/corpus/$target"/* "$work"/ 2>/dev/null || true; fi

@@ -1,4 +1,5 @@
 import WorkermanEventLoop
+import WorkermanRedis
 import WorkermanTransport
 
 /// Channel over Redis, so clients on many machines share one broker: events are pub/sub channels

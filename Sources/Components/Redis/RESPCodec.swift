@@ -41,6 +41,11 @@ public struct RESPCodec: Codec {
     }
 
     public mutating func encode(_ command: RedisCommand, into buffer: inout ByteBuffer, _ context: inout CodecContext) {
+        Self.encode(command, into: &buffer)
+    }
+
+    /// Appends `command` as a RESP array of bulk strings (what pipelines batch into one write).
+    public static func encode(_ command: RedisCommand, into buffer: inout ByteBuffer) {
         buffer.append("*\(command.arguments.count)\r\n")
         for argument in command.arguments {
             buffer.append("$\(argument.readableBytes)\r\n")

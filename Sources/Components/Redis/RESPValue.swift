@@ -76,3 +76,53 @@ public struct RedisArgument: Sendable, ExpressibleByStringLiteral, ExpressibleBy
     public init(stringLiteral value: String) { self.init(value) }
     public init(integerLiteral value: Int) { self.init(value) }
 }
+
+extension RedisCommand {
+    /// A command from its name and a list of arguments (for helpers with a variable number of them).
+    public init(_ name: String, arguments: [RedisArgument]) {
+        var all = [ByteBuffer(name)]
+        all.reserveCapacity(arguments.count + 1)
+        for argument in arguments { all.append(argument.bytes) }
+        self.init(all)
+    }
+}
+
+/// What the typed helpers take as a value: text, bytes or numbers, sent as Redis' bulk strings.
+///
+/// ```swift
+/// redis.set("ratio", to: 0.75)
+/// redis.set("blob", to: ByteBuffer([0, 1, 2]))
+/// ```
+public protocol RedisArgumentConvertible {
+    var redisArgument: RedisArgument { get }
+}
+
+extension RedisArgument: RedisArgumentConvertible {
+    public var redisArgument: RedisArgument { self }
+    /// A number as Redis reads it (`ZADD` scores, `INCRBYFLOAT`): shortest exact decimal, `inf`, `-inf`.
+    public init(_ number: Double) {
+        if number == .infinity {
+            self.init("+inf")
+        } else if number == -.infinity {
+            self.init("-inf")
+        } else {
+            self.init("\(number)")
+        }
+    }
+}
+
+extension String: RedisArgumentConvertible {
+    public var redisArgument: RedisArgument { RedisArgument(self) }
+}
+
+extension Int: RedisArgumentConvertible {
+    public var redisArgument: RedisArgument { RedisArgument(self) }
+}
+
+extension Double: RedisArgumentConvertible {
+    public var redisArgument: RedisArgument { RedisArgument(self) }
+}
+
+extension ByteBuffer: RedisArgumentConvertible {
+    public var redisArgument: RedisArgument { RedisArgument(self) }
+}

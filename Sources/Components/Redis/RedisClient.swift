@@ -1,73 +1,69 @@
 import WorkermanEventLoop
 import WorkermanTransport
 
-/// Why a Redis command failed.
-public struct RedisError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Equatable, Sendable {
-        /// Redis answered `-ERR …` (the message is in `detail`).
-        case server
-        /// The connection failed or closed with the command unanswered.
-        case connection
-        /// An address that does not parse.
-        case invalidAddress
-    }
-
-    public let code: Code
-    public let detail: String
-
-    public init(_ code: Code, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-
-    public var description: String { "Redis \(code.rawValue) error: \(detail)" }
-}
-
-/// A small asynchronous Redis client over one connection (RESP2): commands are pipelined and their
-/// replies matched in order. After `SUBSCRIBE` the connection is a subscriber: published messages
-/// (and subscribe confirmations) arrive through `onPush`. It does not reconnect by itself: `onClose`
-/// says when, and `connect()` starts again (the Channel backend reconnects every second).
+/// An asynchronous Redis client over one connection (RESP2), on the loop: every command through
+/// `send` (or the typed helpers: `get`, `hset`, `zadd`, …), replies matched in order, so commands issued
+/// back to back are pipelined. `pipeline` and `transaction` send many at once; `subscribe`/`psubscribe`
+/// make it a subscriber. With `reconnectDelay` set it reconnects by itself (with `AUTH`, `SELECT` and
+/// its subscriptions again); commands in flight when a connection is lost fail with `.connection`.
+///
+/// Every completion runs once, on the loop, with a typed `RedisError`: an async form is a thin wrapper.
 ///
 /// ```swift
 /// let redis = try RedisClient(loop: loop, address: "127.0.0.1:6379")
 /// redis.connect()
 /// redis.send(["INCR", "visits"]) { reply in print(try reply.get()) }
+/// redis.set("greeting", to: "hello") { _ in }
+/// redis.get("greeting") { result in print(result) }   // .success("hello")
 /// ```
-public final class RedisClient {
+public final class RedisClient: RedisCommandSender {
     public let loop: EventLoop
     public let address: String
+    public var configuration: RedisConfiguration
     private let url: String
 
-    /// Called once connected.
+    /// Called each time a connection is ready (after `AUTH`/`SELECT`).
     public var onConnect: (() -> Void)?
-    /// Called when the connection is gone (commands waiting have failed by then), with the reason.
+    /// Called when a connection is gone (commands waiting have failed by then), with the reason.
     public var onClose: ((RedisError) -> Void)?
-    /// Messages of a subscriber connection: `["message", channel, payload]`, `["subscribe", channel, n]` …
+    /// Every message of a subscriber connection, raw: `["message", channel, payload]`,
+    /// `["subscribe", channel, n]` … (the handlers given to `subscribe` get them decoded).
     public var onPush: ((RESPValue) -> Void)?
     /// Called when the send buffer empties after having held data (for callers that pace themselves).
     public var onDrain: (() -> Void)?
-    /// Seconds a connection attempt may take.
-    public var connectTimeout = 5.0
+    /// Seconds a connection attempt may take (`configuration.connectTimeout`).
+    public var connectTimeout: Double {
+        get { configuration.connectTimeout }
+        set { configuration.connectTimeout = newValue }
+    }
 
     private var connection: TCPClient<RESPCodec>?
+    /// Connected, and `AUTH`/`SELECT` (if any) answered.
     public private(set) var isConnected = false
-    private var waiters = FIFO<(Result<RESPValue, RedisError>) -> Void>()
-    /// Commands issued while connecting, sent once connected.
-    private var unsent: [RedisCommand] = []
-    private var isSubscriber = false
+    private var waiters = PendingReplies<ReplyWaiter>()
+    /// Commands issued while connecting (or waiting to reconnect), sent once ready.
+    private var unsent: [(command: RedisCommand, waiter: ReplyWaiter, expectsReply: Bool)] = []
     private var closeReason: RedisError?
+    private var closedByUser = false
+    private var reconnectTimer: TimerID?
+    private var failedAttempts = 0
+    private var handshakeReplies = 0
+    var subscriptions = SubscriptionState()
 
     /// A client of the Redis server at `address` (`host:port` or `unix:///path`); call `connect()`.
     ///
     /// - Throws: `RedisError` `.invalidAddress`.
-    public init(loop: EventLoop, address: String = "127.0.0.1:6379") throws(RedisError) {
+    public init(loop: EventLoop, address: String = "127.0.0.1:6379", configuration: RedisConfiguration = RedisConfiguration())
+        throws(RedisError)
+    {
         self.loop = loop
         self.address = address
+        self.configuration = configuration
         url = address.hasPrefix("unix://") ? address : "tcp://" + address
         do {
             _ = try Endpoint(url)
         } catch {
-            throw RedisError(.invalidAddress, "\(error)")
+            throw RedisError(.invalidAddress, "\(address): \(error)")
         }
     }
 
@@ -77,73 +73,155 @@ public final class RedisClient {
         return connection.sendBufferQueueSize < connection.maxSendBufferSize / 2
     }
 
-    /// Whether a connection is open or being opened.
-    public var isActive: Bool { connection != nil }
+    /// Whether a connection is open or being opened (or a reconnect is due).
+    public var isActive: Bool { connection != nil || reconnectTimer != nil }
+
+    /// Commands sent and not answered yet, plus those waiting for a connection (a pool sends to the
+    /// client with the fewest).
+    public var pendingCount: Int { waiters.count + unsent.count }
 
     /// Opens the connection (does nothing while one is open or opening).
     public func connect() {
         guard connection == nil else { return }
+        closedByUser = false
+        if let reconnectTimer { loop.cancelTimer(reconnectTimer) }
+        reconnectTimer = nil
         let connection: TCPClient<RESPCodec>
         do {
             connection = try TCPClient<RESPCodec>(loop: loop, url: url)
         } catch {
-            closeReason = RedisError(.invalidAddress, "\(error)")
+            closeReason = RedisError(.invalidAddress, "\(address): \(error)")
             loop.nextTick { [weak self] in self?.closed() }
             return
         }
-        connection.connectTimeout = connectTimeout
-        connection.onConnect = { [weak self] connection in
-            guard let self else { return }
-            self.isConnected = true
-            for command in self.unsent { connection.send(command) }
-            self.unsent.removeAll()
-            self.onConnect?()
-        }
+        connection.connectTimeout = configuration.connectTimeout
+        connection.maxPackageSize = configuration.maxReplySize
+        connection.maxSendBufferSize = configuration.maxSendBufferSize
+        connection.onConnect = { [weak self] _ in self?.connected() }
         connection.onMessage = { [weak self] _, reply in self?.received(reply) }
         connection.onBufferDrain = { [weak self] _ in self?.onDrain?() }
         connection.onError = { [weak self] _, error in
-            if self?.closeReason == nil { self?.closeReason = RedisError(.connection, error.description) }
+            guard let self, self.closeReason == nil else { return }
+            self.closeReason = RedisError(.connection, "\(self.address): \(error.description)")
         }
         connection.onClose = { [weak self] _ in self?.closed() }
         self.connection = connection
         closeReason = nil
-        isSubscriber = false
+        subscriptions.connectionStarted()
         connection.connect()
     }
 
     /// Sends `command`; `reply` runs on the loop with Redis' answer (`-ERR` answers are failures).
-    /// Commands issued before the connection is up wait for it; on a closed client they fail at once.
+    /// Commands issued before the connection is ready wait for it; on a closed client they fail at once.
     public func send(_ command: RedisCommand, _ reply: ((Result<RESPValue, RedisError>) -> Void)? = nil) {
-        let name = command.name
-        let expectsReply = !(isSubscriber || Self.subscribing.contains(name)) || name == "PING"
-        if Self.subscribing.contains(name) { isSubscriber = true }
-        if expectsReply {
-            waiters.push(reply ?? { _ in })
-        }
-        if isConnected, let connection {
-            connection.send(command)
-        } else if connection != nil {
-            unsent.append(command)
-        } else if expectsReply {
-            _ = waiters.pop()
-            loop.nextTick { reply?(.failure(RedisError(.connection, "not connected"))) }
-        }
+        let expectsReply = subscriptions.expectsReply(command.name)
+        let waiter: ReplyWaiter = expectsReply ? (reply.map { .single($0) } ?? .ignored) : .ignored
+        enqueue(command, waiter, expectsReply: expectsReply)
     }
 
-    /// Closes the connection; commands waiting fail.
+    /// Closes the connection and stops reconnecting; commands waiting fail.
     public func close() {
-        closeReason = RedisError(.connection, "closed by the client")
-        connection?.destroy()
+        closedByUser = true
+        if let reconnectTimer { loop.cancelTimer(reconnectTimer) }
+        reconnectTimer = nil
+        closeReason = RedisError(.connection, "\(address): closed by the client")
+        if let connection {
+            connection.destroy()
+        } else {
+            failUnsent(closeReason!)
+        }
     }
 
     // MARK: - Plumbing
 
-    /// Commands whose confirmations arrive as pushes, not replies.
-    private static let subscribing: Set<String> = ["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"]
-    private static let pushKinds: Set<String> = ["message", "pmessage", "subscribe", "unsubscribe", "psubscribe", "punsubscribe"]
+    /// Sends (or queues) one command with its waiter; shared by `send`, pipelines and transactions.
+    func enqueue(_ command: RedisCommand, _ waiter: ReplyWaiter, expectsReply: Bool = true) {
+        if isConnected, let connection {
+            if expectsReply { waiters.push(waiter) }
+            if connection.send(command) == .failed, expectsReply {
+                // Refused (send buffer full): the waiter we just pushed is the last one; nothing after it.
+                dropLastWaiter(RedisError(.queueFull, "\(address): send buffer full (\(configuration.maxSendBufferSize) bytes)"))
+            }
+        } else if connection != nil || reconnectTimer != nil {
+            guard unsent.count < configuration.maxQueuedCommands else {
+                let error = RedisError(.queueFull, "\(address): \(unsent.count) commands already wait for a connection")
+                loop.nextTick { waiter.deliver(.failure(error)) }
+                return
+            }
+            unsent.append((command, waiter, expectsReply))
+        } else {
+            let error = RedisError(.connection, "\(address): not connected")
+            loop.nextTick { waiter.deliver(.failure(error)) }
+        }
+    }
+
+    /// Sends many commands as one write (a pipeline) when connected.
+    func enqueue(batch commands: [RedisCommand], _ body: @escaping (Int, Result<RESPValue, RedisError>) -> Void) {
+        guard isConnected, let connection, !subscriptions.isSubscriber else {
+            for (index, command) in commands.enumerated() { enqueue(command, .element(index, body)) }
+            return
+        }
+        var buffer = ByteBuffer()
+        for (index, command) in commands.enumerated() {
+            RESPCodec.encode(command, into: &buffer)
+            waiters.push(.element(index, body))
+        }
+        if connection.sendRaw(buffer) == .failed {
+            let error = RedisError(.queueFull, "\(address): send buffer full (\(configuration.maxSendBufferSize) bytes)")
+            for _ in commands { dropLastWaiter(error) }
+        }
+    }
+
+    private func dropLastWaiter(_ error: RedisError) {
+        var kept = Array(waiters.drain())
+        let dropped = kept.removeLast()
+        for waiter in kept { waiters.push(waiter) }
+        loop.nextTick { dropped.deliver(.failure(error)) }
+    }
+
+    private func connected() {
+        failedAttempts = 0
+        var handshake: [RedisCommand] = []
+        if let password = configuration.password {
+            if let username = configuration.username {
+                handshake.append(RedisCommand("AUTH", RedisArgument(username), RedisArgument(password)))
+            } else {
+                handshake.append(RedisCommand("AUTH", RedisArgument(password)))
+            }
+        }
+        if configuration.database != 0 { handshake.append(RedisCommand("SELECT", RedisArgument(configuration.database))) }
+        handshakeReplies = handshake.count
+        for command in handshake {
+            waiters.push(.single { [weak self] result in self?.handshakeAnswered(command.name, result) })
+            connection?.send(command)
+        }
+        if handshake.isEmpty { becomeReady() }
+    }
+
+    private func handshakeAnswered(_ name: String, _ result: Result<RESPValue, RedisError>) {
+        if case .failure(let error) = result {
+            if error.code == .server {
+                closeReason = RedisError(.handshake, "\(address): \(name) failed: \(error.detail)")
+                connection?.destroy()
+            }
+            return
+        }
+        handshakeReplies -= 1
+        if handshakeReplies == 0 { becomeReady() }
+    }
+
+    private func becomeReady() {
+        guard let connection else { return }
+        isConnected = true
+        for command in subscriptions.resubscribeCommands() { connection.send(command) }
+        let queued = unsent
+        unsent.removeAll()
+        for entry in queued { enqueue(entry.command, entry.waiter, expectsReply: entry.expectsReply) }
+        onConnect?()
+    }
 
     private func received(_ reply: RESPValue) {
-        if isSubscriber, case .array(let parts) = reply, let kind = parts.first?.string, Self.pushKinds.contains(kind) {
+        if subscriptions.isSubscriber, subscriptions.handlePush(reply) {
             onPush?(reply)
             return
         }
@@ -152,18 +230,39 @@ public final class RedisClient {
             return
         }
         if case .error(let message) = reply {
-            waiter(.failure(RedisError(.server, message)))
+            waiter.deliver(.failure(RedisError(.server, message)))
         } else {
-            waiter(.success(reply))
+            waiter.deliver(.success(reply))
         }
     }
 
     private func closed() {
-        let reason = closeReason ?? RedisError(.connection, isConnected ? "the server closed the connection" : "could not connect")
+        let wasConnected = isConnected
+        let reason =
+            closeReason
+            ?? RedisError(.connection, "\(address): " + (wasConnected ? "the server closed the connection" : "could not connect"))
         isConnected = false
         connection = nil
-        unsent.removeAll()
-        for waiter in waiters.removeAll() { waiter(.failure(reason)) }
+        for waiter in waiters.drain() { waiter.deliver(.failure(reason)) }
+        subscriptions.connectionLost(reason)
+        if let delay = configuration.reconnectDelay, !closedByUser, reason.code != .invalidAddress {
+            let wait = min(configuration.maxReconnectDelay, delay * Double(1 << min(failedAttempts, 16)))
+            failedAttempts += 1
+            // Commands queued for this attempt fail now; new ones wait for the next attempt.
+            failUnsent(reason)
+            reconnectTimer = try? loop.addTimer(after: wait) { [weak self] in
+                self?.reconnectTimer = nil
+                self?.connect()
+            }
+        } else {
+            failUnsent(reason)
+        }
         onClose?(reason)
+    }
+
+    private func failUnsent(_ reason: RedisError) {
+        let queued = unsent
+        unsent.removeAll()
+        for entry in queued where entry.expectsReply { entry.waiter.deliver(.failure(reason)) }
     }
 }

@@ -27,8 +27,33 @@ enum Resolver {
         }
     }
 
-    /// Resolves `host` and calls `completion` on the loop thread with the first address.
+    /// Resolves `host` and calls `completion` on the loop thread with the first address: through the
+    /// loop's `DNSResolver`, or `getaddrinfo` when its mode is `.system` (or it has no server to ask).
     static func resolve(
+        host: String,
+        port: Int,
+        on loop: EventLoop,
+        completion: @escaping (Result<SocketAddress, TransportError>) -> Void
+    ) {
+        let resolver = DNSResolver.of(loop)
+        guard resolver.mode == .builtIn else { return resolveOnThread(host: host, port: port, on: loop, completion: completion) }
+        resolver.resolve(host) { result in
+            switch result {
+            case .success(let addresses):
+                guard let first = addresses.first, let address = try? SocketAddress(ip: first, port: port) else {
+                    return completion(.failure(TransportError(.unresolvable, "resolve \(host)", detail: "no address")))
+                }
+                completion(.success(address))
+            case .failure(let error) where error.code == .unavailable:
+                resolveOnThread(host: host, port: port, on: loop, completion: completion)
+            case .failure(let error):
+                completion(.failure(TransportError(.unresolvable, "resolve \(host)", detail: error.description)))
+            }
+        }
+    }
+
+    /// `getaddrinfo` on a helper thread.
+    static func resolveOnThread(
         host: String,
         port: Int,
         on loop: EventLoop,
