@@ -74,3 +74,16 @@ struct WorkersNamespaceTests {
         #expect(Workers.settings.processTitle == "Back")
     }
 }
+
+@Suite("Master secret")
+struct MasterSecretTests {
+    /// Each master makes its own: 32 random bytes, handed to children as 64 hex digits.
+    @Test func eachMasterMakesANewSecret() throws {
+        MasterSecret.makeForMaster()
+        let first = try #require(MasterSecret.seed)
+        MasterSecret.makeForMaster()
+        let second = try #require(MasterSecret.seed)
+        #expect(first.count == 32 && second.count == 32)
+        #expect(first != second)
+    }
+}

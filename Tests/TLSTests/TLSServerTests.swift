@@ -206,8 +206,9 @@ final class TLSServerTests: XCTestCase {
     }
 
     /// Another child builds its own configuration from the same files: a session from one resumes on the
-    /// other, since both derive the same ticket key.
+    /// other, since both derive the same ticket key from their master's secret.
     func testSessionResumesOnAnotherProcessConfiguration() throws {
+        MasterSecret.makeForMaster()  // what every child of one master is started with
         let first = try startHTTPS(tls())
         let second = try startHTTPS(tls())
         let session = certificates.directory + "/session-\(UInt32.random(in: 0...UInt32.max)).pem"

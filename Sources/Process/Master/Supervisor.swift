@@ -51,6 +51,7 @@ final class Supervisor {
         self.daemon = daemon
         self.executable = ChildSpawner.executablePath()
         self.loop = try EventLoop()
+        MasterSecret.makeForMaster()
         for worker in plan {
             if let problem = worker.settingProblem {
                 throw ProcessError(.invalidSetting, "worker \(worker.name) (\(worker.address ?? "no listener"))", detail: problem)
@@ -115,6 +116,7 @@ final class Supervisor {
             ChildEnvironment.logFile: paths.logFile,
         ]
         if daemon { environment[ChildEnvironment.daemon] = "1" }
+        environment[MasterSecret.variable] = MasterSecret.environmentValue
         let listener = listeners[slot.workerIndex]
         if listener != nil { environment[ChildEnvironment.listenFD] = String(ChildEnvironment.inheritedListenFD) }
         do {

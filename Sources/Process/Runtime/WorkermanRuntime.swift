@@ -10,6 +10,7 @@ enum WorkermanRuntime {
     static func runAll(arguments: [String]) -> Never {
         let plan = WorkerRegistry.shared.seal()
         let settings = WorkerRegistry.settingsLock.value
+        _ = MasterSecret.seed  // a child takes it out of its environment before the program goes on
         let role = ChildEnvironment.take()
         switch role[ChildEnvironment.role] {
         case "worker":

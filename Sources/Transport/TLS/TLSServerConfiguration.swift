@@ -41,8 +41,8 @@ public final class TLSServerConfiguration: StreamSecurity {
     ///   - maxConcurrentHandshakes: past this many handshakes in progress in a process, new
     ///     connections are closed at once.
     ///   - sessionCache: resumption (session cache and tickets); tickets are encrypted with a key every
-    ///     process derives from the private key, so a client resumes on any child, renewed every
-    ///     `ticketKeyRotation` seconds.
+    ///     child of one master derives from the master's random secret, so a client resumes on any child,
+    ///     renewed every `ticketKeyRotation` seconds.
     /// - Throws: `TransportError` naming the file and OpenSSL's reason, or that OpenSSL 3 is missing.
     public init(
         certificateChain: String,
@@ -76,7 +76,7 @@ public final class TLSServerConfiguration: StreamSecurity {
         self.handshakeTimeout = handshakeTimeout
         self.maxConcurrentHandshakes = max(1, maxConcurrentHandshakes)
         if sessionCache {
-            ticketKeys = TLSTicketKeys(keyFile: privateKey, rotation: ticketKeyRotation)
+            ticketKeys = TLSTicketKeys(rotation: ticketKeyRotation)
             ticketKeys?.refresh(context)
         }
     }

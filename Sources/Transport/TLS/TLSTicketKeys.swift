@@ -1,5 +1,6 @@
 import CWorkermanShims
 import WorkermanEventLoop
+import WorkermanProcess
 import WorkermanTransport
 
 #if canImport(Glibc)
@@ -10,20 +11,21 @@ import Glibc
 /// session on whichever child accepts it next (Workerman's children each make a random key, and a
 /// client resumes only if it lands on the same one).
 ///
-/// The key is SHA-256 of the private key file's bytes and the current rotation period: secret exactly
-/// as long as the private key is, the same in every process that reads the same key, and new each
-/// period without a word between processes (tickets from the previous period then fall back to a full
-/// handshake). A new private key (a reload after renewal) also gives new ticket keys.
+/// The key is SHA-256 of the master's random secret (`MasterSecret`, handed to each child as it starts)
+/// and the current rotation period: the same in every child of one master, new each period without a
+/// word between processes (tickets from the previous period then fall back to a full handshake), and
+/// gone with the master. Nothing on disk leads to it: had it come from the private key file, whoever
+/// stole that file later could decrypt every ticket ever issued, and with TLS 1.2 the sessions too.
 struct TLSTicketKeys {
     /// Seconds each key is used.
     let rotation: Int
     private let secret: [UInt8]
     private(set) var period = -1
 
-    /// Reads `keyFile` (nil when it cannot be read: the context keeps OpenSSL's own random keys).
-    init?(keyFile: String, rotation: Int) {
-        guard let bytes = Self.read(keyFile), !bytes.isEmpty else { return nil }
-        self.secret = bytes
+    /// Nil outside a master's children (no shared secret): the context keeps OpenSSL's own random keys.
+    init?(rotation: Int, secret: [UInt8]? = MasterSecret.seed) {
+        guard let secret, !secret.isEmpty else { return nil }
+        self.secret = secret
         self.rotation = max(60, rotation)
     }
 
@@ -43,19 +45,5 @@ struct TLSTicketKeys {
         var digest = [UInt8](repeating: 0, count: 32)
         bytes.withUnsafeBytes { _ = wm_tls_sha256($0.baseAddress, $0.count, &digest) }
         return digest
-    }
-
-    private static func read(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            guard count > 0 else { break }
-            bytes += chunk.prefix(count)
-        }
-        return bytes
     }
 }
