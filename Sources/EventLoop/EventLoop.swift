@@ -197,7 +197,7 @@ public final class EventLoop {
     }
 
     /// Whether jobs wait for the next tick (`nextTick`): an embedded connection steps its loop until none do.
-    package var hasDeferredJobs: Bool { !deferredJobs.isEmpty }
+    package var hasDeferredJobs: Bool { !deferredJobs.isEmpty || executor.hasLocalJobs || core.hasExecutorJobs }
 
     /// Whether anything would keep `run(.untilIdle)` going.
     public var hasWork: Bool {
@@ -272,6 +272,9 @@ public final class EventLoop {
 
         dispatchReadyEvents(count: found)
         runDeferredJobs()
+        // Stepped by hand, the loop may sit on a backend that never reports the handle's wake-up (a scripted
+        // one): executor jobs sent between ticks are collected here instead.
+        if bindsThread { core.takeExecutorJobs(into: &executor.localJobs) }
         if executor.hasLocalJobs {
             activityRecord.pointee.callback = ActivityCallback.task.rawValue
             executor.runLocalJobs()

@@ -133,6 +133,7 @@ final class HandleCore: @unchecked Sendable {  // safe: state under `state`'s lo
     }
 
     var hasJobs: Bool { state.withLock { !$0.jobs.isEmpty || !$0.executorJobs.isEmpty } }
+    var hasExecutorJobs: Bool { state.withLock { !$0.executorJobs.isEmpty } }
 
     /// Refuses executor jobs from now on and returns those still queued.
     func closeExecutor() -> [UnownedJob] {

@@ -132,7 +132,7 @@ struct LoopExecutorTests {
         let other = LoopBound(try EventLoop(), loop: loop)  // idle until the thread runs it
         let otherThread = try BackgroundThread {
             let otherLoop = other.value
-            try? otherLoop.addTimer(after: 5) { otherLoop.stop() }
+            _ = try? otherLoop.addTimer(after: 5) { otherLoop.stop() }
             otherLoop.task { otherLoop in
                 let onLoop = await counter.increment()
                 record.add("from another loop on loop: \(onLoop), back: \(otherLoop.handle.inLoopThread)")

@@ -68,6 +68,9 @@ public class Connection {
     /// Called when queued output drains, before `onBufferDrain`: a streamer in a layer above (a static
     /// file) produces the next piece from here, so it never queues more than it must.
     @exclusivity(unchecked) package var drainHook: (() -> Void)?
+    /// The async handlers' task and queued messages, made by the first async callback (see
+    /// `ConnectionTasks`); nil for a connection with sync callbacks only.
+    package var taskState: (any ConnectionTaskState)?
     /// Weak: the owner (a server, or a client itself) holds the connection, not the other way round.
     weak var owner: (any ConnectionOwner)?
 
