@@ -185,4 +185,27 @@ struct AsyncHandlerTests {
         handlers.onMessageAsync = nil
         #expect(handlers.onMessage == nil)
     }
+
+    /// Over a real loopback socket: three pipelined requests whose handlers await `Task.sleep` (a timer on
+    /// the runtime's own threads, as a SwiftNIO client resumes on its own) for 30, 10 and 0 ms; each
+    /// resumes on the loop thread, and the answers come back in request order.
+    @Test func pipelinedRequestsOverASocketAreAnsweredInOrder() throws {
+        let harness = try WSLoop()
+        let server = try harness.server(HTTPServerCodec.self) { server in
+            server.onMessageAsync = { connection, request in
+                let delay = Int(request.path.dropFirst()) ?? 0
+                try await Task.sleep(for: .milliseconds(delay))
+                connection.loop.preconditionOnLoop()
+                connection.send(.response(HTTPResponse(body: "waited \(delay)")))
+            }
+        }
+        let client = try RawHTTPClient(harness, port: server.port)
+        client.send(request("/30") + request("/10") + request("/0"))
+        #expect(harness.until { client.responses.count >= 3 })
+        #expect(client.responses.map(\.text) == ["waited 30", "waited 10", "waited 0"])
+        client.connection.close()
+        harness.settle()
+        #expect(TransportContext.of(harness.loop).tasks.count == 0)
+        harness.finish()
+    }
 }

@@ -39,8 +39,8 @@ final class ConnectionTasks<C: Codec>: TrackedTask, ConnectionTaskState {
 
     /// The connection's state, made on first use.
     static func of(_ connection: TCPConnection<C>) -> ConnectionTasks<C> {
-        if let state = connection.taskState {
-            // Only this type is ever stored for a `TCPConnection<C>`.
+        // The type test is a pointer comparison; the slot may hold a `messages` stream's state instead.
+        if let state = connection.taskState, type(of: state) == ConnectionTasks<C>.self {
             return unsafeDowncast(state, to: ConnectionTasks<C>.self)
         }
         let state = ConnectionTasks(connection: connection)
