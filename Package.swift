@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "autobahn-client", targets: ["WorkermanAutobahnClient"]),
         .executable(name: "channel-cluster-push", targets: ["WorkermanChannelClusterPush"]),
         .executable(name: "channel-group-send", targets: ["WorkermanChannelGroupSend"]),
+        .executable(name: "async-services", targets: ["WorkermanAsyncServices"]),
     ],
     targets: [
         // libdl: zlib is opened at run time (permessage-deflate), never linked (glibc before 2.34 keeps
@@ -138,6 +139,13 @@ let package = Package(
             name: "WorkermanChannelGroupSend",
             dependencies: ["Workerman"],
             path: "Examples/ChannelGroupSend",
+            swiftSettings: strictSettings
+        ),
+        // async/await (issue 13): an HTTP handler awaiting GlobalData, Channel and a second HTTP service.
+        .executableTarget(
+            name: "WorkermanAsyncServices",
+            dependencies: ["Workerman"],
+            path: "Examples/AsyncServices",
             swiftSettings: strictSettings
         ),
         .executableTarget(
