@@ -28,15 +28,17 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     // written only on the loop thread (the enqueue path checks `core.isLoopThread` before touching them,
     // and only the loop runs, drains or closes them).
     let core: HandleCore
+    // `@exclusivity(unchecked)`, as the loop's own tick state: read every tick, and no access to them spans
+    // a call that could reach them again (jobs run from a local array, not from the property).
     /// Jobs to run in this tick's executor phase, in the order they were enqueued. Loop thread only.
-    var localJobs: [UnownedJob] = []
+    @exclusivity(unchecked) var localJobs: [UnownedJob] = []
     /// The storage of the last batch, swapped back in so a steady state does not reallocate. Loop thread only.
-    private var spareJobs: [UnownedJob] = []
+    @exclusivity(unchecked) private var spareJobs: [UnownedJob] = []
     /// How many jobs one executor phase runs at most before the loop polls again (the rest run in the next
     /// tick, without blocking): a task that keeps yielding must not starve I/O and timers.
     static let jobsPerTick = 4096
     /// Set when the loop closed: no tick will run `localJobs` again. Loop thread only.
-    private var isClosed = false
+    @exclusivity(unchecked) private var isClosed = false
 
     init(core: HandleCore) {
         self.core = core
