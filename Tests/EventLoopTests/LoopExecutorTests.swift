@@ -129,7 +129,8 @@ struct LoopExecutorTests {
         let loop = harness.loop
         let counter = LoopCounter(executor: loop.executor, handle: loop.handle)
         let record = Record()
-        let other = LoopBound(try EventLoop(), loop: loop)  // idle until the thread runs it
+        let otherLoop = try EventLoop()
+        let other = LoopBound(otherLoop, loop: otherLoop)  // idle until the thread runs it
         let otherThread = try BackgroundThread {
             let otherLoop = other.value
             _ = try? otherLoop.addTimer(after: 5) { otherLoop.stop() }
