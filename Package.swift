@@ -28,6 +28,7 @@ let package = Package(
         .executable(name: "channel-group-send", targets: ["WorkermanChannelGroupSend"]),
         .executable(name: "https-wss", targets: ["WorkermanHTTPSAndWSS"]),
         .executable(name: "mysql-json", targets: ["WorkermanMySQLJSON"]),
+        .executable(name: "async-services", targets: ["WorkermanAsyncServices"]),
     ],
     targets: [
         // libdl: zlib is opened at run time (permessage-deflate), never linked (glibc before 2.34 keeps
@@ -198,6 +199,13 @@ let package = Package(
             name: "WorkermanMySQLJSON",
             dependencies: ["Workerman", "WorkermanMySQL"],
             path: "Examples/MySQLJSON",
+            swiftSettings: strictSettings
+        ),
+        // async/await (issue 13): an HTTP handler awaiting GlobalData, Channel and a second HTTP service.
+        .executableTarget(
+            name: "WorkermanAsyncServices",
+            dependencies: ["Workerman"],
+            path: "Examples/AsyncServices",
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -15,6 +15,10 @@
 //               reused (the registration's generation travels with the event).
 //               Jobs sent through the handle run here, when its wake-up descriptor is reported.
 //   5. next tick — run the jobs queued with `nextTick`; jobs they queue run in the next tick.
+//   5b. tasks — run the concurrency jobs queued on the loop's executor (`LoopExecutor`): a task resumed in
+//               this tick runs in this tick, and so do the jobs these jobs queue (up to a budget, then
+//               the next tick polls without blocking). Jobs from other threads join them when the handle
+//               is drained (phase 4).
 //   6. signals — run the watchers of signals that arrived (the C handler only wrote to a pipe).
 //
 // A callback that throws goes to `errorHandler`; the loop keeps running.
@@ -59,6 +63,11 @@ public final class EventLoop {
     // never release a callback (whose deinit could call back into the loop) — the timer queue and the
     // descriptor table hand removed callbacks back, and jobs run from locals, not from the properties.
     let core: HandleCore
+    /// The loop as a Swift concurrency executor: `Task(executorPreference: loop.executor)`, or an actor's
+    /// `unownedExecutor`. Sendable, unlike the loop. See `LoopExecutor`.
+    public let executor: LoopExecutor
+    /// Tasks suspended in `withCompletion`, failed by `close()`.
+    let waiters = WaiterList()
     @exclusivity(unchecked) var descriptors = DescriptorTable()
     @exclusivity(unchecked) var timers = TimerQueue()
     @exclusivity(unchecked) var deferredJobs: [DeferredJob] = []
@@ -121,6 +130,7 @@ public final class EventLoop {
             backend.close()
             throw EventLoopError(.backendFailure, "create wake-up eventfd", cause: error)
         }
+        executor = LoopExecutor(core: core)
         readyEvents = .allocate(capacity: max(1, maxEventsPerPoll))
         activityRecord = .allocate(capacity: 1)
         activityRecord.initialize(to: ActivityRecord())
@@ -147,6 +157,26 @@ public final class EventLoop {
         precondition(inLoopThread, "EventLoop used from a thread other than its own", file: file, line: line)
     }
 
+    /// Traps, naming `api`, unless called on the loop thread (or before the loop runs). Async code checks
+    /// with it that it resumed on the loop; loop-bound APIs reached from a task check with it that the
+    /// task runs on the loop.
+    ///
+    /// ```swift
+    /// loop.task { loop in
+    ///     try await loop.sleep(for: .seconds(1))
+    ///     loop.preconditionOnLoop()
+    /// }
+    /// ```
+    public func preconditionOnLoop(_ api: @autoclosure () -> String = "", file: StaticString = #fileID, line: UInt = #line) {
+        guard !inLoopThread else { return }
+        let name = api()
+        preconditionFailure(
+            "\(name.isEmpty ? "EventLoop" : name) used from a thread other than its event loop's (run it in loop.task { } or send it through loop.handle)",
+            file: file,
+            line: line
+        )
+    }
+
     /// What the loop is doing right now.
     public var activity: LoopActivity { LoopActivity(activityRecord.pointee) }
 
@@ -170,11 +200,12 @@ public final class EventLoop {
     }
 
     /// Whether jobs wait for the next tick (`nextTick`): an embedded connection steps its loop until none do.
-    package var hasDeferredJobs: Bool { !deferredJobs.isEmpty }
+    package var hasDeferredJobs: Bool { !deferredJobs.isEmpty || executor.hasLocalJobs || core.hasExecutorJobs }
 
     /// Whether anything would keep `run(.untilIdle)` going.
     public var hasWork: Bool {
         descriptors.userCount > 0 || timers.count > 0 || !deferredJobs.isEmpty || signals.watcherCount > 0
+            || executor.hasLocalJobs
     }
 
     // MARK: - Running
@@ -207,12 +238,17 @@ public final class EventLoop {
     /// - Throws: `EventLoopError` `.loopClosed`, or `.backendFailure` if the backend's poll fails for good.
     public func tick() throws(EventLoopError) {
         guard !isClosed else { throw EventLoopError(.loopClosed, "tick") }
+        // A loop stepped by hand (tests) is bound to the stepping thread for the tick, so the jobs its
+        // callbacks queue on the executor stay on it, as under `run()`.
+        let bindsThread = !running
+        if bindsThread { core.bindLoopThread() }
+        defer { if bindsThread { core.unbindLoopThread() } }
         var now = clock.nanoseconds()
         runDueTimers(now: now)
         if stopRequested { return }
 
         let timeout: PollTimeout
-        if !deferredJobs.isEmpty || signals.hasPending {
+        if !deferredJobs.isEmpty || signals.hasPending || executor.hasLocalJobs {
             timeout = .immediate
         } else if let deadline = timers.nextDeadline {
             timeout = deadline <= now ? .immediate : .nanoseconds(deadline - now)
@@ -239,6 +275,13 @@ public final class EventLoop {
 
         dispatchReadyEvents(count: found)
         runDeferredJobs()
+        // Stepped by hand, the loop may sit on a backend that never reports the handle's wake-up (a scripted
+        // one): executor jobs sent between ticks are collected here instead.
+        if bindsThread { core.takeExecutorJobs(into: &executor.localJobs) }
+        if executor.hasLocalJobs {
+            activityRecord.pointee.callback = ActivityCallback.task.rawValue
+            executor.runLocalJobs()
+        }
         runPendingSignals()
         activityRecord.pointee.ticks &+= 1
         activityRecord.pointee.tickHistogram.record(clock.nanoseconds() &- now)
@@ -264,10 +307,14 @@ public final class EventLoop {
         _ = timers.cancelAll()
         var droppedJobs: [DeferredJob] = []
         swap(&droppedJobs, &deferredJobs)
-        // Last, once no callback can run: the layers above let go of what they hold for this loop.
+        // Tasks waiting on this loop (a sleep, a reply) are resumed with `.loopClosed`; then the layers
+        // above let go of what they hold for this loop (their pending requests fail, resuming more tasks).
+        failWaiters()
         var closedAttachments: [ObjectIdentifier: any LoopAttachment] = [:]
         swap(&closedAttachments, &attachments)
         for attachment in closedAttachments.values { attachment.loopDidClose() }
+        // Last, the tasks those resumptions queued run to their end (or their next suspension) here.
+        drainExecutorWhileClosing()
         backend.close()
     }
 
@@ -306,7 +353,7 @@ public final class EventLoop {
         // jobs run from a local.
         var jobs: [HandleCore.QueuedJob] = []
         swap(&jobs, &handleJobs)
-        core.drain(into: &jobs)
+        core.drain(into: &jobs, executorJobs: &executor.localJobs)
         activityRecord.pointee.callback = ActivityCallback.job.rawValue
         for job in jobs { job.run(self) }
         jobs.removeAll(keepingCapacity: true)

@@ -21,6 +21,8 @@ public struct ActivityCallback: Hashable, Sendable, CustomStringConvertible {
     public static let deferred = ActivityCallback(rawValue: 3, name: "nextTick")
     public static let signal = ActivityCallback(rawValue: 4, name: "signal")
     public static let job = ActivityCallback(rawValue: 5, name: "job")
+    /// A Swift concurrency job on the loop's executor (a task's next part).
+    public static let task = ActivityCallback(rawValue: 6, name: "task")
 }
 
 /// What a loop is doing right now, in a fixed-layout record. By default the loop keeps

@@ -52,7 +52,11 @@ final class HandleCore: @unchecked Sendable {  // safe: state under `state`'s lo
 
     private struct State {
         var jobs: [QueuedJob] = []
+        /// Swift concurrency jobs for the loop's executor (`LoopExecutor`), sent from other threads.
+        var executorJobs: [UnownedJob] = []
         var closed = false
+        /// Set by `closeExecutor()`, after `close()`: the loop drains executor jobs while it closes.
+        var executorClosed = false
     }
 
     let wakeFD: CInt
@@ -78,6 +82,23 @@ final class HandleCore: @unchecked Sendable {  // safe: state under `state`'s lo
             return true
         }
         guard accepted else { return false }
+        wake()
+        return true
+    }
+
+    /// Queues a concurrency job for the loop thread; false once the executor is closed.
+    func enqueue(executorJob job: UnownedJob) -> Bool {
+        let accepted = state.withLock { state -> Bool in
+            guard !state.executorClosed else { return false }
+            state.executorJobs.append(job)
+            return true
+        }
+        guard accepted else { return false }
+        wake()
+        return true
+    }
+
+    private func wake() {
         // The plain load keeps producers off the atomic read-modify-write (and the cache line in shared
         // state) while a wake-up is pending. It cannot miss a drain: the drain clears the flag before it takes
         // the jobs under the lock, and this job was appended under the same lock, so either the drain takes
@@ -88,19 +109,40 @@ final class HandleCore: @unchecked Sendable {  // safe: state under `state`'s lo
             // happen on our own eventfd.
             _ = try? Syscalls.write(wakeFD, &one, 8)
         }
-        return true
     }
 
     /// Called on the loop thread when `wakeFD` is readable: resets the wake-up, then takes every job.
-    func drain(into jobs: inout [QueuedJob]) {
+    func drain(into jobs: inout [QueuedJob], executorJobs: inout [UnownedJob]) {
         var counter: UInt64 = 0
         _ = try? Syscalls.read(wakeFD, &counter, 8)  // EAGAIN: a spurious wake-up, nothing to reset
         // Cleared before taking the jobs, so a job enqueued after the take wakes the loop again.
         wakePending.store(false, ordering: .sequentiallyConsistent)
-        state.withLock { state in swap(&state.jobs, &jobs) }
+        state.withLock { state in
+            swap(&state.jobs, &jobs)
+            if !state.executorJobs.isEmpty { executorJobs.append(contentsOf: state.executorJobs) }
+            state.executorJobs.removeAll(keepingCapacity: true)
+        }
     }
 
-    var hasJobs: Bool { state.withLock { !$0.jobs.isEmpty } }
+    /// Takes the executor jobs other threads sent, without the wake-up (a closing loop drains them).
+    func takeExecutorJobs(into executorJobs: inout [UnownedJob]) {
+        state.withLock { state in
+            executorJobs.append(contentsOf: state.executorJobs)
+            state.executorJobs.removeAll()
+        }
+    }
+
+    var hasJobs: Bool { state.withLock { !$0.jobs.isEmpty || !$0.executorJobs.isEmpty } }
+    var hasExecutorJobs: Bool { state.withLock { !$0.executorJobs.isEmpty } }
+
+    /// Refuses executor jobs from now on and returns those still queued.
+    func closeExecutor() -> [UnownedJob] {
+        state.withLock { state in
+            state.executorClosed = true
+            defer { state.executorJobs = [] }
+            return state.executorJobs
+        }
+    }
 
     /// Refuses jobs from now on and returns those still queued (to be dropped).
     func close() -> [QueuedJob] {
@@ -113,6 +155,12 @@ final class HandleCore: @unchecked Sendable {  // safe: state under `state`'s lo
 
     func bindLoopThread() { loopThread.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .releasing) }
     func unbindLoopThread() { loopThread.store(0, ordering: .releasing) }
+
+    /// The loop thread, or any thread while none runs the loop (a loop is configured before it runs).
+    var isLoopThreadOrIdle: Bool {
+        let bound = loopThread.load(ordering: .acquiring)
+        return bound == 0 || bound == UInt(bitPattern: Int(bitPattern: pthread_self()))
+    }
 
     var isLoopThread: Bool {
         loopThread.load(ordering: .acquiring) == UInt(bitPattern: Int(bitPattern: pthread_self()))

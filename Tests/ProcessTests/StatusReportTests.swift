@@ -107,4 +107,26 @@ struct StatusReportTests {
         record.activity.since = now - busyMilliseconds * 1_000_000
         #expect(StatusReport.state(record, now: now) == expected)
     }
+
+    @Test(
+        "async handler tasks in flight: counted while young, the oldest named with its age once over a second",
+        arguments: [
+            (0, UInt64(0), "[idle]"),
+            (1, UInt64(200), "[idle] 1 task"),
+            (3, UInt64(61_000), "[tasks 3] oldest onMessage conn 12 for 61.0 s"),
+        ]
+    )
+    func tasks(inFlight: Int, oldestMilliseconds: UInt64, expected: String) {
+        let now: UInt64 = 100_000_000_000
+        var record = SlotRecord()
+        record.state = SlotRecord.running
+        record.activity.phase = ActivityRecord.polling
+        record.statistics.tasksInFlight = inFlight
+        if inFlight > 0 {
+            record.statistics.oldestTaskCallback = Int(ActivityCallback.onMessage.rawValue)
+            record.statistics.oldestTaskSubject = 12
+            record.statistics.oldestTaskSince = Int(now - oldestMilliseconds * 1_000_000)
+        }
+        #expect(StatusReport.state(record, now: now) == expected)
+    }
 }

@@ -2,7 +2,12 @@
 // normal API: an `http://` Worker answering every request with "Hello World" (byte-identical to
 // Workerman's `$connection->send('Hello World')`), `count` processes under our own supervisor.
 //
-//   bench-http --port P --count N [--metrics ADDR] [--tls-cert FILE --tls-key FILE]   (foreground; SIGINT stops it)
+//   bench-http --port P --count N               sync handler (foreground; SIGINT stops it)
+//   bench-http --port P --count N --async       the same handler written `async` (onMessageAsync), which
+//                                               never suspends: the cost of the async machinery alone
+//   bench-http --port P --count N --async-hop   an async handler that awaits one loop hop (a value
+//                                               completed by a next-tick job) before it answers
+//   … [--metrics ADDR] [--tls-cert FILE --tls-key FILE]
 //
 // --metrics 127.0.0.1:9100 turns on the master's metrics listener, to measure what metrics cost the
 // hot path (compare wrk throughput with and without, and time `curl ADDR/metrics`).
@@ -14,11 +19,14 @@ import WorkermanTLS
 import Glibc
 #endif
 
+enum Mode { case sync, async, asyncHop }
+
 var port = 8080
 var count = 1
 var metrics: String?
 var certificate: String?
 var key: String?
+var mode = Mode.sync
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -27,6 +35,8 @@ while let argument = arguments.next() {
     case "--metrics": metrics = arguments.next()
     case "--tls-cert": certificate = arguments.next()
     case "--tls-key": key = arguments.next()
+    case "--async": mode = .async
+    case "--async-hop": mode = .asyncHop
     default: break  // a child sees its parent's flags again; unknown ones are not ours to refuse
     }
 }
@@ -40,7 +50,30 @@ if let certificate, let key {
 }
 http.name = "bench-http"
 http.count = count
-http.onMessage = { connection, request in
-    connection.send("Hello World")
+setHandler(on: http, mode)
+
+/// Sets the handler. A function, not top-level code: a closure written at the top level of main.swift is
+/// isolated to the main actor, and an async one would wait for the main actor, which never runs inside a
+/// worker process (its loop owns the main thread). See the README's async/await section.
+nonisolated func setHandler(on http: Worker<HTTPServerCodec>, _ mode: Mode) {
+    switch mode {
+    case .sync:
+        http.onMessage = { connection, request in
+            connection.send("Hello World")
+        }
+    case .async:
+        http.onMessageAsync = { connection, request in
+            connection.send("Hello World")
+        }
+    case .asyncHop:
+        http.onMessageAsync = { connection, request in
+            let loop = connection.loop
+            let body: String = try await loop.withCompletion { completion in
+                loop.nextTick { completion.succeed("Hello World") }
+            }
+            connection.send(.response(HTTPResponse(body: .text(body))))
+        }
+    }
 }
+
 Worker.runAll(arguments: ["start"])

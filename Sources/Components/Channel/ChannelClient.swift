@@ -72,6 +72,8 @@ public final class ChannelClient {
     private var queues: [String] = []
     private var queueWatches: [String: QueueWatch] = [:]
     private var pending = FIFO<Pending>()
+    /// The sequences `events` and `jobs` made, ended by `close()`.
+    var streams: [Weak<LoopStream<PHPValue>>] = []
     /// A `reserve` the backend has not answered with a job yet, restored after a reconnect.
     private var reservationOpen = false
 
@@ -143,6 +145,7 @@ public final class ChannelClient {
         backend.stop()
         _ = pending.removeAll()
         keepAlive = nil
+        finishStreams()
     }
 
     // MARK: - Events

@@ -181,12 +181,15 @@ final class ChildRuntime {
             if let check { self.loop.cancelTimer(check) }
             self.loop.stop()
         }
-        if worker.connectionCount == 0 {
+        // Async handler tasks in flight (an onCloseAsync, a handler of a connection closed meanwhile) are
+        // waited for as connections are.
+        let tasks = TransportContext.of(loop).tasks
+        if worker.connectionCount == 0 && tasks.count == 0 {
             done()
             return
         }
         check = try? loop.addTimer(every: 0.02) { [unowned self] in
-            if self.worker.connectionCount == 0 {
+            if self.worker.connectionCount == 0 && tasks.count == 0 {
                 done()
             } else if MonotonicClock.now() >= deadline {
                 self.log.write("worker[\(self.worker.name):\(getpid())] closing \(self.worker.connectionCount) remaining connection(s)")

@@ -109,7 +109,7 @@ struct StatusReport {
         if record.state == SlotRecord.stopping { return "[stopping]" }
         let activity = record.activity
         guard activity.phase == ActivityRecord.running, now > activity.since, now - activity.since >= busyAfterNanoseconds else {
-            return "[idle]"
+            return taskState(record.statistics, now: now) ?? "[idle]"
         }
         let seconds = Double(now - activity.since) / 1e9
         let callback = ActivityCallback.named(activity.callback)
@@ -118,10 +118,24 @@ struct StatusReport {
         case .timer: subject = " timer \(activity.subject & 0xffff_ffff)"
         case .io: subject = " fd \(activity.subject)"
         case .signal: subject = " signal \(activity.subject)"
-        case .deferred, .job, .none: subject = ""
+        case .deferred, .job, .task, .none: subject = ""
         default: subject = activity.subject > 0 ? " conn \(activity.subject)" : ""
         }
         return "[busy] \(callback.name)\(subject) for \(String(format1: seconds)) s"
+    }
+
+    /// With async handler tasks in flight on an idle loop: `[idle] 3 tasks`, or, once the oldest has run
+    /// (suspended) for over a second, `[tasks 3] oldest onMessage conn 12 for 61.0 s` (a stuck `await`).
+    static func taskState(_ stats: TransportStatistics, now: UInt64) -> String? {
+        guard stats.tasksInFlight > 0 else { return nil }
+        let since = UInt64(truncatingIfNeeded: stats.oldestTaskSince)
+        guard since > 0, now > since, now - since >= busyAfterNanoseconds else {
+            return "[idle] \(stats.tasksInFlight) task\(stats.tasksInFlight == 1 ? "" : "s")"
+        }
+        let callback = ActivityCallback.named(UInt32(truncatingIfNeeded: stats.oldestTaskCallback))
+        let subject = stats.oldestTaskSubject > 0 ? " conn \(stats.oldestTaskSubject)" : ""
+        let seconds = Double(now - since) / 1e9
+        return "[tasks \(stats.tasksInFlight)] oldest \(callback.name)\(subject) for \(String(format1: seconds)) s"
     }
 
     static func successRate(_ stats: TransportStatistics) -> String {

@@ -19,7 +19,11 @@ public final class Worker<C: Codec>: WorkerBase, HasConnectionHandlers {
     /// The connection callbacks (`onConnect`, `onMessage`, `onClose`, `onError`, `onBufferFull`,
     /// `onBufferDrain`, and `onCodecEvent`: for WebSocket, prefer `onWebSocketConnect` and friends). Set
     /// them one by one as `worker.onMessage = …`; the worker's server and its connections share them.
-    public var handlers = ConnectionHandlers<C>()
+    public var handlers = ConnectionHandlers<C>() {
+        // Set from onWorkerStart (as Workerman allows), after the server started: connections accepted from
+        // now on get them too.
+        didSet { server?.handlers = handlers }
+    }
 
     /// Called with each accepted connection.
     public var onConnect: ((TCPConnection<C>) throws -> Void)? {

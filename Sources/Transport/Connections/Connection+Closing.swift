@@ -90,8 +90,9 @@ extension Connection {
         // its client is about to send: not idle (nginx sees it so too). Closing it would fail a request
         // the client already made; whoever drains bounds the wait (a stopping worker's timeout).
         let awaitingFirstRequest = bytesRead == 0 && owner != nil && owner !== self
+        // An async handler still running is an exchange in flight: the close waits until it ends.
         if lifecycle.state == .draining && sendQueue.isEmpty && receiveBuffer.isEmpty && knownLength == 0
-            && !awaitingFirstRequest
+            && !awaitingFirstRequest && !(taskState?.isBusy ?? false)
         {
             close()
         }
@@ -123,6 +124,7 @@ extension Connection {
         pipeSource = nil
         drainHook = nil
         source?.resumeReceiving()
+        taskState?.connectionClosed()  // cancels an async handler's task
         fireClose()
         // A client that reconnected from onClose keeps its callbacks; anything else drops them, which
         // breaks the cycles user closures make through the connection (as Workerman does).

@@ -71,6 +71,9 @@ public class Connection {
     /// The stream is still negotiating and the owner wants to hear when it is done (a TLS handshake,
     /// bounded by the server). See `Connection+SecureStream.swift`.
     var awaitsHandshake = false
+    /// The async handlers' task and queued messages, made by the first async callback (see
+    /// `ConnectionTasks`); nil for a connection with sync callbacks only.
+    package var taskState: (any ConnectionTaskState)?
     /// Weak: the owner (a server, or a client itself) holds the connection, not the other way round.
     weak var owner: (any ConnectionOwner)?
 

@@ -27,6 +27,9 @@ public struct ConnectionHandlers<C: Codec> {
         /// Read before every codec call (`CodecContext.wantsEvents`): a plain flag, where testing the
         /// closure for nil would copy it.
         @usableFromInline let hasCodecEventHandler: Bool
+        /// The async forms (`onMessageAsync`, …) and their settings; the sync callbacks above hold the
+        /// dispatchers that run them. Read only on the async path.
+        let async: AsyncHandlers<C>
 
         init(
             onConnect: ((Connection) throws -> Void)?,
@@ -35,7 +38,8 @@ public struct ConnectionHandlers<C: Codec> {
             onError: ((Connection, TransportError) throws -> Void)?,
             onBufferFull: ((Connection) throws -> Void)?,
             onBufferDrain: ((Connection) throws -> Void)?,
-            onCodecEvent: ((Connection, C.Event) throws -> Void)?
+            onCodecEvent: ((Connection, C.Event) throws -> Void)?,
+            async: AsyncHandlers<C>
         ) {
             self.onConnect = onConnect
             self.onMessage = onMessage
@@ -45,6 +49,7 @@ public struct ConnectionHandlers<C: Codec> {
             self.onBufferDrain = onBufferDrain
             self.onCodecEvent = onCodecEvent
             hasCodecEventHandler = onCodecEvent != nil
+            self.async = async
         }
     }
 
@@ -53,7 +58,7 @@ public struct ConnectionHandlers<C: Codec> {
     public init() {}
 
     /// Replaces the storage with one that differs in what `change` sets.
-    private mutating func update(_ change: (inout Fields) -> Void) {
+    mutating func update(_ change: (inout Fields) -> Void) {
         var fields = Fields(storage)
         change(&fields)
         storage = Storage(
@@ -63,12 +68,13 @@ public struct ConnectionHandlers<C: Codec> {
             onError: fields.onError,
             onBufferFull: fields.onBufferFull,
             onBufferDrain: fields.onBufferDrain,
-            onCodecEvent: fields.onCodecEvent
+            onCodecEvent: fields.onCodecEvent,
+            async: fields.async
         )
     }
 
     /// The callbacks as plain values while one is changed.
-    private struct Fields {
+    struct Fields {
         var onConnect: ((Connection) throws -> Void)?
         var onMessage: ((Connection, C.Message) throws -> Void)?
         var onClose: ((Connection) throws -> Void)?
@@ -76,6 +82,7 @@ public struct ConnectionHandlers<C: Codec> {
         var onBufferFull: ((Connection) throws -> Void)?
         var onBufferDrain: ((Connection) throws -> Void)?
         var onCodecEvent: ((Connection, C.Event) throws -> Void)?
+        var async: AsyncHandlers<C>
 
         init(_ storage: Storage?) {
             onConnect = storage?.onConnect
@@ -85,6 +92,7 @@ public struct ConnectionHandlers<C: Codec> {
             onBufferFull = storage?.onBufferFull
             onBufferDrain = storage?.onBufferDrain
             onCodecEvent = storage?.onCodecEvent
+            async = storage?.async ?? AsyncHandlers()
         }
     }
 
@@ -92,7 +100,12 @@ public struct ConnectionHandlers<C: Codec> {
     /// after every reconnect).
     public var onConnect: ((Connection) throws -> Void)? {
         get { storage?.onConnect }
-        set { update { $0.onConnect = newValue } }
+        set {
+            update {
+                $0.onConnect = newValue
+                $0.async.onConnect = nil
+            }
+        }
     }
 
     /// Called with each decoded message.
@@ -103,12 +116,22 @@ public struct ConnectionHandlers<C: Codec> {
     }
 
     @usableFromInline
-    mutating func setOnMessage(_ handler: ((Connection, C.Message) throws -> Void)?) { update { $0.onMessage = handler } }
+    mutating func setOnMessage(_ handler: ((Connection, C.Message) throws -> Void)?) {
+        update {
+            $0.onMessage = handler
+            $0.async.onMessage = nil
+        }
+    }
 
     /// Called once, whatever closed the connection.
     public var onClose: ((Connection) throws -> Void)? {
         get { storage?.onClose }
-        set { update { $0.onClose = newValue } }
+        set {
+            update {
+                $0.onClose = newValue
+                $0.async.onClose = nil
+            }
+        }
     }
 
     /// Called with Workerman's codes: `.sendFailed` (peer gone, or buffer full), `.connectFailed`,

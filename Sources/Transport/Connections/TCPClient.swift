@@ -24,6 +24,8 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
     /// Secures the connection (TLS from `WorkermanTLS`: `ssl://`, `wss://` and `https://` need it).
     public var security: (any StreamSecurity)?
 
+    /// The task awaiting `connect() async`, resumed when this attempt succeeds or fails.
+    var connectWaiter: LoopCompletion<Void>?
     private var reconnectTimer: TimerID?
     private var timeoutTimer: TimerID?
     private var connectStarted: UInt64 = 0
@@ -185,6 +187,8 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
         }
         remoteAddress = endpoint.transport == .unix ? pendingAddress : peer
         _ = lifecycle.handle(.connected)
+        connectWaiter?.succeed(())  // the awaiting task resumes after this tick's callbacks
+        connectWaiter = nil
         var codecContext = makeCodecContext()
         codecContext.endpoint = endpoint
         codec.connectionEstablished(&codecContext)
@@ -203,6 +207,8 @@ public final class TCPClient<C: Codec>: TCPConnection<C>, ConnectionOwner {
         cancelTimeout()
         // Workerman reports CLOSING while onError runs, then CLOSED.
         let action = lifecycle.handle(.connectFailed)
+        connectWaiter?.fail(error)
+        connectWaiter = nil
         fireError(error)
         carryOut(action == .none ? .destroy : action)
     }

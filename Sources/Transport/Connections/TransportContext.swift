@@ -42,6 +42,8 @@ public final class TransportContext: LoopAttachment {
     static let iovecCapacity = 64
 
     private var nextConnectionID = 1
+    /// The async handler tasks in flight on this loop.
+    public private(set) lazy var tasks = TaskTracker(context: self)
     /// Servers register here to have their connections listed by `connections`.
     private var sources: [ObjectIdentifier: () -> [Connection]] = [:]
     /// Client connections from `connect()` until they close for good: held here, as Workerman's static

@@ -25,6 +25,13 @@ public struct TransportStatistics: Hashable, Sendable {
     /// TLS handshakes that failed, timed out, or were refused for too many at once (plain HTTP to a
     /// TLS port among them).
     public var handshakeFailures = 0
+    /// Async handler tasks started and not finished (see `TaskTracker`).
+    public var tasksInFlight = 0
+    /// The oldest of them: the `ActivityCallback` raw value that started it (0 when none), its connection
+    /// id, and when it started (monotonic nanoseconds), so `status` can show a stuck one and its age.
+    public var oldestTaskCallback = 0
+    public var oldestTaskSubject = 0
+    public var oldestTaskSince = 0
 
     public init() {}
 }
