@@ -103,6 +103,8 @@ let package = Package(
                 .product(name: "WorkermanEventLoop", package: "swift-workerman"),
             ],
             path: "Sources/bench-mysql",
+            swiftSettings: strictSettings
+        ),
         // Our HTTP, Redis and DNS clients against AsyncHTTPClient, wrk, redis-benchmark and getaddrinfo.
         .executableTarget(
             name: "bench-clients",
