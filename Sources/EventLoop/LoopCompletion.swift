@@ -36,7 +36,7 @@ public final class LoopCompletion<Value>: LoopWaiter {
         guard let continuation = take() else { return }
         // Made and consumed on the loop thread (the task resumes on the loop's executor): the value never
         // crosses a thread, which is what `sending` guards against.
-        nonisolated(unsafe) let value = value
+        nonisolated(unsafe) let value = value  // safe: made and consumed on the loop thread, never shared
         continuation.resume(returning: value)
     }
 

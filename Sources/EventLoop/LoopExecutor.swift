@@ -23,7 +23,7 @@
 ///     init(loop: EventLoop) { executor = loop.executor }
 /// }
 /// ```
-public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
+public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {  // safe: see below, loop-thread-only queues
     // Safety of `@unchecked Sendable`: `core` is itself thread-safe; `localJobs` and `spareJobs` are read and
     // written only on the loop thread (the enqueue path checks `core.isLoopThread` before touching them,
     // and only the loop runs, drains or closes them).

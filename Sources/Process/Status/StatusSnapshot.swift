@@ -103,7 +103,7 @@ private enum StatusBoardReader {
     // Safety of `nonisolated(unsafe)`: set once, lazily, by Swift's thread-safe global initialisation,
     // then only read; the mapping it points to is shared memory other processes write, read as values.
     // The file `status` opens: the same settings and executable give the same path.
-    nonisolated(unsafe) static let board: StatusBoard? = try? StatusBoard.open(
+    nonisolated(unsafe) static let board: StatusBoard? = try? StatusBoard.open(  // safe: immutable once made, read-only mapping
         path: RuntimePaths(settings: WorkerRegistry.settingsLock.value, executable: ChildSpawner.executablePath()).statusFile,
         writable: false
     )
