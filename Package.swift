@@ -91,7 +91,8 @@ let package = Package(
         ),
         .target(
             name: "WorkermanHTTPClient",
-            dependencies: ["WorkermanTransport", "WorkermanEventLoop", "CWorkermanShims"],
+            // TLS for https:// (OpenSSL is opened at run time, so linking it costs no library at build time).
+            dependencies: ["WorkermanTLS", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop", "CWorkermanShims"],
             path: "Sources/Components/HTTPClient",
             swiftSettings: strictSettings
         ),
@@ -218,7 +219,7 @@ let package = Package(
             name: "WorkermanClientsTests",
             dependencies: [
                 "WorkermanRedis", "WorkermanHTTPClient", "WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop", "WorkermanTestSupport",
-                "CWorkermanShims",
+                "CWorkermanShims", "WorkermanTLS",
             ],
             path: "Tests/ClientsTests",
             swiftSettings: strictSettings

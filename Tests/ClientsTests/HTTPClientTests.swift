@@ -1,6 +1,7 @@
 import Testing
 import WorkermanEventLoop
 import WorkermanHTTPClient
+import WorkermanTLS
 import WorkermanTestSupport
 import WorkermanTransport
 
@@ -151,8 +152,13 @@ struct HTTPClientTests {
         #expect(fixture.client.connectionCounts(origin: origin).opened == before + 2)
         let refused = try fixture.failure("http://127.0.0.1:\(try freeLoopbackPort())/")
         #expect(refused?.code == .connectFailed)
+        // https to a plain server: the handshake fails clearly (or, without OpenSSL, TLS is not available).
         let tls = try fixture.failure("https://127.0.0.1:\(server.port)/")
-        #expect(tls?.code == .tlsUnavailable && tls?.detail.contains("TLS not available") == true)
+        if TLSLibrary.isAvailable {
+            #expect(tls?.code == .tlsFailed && tls?.detail.contains("https://127.0.0.1:\(server.port)") == true)
+        } else {
+            #expect(tls?.code == .tlsUnavailable && tls?.detail.contains("TLS not available") == true)
+        }
         #expect(try fixture.failure("ftp://example.com/")?.code == .invalidURL)
     }
 

@@ -13,14 +13,19 @@ final class PythonHTTPServer {
     let port: Int
     let pid: pid_t
     let directory: String
+    let scheme: String
 
     static var isAvailable: Bool { findProgram("python3") != nil }
 
-    init() throws {
+    /// With `tls` (certificate, key): HTTPS with that certificate; with a `clientCA` too, a client
+    /// certificate signed by it is required.
+    init(tls: (certificate: String, key: String)? = nil, clientCA: String? = nil) throws {
         directory = try TestFiles.makeTemporaryDirectory("wm-http-client")
         port = try freeLoopbackPort()
         try TestFiles.write(Self.script, to: "\(directory)/server.py")
-        pid = try ChildProcess.spawn(findProgram("python3")!, ["\(directory)/server.py", String(port)],
+        let tlsArguments = tls.map { [$0.certificate, $0.key, clientCA ?? ""] } ?? []
+        scheme = tls == nil ? "http" : "https"
+        pid = try ChildProcess.spawn(findProgram("python3")!, ["\(directory)/server.py", String(port)] + tlsArguments,
                                      output: .file("\(directory)/server.log", append: false))
         let port = self.port
         guard WaitUntil.holds(within: 10, { isListening(port) }) else {
@@ -29,7 +34,7 @@ final class PythonHTTPServer {
         }
     }
 
-    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+    func url(_ path: String, host: String = "127.0.0.1") -> String { "\(scheme)://\(host):\(port)\(path)" }
 
     func stop() {
         ChildProcess.killAndReap(pid)
@@ -37,11 +42,12 @@ final class PythonHTTPServer {
     }
 
     static let script = #"""
-        import gzip, itertools, socket, sys, threading, time, zlib
+        import gzip, itertools, socket, ssl, sys, threading, time, zlib
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
         from urllib.parse import urlparse, parse_qs
 
         connections = itertools.count(1)
+        big_sent = [0]
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -75,6 +81,12 @@ final class PythonHTTPServer {
                 query = parse_qs(url.query)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        body += self.rfile.read(size)
+                        self.rfile.readline()
+                        if size == 0: break
                 path = url.path
                 if path == "/hello":
                     self.reply(body=b"hello")
@@ -118,6 +130,26 @@ final class PythonHTTPServer {
                     self.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
                 elif path == "/longer":
                     self.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA")
+                elif path == "/big":
+                    # The body in 64 KiB writes; /sent tells how far the writes got (a slow reader
+                    # stops them once the socket buffers are full).
+                    size = int(query["mb"][0]) << 20
+                    self.raw(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+                    piece = b"x" * 65536
+                    big_sent[0] = 0
+                    for _ in range(size // 65536):
+                        self.wfile.write(piece)
+                        big_sent[0] += len(piece)
+                    self.wfile.flush()
+                elif path == "/sent":
+                    self.reply(body=str(big_sent[0]).encode())
+                elif path == "/upload":
+                    text = "%s %s %d\n" % (self.headers.get("Transfer-Encoding"), self.headers.get("Content-Length"), len(body))
+                    self.reply(body=text.encode() + body[:64])
+                elif path == "/client-cert":
+                    peer = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
+                    name = dict(x[0] for x in peer["subject"])["commonName"] if peer else "none"
+                    self.reply(body=name.encode())
                 elif path == "/garbage":
                     self.raw(b"SSH-2.0-OpenSSH\r\n\r\n")
                     self.close_connection = True
@@ -129,6 +161,14 @@ final class PythonHTTPServer {
 
         server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
         server.daemon_threads = True
+        if len(sys.argv) > 2:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[2], sys.argv[3])
+            context.set_alpn_protocols(["http/1.1"])
+            if sys.argv[4]:
+                context.load_verify_locations(sys.argv[4])
+                context.verify_mode = ssl.CERT_REQUIRED
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         server.serve_forever()
         """#
 }

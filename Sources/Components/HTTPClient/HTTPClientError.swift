@@ -24,12 +24,21 @@ public struct HTTPClientError: Error, Equatable, Sendable, CustomStringConvertib
         case tooManyRedirects
         /// The origin's pool and its waiting queue are full.
         case queueFull
-        /// `https://` needs TLS, which this build does not have yet.
+        /// `https://` needs TLS: OpenSSL 3 (`libssl.so.3`) could not be loaded on this machine.
         case tlsUnavailable
+        /// The TLS handshake failed: a certificate that does not verify, a wrong host name, no common
+        /// protocol. The detail carries OpenSSL's reason.
+        case tlsFailed
+        /// The proxy refused the request or the tunnel (407 needs credentials, 502 could not reach the
+        /// origin), or answered something that is not HTTP.
+        case proxyFailed
         /// A `Content-Encoding` that could not be decoded (corrupt gzip, zlib missing).
         case decodingFailed
-        /// The client was closed with the request unanswered.
+        /// The request was cancelled (`HTTPClientTask.cancel()`, a cancelled awaiting task), or the client
+        /// was closed with it unanswered.
         case cancelled
+        /// A streamed request body's producer failed.
+        case bodyFailed
     }
 
     public let code: Code

@@ -69,13 +69,16 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A request body: bytes, a form, JSON text, or multipart parts.
+/// A request body: bytes, a form, JSON text, multipart parts, or a stream from a producer.
 ///
 /// ```swift
 /// client.post("http://api.local/users", body: .json(#"{"name":"Ada"}"#)) { print($0) }
 /// client.post(url, body: .form([("q", "swift nio"), ("page", "2")])) { … }
+/// client.post(url, body: .stream(length: nil) { writer in … }) { … }   // chunked
 /// ```
-public enum HTTPClientBody: Sendable {
+///
+/// Not `Sendable`: a streamed body's producer runs on the client's loop.
+public enum HTTPClientBody {
     case bytes(ByteBuffer, contentType: String = "application/octet-stream")
     /// `application/x-www-form-urlencoded`.
     case form([(String, String)])
@@ -83,11 +86,22 @@ public enum HTTPClientBody: Sendable {
     case json(String)
     /// `multipart/form-data` with a random boundary.
     case multipart([HTTPMultipartPart])
+    /// Pieces from `producer`, sent as the socket takes them: with `Content-Length` when `length` is
+    /// given, chunked otherwise. It cannot be sent twice: a 307/308 redirect is returned, not followed,
+    /// and a kept-alive connection found closed is not retried.
+    case stream(length: Int?, HTTPBodyProducer)
+
+    /// A streamed body (it can be sent only once).
+    var isStream: Bool {
+        if case .stream = self { return true }
+        return false
+    }
 
     /// The encoded bytes and their content type.
     func encoded() -> (ByteBuffer, String) {
         switch self {
         case .bytes(let bytes, let type): return (bytes, type)
+        case .stream: return (ByteBuffer(), "application/octet-stream")
         case .json(let text): return (ByteBuffer(text), "application/json")
         case .form(let fields):
             let text = fields.map { HTTPClientRequest.percentEncoded($0.0) + "=" + HTTPClientRequest.percentEncoded($0.1) }.joined(separator: "&")
@@ -134,7 +148,7 @@ public struct HTTPMultipartPart: Sendable {
 /// request.body = .json(#"{"done":true}"#)
 /// client.request(request) { result in … }
 /// ```
-public struct HTTPClientRequest: Sendable {
+public struct HTTPClientRequest {
     public var method: String
     public var url: HTTPURL
     public var headers: [(String, String)]
@@ -150,16 +164,18 @@ public struct HTTPClientRequest: Sendable {
     }
 
     /// The request as bytes on the wire (HTTP/1.1, `Host`, `Content-Length`, `Accept-Encoding` when
-    /// zlib is there).
-    func encoded(acceptEncoding: Bool) throws(HTTPClientError) -> ByteBuffer {
+    /// zlib is there); in absolute form with the proxy's credentials for a proxy.
+    func encoded(acceptEncoding: Bool, absoluteForm: Bool = false, proxyAuthorization: String? = nil) throws(HTTPClientError) -> ByteBuffer {
         guard !method.isEmpty, method.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else { throw HTTPClientError(.invalidURL, "bad method \(method)") }
         var target = url.target
         if !query.isEmpty {
             target += (target.contains("?") ? "&" : "?") + query.map { Self.percentEncoded($0.0) + "=" + Self.percentEncoded($0.1) }.joined(separator: "&")
         }
+        if absoluteForm { target = url.origin + target }
         var head = "\(method) \(target) HTTP/1.1\r\n"
         let names = Set(headers.map { $0.0.lowercased() })
         if !names.contains("host") { head += "Host: \(url.hostHeader)\r\n" }
+        if let proxyAuthorization, !names.contains("proxy-authorization") { head += "Proxy-Authorization: \(proxyAuthorization)\r\n" }
         if acceptEncoding, !names.contains("accept-encoding") { head += "Accept-Encoding: gzip, deflate\r\n" }
         for (name, value) in headers {
             // A CR or LF in a header would let a caller's input add headers of its own: refused.
@@ -174,7 +190,10 @@ public struct HTTPClientRequest: Sendable {
             if !names.contains("content-type") { head += "Content-Type: \(type)\r\n" }
             payload = bytes
         }
-        if let payload {
+        if case .stream(let length, _) = body {
+            head += length.map { "Content-Length: \($0)\r\n" } ?? "Transfer-Encoding: chunked\r\n"
+            payload = nil
+        } else if let payload {
             head += "Content-Length: \(payload.readableBytes)\r\n"
         } else if ["POST", "PUT", "PATCH"].contains(method) {
             head += "Content-Length: 0\r\n"

@@ -7,6 +7,7 @@ final class HTTPConnectionPool {
     let loop: EventLoop
     let origin: String
     let url: HTTPURL
+    let route: HTTPRoute
     let configuration: HTTPClientConfiguration
     private var idle: [HTTPClientConnection] = []
     private var all: [ObjectIdentifier: HTTPClientConnection] = [:]
@@ -15,9 +16,10 @@ final class HTTPConnectionPool {
     /// Connections opened over the pool's life (for tests and statistics: reuse shows as few).
     private(set) var openedCount = 0
 
-    init(loop: EventLoop, url: HTTPURL, configuration: HTTPClientConfiguration) {
+    init(loop: EventLoop, url: HTTPURL, route: HTTPRoute, configuration: HTTPClientConfiguration) {
         self.loop = loop
         self.url = url
+        self.route = route
         origin = url.origin
         self.configuration = configuration
     }
@@ -35,7 +37,7 @@ final class HTTPConnectionPool {
         }
         if all.count < configuration.maxConnectionsPerOrigin {
             do {
-                let connection = try HTTPClientConnection(pool: self, url: url)
+                let connection = try HTTPClientConnection(pool: self)
                 all[ObjectIdentifier(connection)] = connection
                 openedCount += 1
                 return connection.start(exchange)
