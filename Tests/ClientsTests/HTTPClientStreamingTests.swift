@@ -133,6 +133,13 @@ struct HTTPClientStreamingTests {
         short.body = .stream(length: 30000, producer(2))
         let failure = try fixture.fetch { fixture.client.request(short, $0) }
         if case .failure(let error) = failure { #expect(error.code == .bodyFailed) } else { Issue.record("a short body was sent") }
+        // A streamed body cannot be sent twice: 307 is the answer; 303 goes on as a GET without it.
+        var temporary = try HTTPClientRequest(method: "POST", url: server.url("/redirect?code=307&to=/echo"))
+        temporary.body = .stream(length: nil, producer(1))
+        #expect(try fixture.fetch { fixture.client.request(temporary, $0) }.get().status == 307)
+        var seeOther = try HTTPClientRequest(method: "POST", url: server.url("/redirect?code=303&to=/echo"))
+        seeOther.body = .stream(length: nil, producer(1))
+        #expect(try fixture.fetch { fixture.client.request(seeOther, $0) }.get().text == "GET /echo\nNone\nNone\n")
     }
 
     @Test("async get, post, request and a streamed body as an AsyncSequence")
