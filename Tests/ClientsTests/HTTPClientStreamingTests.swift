@@ -165,6 +165,20 @@ struct HTTPClientStreamingTests {
             return bytes
         }.get()
         #expect(total == 8 << 20)
+        // A reader that stops early cancels the rest; the client goes on.
+        let partial = try fixture.await("an abandoned stream") { client in
+            let response = try await client.stream(try HTTPClientRequest(url: server.url("/big?mb=50")))
+            var bytes = 0
+            for try await piece in response.body {
+                bytes += piece.readableBytes
+                if bytes > 1 << 20 { break }
+            }
+            response.cancel()
+            return bytes
+        }.get()
+        #expect(partial < 2 << 20)
+        try fixture.wait("the abandoned connection to close") { fixture.client.connectionCounts(origin: "http://127.0.0.1:\(server.port)").open <= 1 }
+        #expect(try fixture.get(server.url("/hello")).get().text == "hello")
         let failed = try fixture.await("a failure") { client in try await client.get("http://127.0.0.1:\(try freeLoopbackPort())/") }
         if case .failure(let error) = failed { #expect((error as? HTTPClientError)?.code == .connectFailed) } else { Issue.record("no failure") }
     }

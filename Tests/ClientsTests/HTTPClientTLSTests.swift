@@ -1,6 +1,6 @@
 import Testing
 import WorkermanEventLoop
-import WorkermanHTTPClient
+@testable import WorkermanHTTPClient
 import WorkermanProtocols
 import WorkermanTLS
 import WorkermanTestSupport
@@ -98,6 +98,16 @@ struct HTTPClientTLSTests {
         let plain = try PythonHTTPServer()
         defer { plain.stop() }
         #expect(try fixture.failure("https://127.0.0.1:\(plain.port)/hello")?.code == .tlsFailed)
+    }
+}
+
+@Test("without OpenSSL, https fails with a clear \"TLS not available\"")
+func tlsNotAvailable() {
+    #expect(throws: HTTPClientError.self) { try HTTPClientTLSOptions().makeConfiguration(tlsAvailable: false) }
+    do {
+        _ = try HTTPClientTLSOptions().makeConfiguration(tlsAvailable: false)
+    } catch {
+        #expect(error.code == .tlsUnavailable && error.detail.hasPrefix("TLS not available"))
     }
 }
 

@@ -11,11 +11,19 @@ public struct HTTPClientStreamingResponse {
     /// Status, headers and final URL (its `body` is empty).
     public let head: HTTPClientResponse
     /// The body's pieces; the socket is read only while fewer than `highWaterMark` wait here. Throws
-    /// the `HTTPClientError` that ended the response early. Leaving the loop early cancels the request.
+    /// the `HTTPClientError` that ended the response early. A reader that stops early calls `cancel()`
+    /// (a cancelled reading task cancels the request by itself).
     public let body: LoopStream<ByteBuffer>
+    let task: HTTPClientTask
 
     public var status: Int { head.status }
     public func header(_ name: String) -> String? { head.header(name) }
+
+    /// Abandons the rest of the body: the request ends and its connection closes.
+    public func cancel() {
+        task.cancel()
+        body.finish()
+    }
 }
 
 @available(*, unavailable, message: "a streamed response is read on its client's loop")
@@ -79,7 +87,11 @@ extension HTTPClient {
         return try await loop.withCompletion("HTTPClient.stream") { (completion: LoopCompletion<HTTPClientStreamingResponse>) in
             task = stream(
                 request,
-                onHead: { head in completion.succeed(HTTPClientStreamingResponse(head: head, body: pieces)) },
+                onHead: { head in
+                    // `task` is set: the head comes in a later tick than the call that made it.
+                    guard let task else { return }
+                    completion.succeed(HTTPClientStreamingResponse(head: head, body: pieces, task: task))
+                },
                 onBody: { piece, more in
                     pieces.yield(piece)
                     if pieces.bufferedCount < pieces.highWaterMark { more() } else { pending = more }

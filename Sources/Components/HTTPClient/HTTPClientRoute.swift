@@ -40,9 +40,10 @@ public struct HTTPClientTLSOptions: Sendable {
     }
 
     /// The TLS client context these options describe, offering ALPN `http/1.1` (this client speaks
-    /// nothing else, so a server that would pick h2 must not).
-    func makeConfiguration() throws(HTTPClientError) -> TLSClientConfiguration {
-        guard TLSLibrary.isAvailable else {
+    /// nothing else, so a server that would pick h2 must not). `tlsAvailable` lets a test play a
+    /// machine without OpenSSL.
+    func makeConfiguration(tlsAvailable: Bool = TLSLibrary.isAvailable) throws(HTTPClientError) -> TLSClientConfiguration {
+        guard tlsAvailable else {
             throw HTTPClientError(.tlsUnavailable, "TLS not available: \(TLSLibrary.unavailableReason ?? "OpenSSL 3 (libssl.so.3) could not be loaded")")
         }
         do {
