@@ -91,7 +91,10 @@ module WorkermanTransport Transport
 case "$target" in
     http|textframe|websocket) module WorkermanProtocols Protocols; module WorkermanTestSupport TestSupport ;;
     resp) module WorkermanTestSupport TestSupport; module WorkermanRedis Components/Redis ;;
-    httpresponse) module WorkermanHTTPClient Components/HTTPClient ;;
+    # The HTTP client reaches TLS (https), which reaches Process.
+    httpresponse)
+        module WorkermanProtocols Protocols; module WorkermanProcess Process; module WorkermanTLS Transport/TLS
+        module WorkermanHTTPClient Components/HTTPClient ;;
     mysql) module WorkermanProtocols Protocols; module WorkermanMySQL Components/MySQL ;;
     pushstats)
         module WorkermanProtocols Protocols; module WorkermanTestSupport TestSupport
