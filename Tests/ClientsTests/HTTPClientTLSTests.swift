@@ -154,7 +154,8 @@ struct HTTPClientProxyTests {
         anonymous.proxy = proxy.url
         let refused = try HTTPClientFixture(configuration: anonymous)
         defer { refused.finish() }
-        #expect(try refused.get(origin.url("/hello")).get().status == 407)
+        let plain = try #require(try refused.failure(origin.url("/hello")))
+        #expect(plain.code == .proxyFailed && plain.detail.contains("407") && plain.detail.contains("credentials needed"))
         let tunnel = try #require(try refused.failure("https://127.0.0.1:\(origin.port)/"))
         #expect(tunnel.code == .proxyFailed && tunnel.detail.contains("407") && tunnel.detail.contains("credentials needed"))
 
@@ -171,6 +172,7 @@ struct HTTPClientProxyTests {
         let denied = try HTTPClientFixture(configuration: wrong)
         defer { denied.finish() }
         #expect(try denied.failure("https://127.0.0.1:\(origin.port)/")?.detail.contains("credentials refused") == true)
+        #expect(try denied.failure(origin.url("/hello"))?.detail.contains("credentials refused") == true)
         // No proxy listening: a connect failure naming the origin asked for.
         var gone = HTTPClientConfiguration()
         gone.proxy = "http://127.0.0.1:\(try freeLoopbackPort())"

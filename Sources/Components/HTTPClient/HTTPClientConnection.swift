@@ -238,6 +238,11 @@ final class HTTPClientConnection {
 
     private func finish(_ exchange: HTTPExchange, reusable: Bool) {
         guard let head else { return fail(exchange, HTTPClientError(.invalidResponse, "\(origin): a response end without a head")) }
+        if route.absoluteForm && head.status == 407 {
+            // Only a proxy answers 407: the request never reached the origin.
+            let hint = route.proxyAuthorization == nil ? "credentials needed" : "credentials refused"
+            return fail(exchange, HTTPClientError(.proxyFailed, "\(origin): the proxy refused the request: 407 \(head.reason) (\(hint))"))
+        }
         var response = HTTPClientResponse(head: head, body: body, url: exchange.request.url)
         if configuration.decompress, !streamingBody, let coding = head.header("content-encoding"), exchange.request.method != "HEAD" {
             do {
@@ -281,6 +286,10 @@ final class HTTPClientConnection {
             let cause = lastError.map { " (\($0))" } ?? ""
             let what = didConnect ? "the proxy closed the connection before answering CONNECT" : "the proxy could not be reached"
             return exchange.complete(.failure(HTTPClientError(didConnect ? .proxyFailed : .connectFailed, "\(origin): \(what)\(cause)")), on: loop)
+        }
+        if streamingBody && awaitingDemand {
+            // Closed while its consumer held the body: what was still unread is lost, so it is no success.
+            return exchange.complete(.failure(HTTPClientError(.connectionClosed, "\(origin): closed while the streamed body was paused")), on: loop)
         }
         do {
             if let event = try parser.finish(), case .end = event, let head {
