@@ -53,6 +53,12 @@ struct HTTPClientTLSTests {
         let fixture = try HTTPClientFixture(configuration: trustingTestCA(certificates))
         defer { fixture.finish() }
         #expect(try fixture.get(server.url("/hello", host: "localhost")).get().text == "hello")
+        if let curl = findProgram("curl") {
+            // curl agrees the server is sound, so our success is no lenient check's.
+            let output = server.directory + "/curl.out"
+            let pid = try ChildProcess.spawn(curl, ["-sS", "--cacert", certificates.caCertificate, "-o", output, server.url("/hello", host: "localhost")])
+            #expect(ChildProcess.waitForExit(pid, seconds: 20) == 0 && TestFiles.readText(output) == "hello")
+        }
         #expect(try fixture.get(server.url("/gzip")).get().text == String(repeating: "compressed ", count: 100))
 
         let strict = try PythonHTTPServer(tls: (certificates.serverCertificate, certificates.serverKey), clientCA: certificates.caCertificate)
