@@ -167,9 +167,12 @@ public final class HTTPClient {
             }
             completion(result)
         }
-        exchange.sink = sink
-        exchange.willRedirect = { [weak self] head in
-            self?.redirect(request, HTTPClientResponse(head: head, body: ByteBuffer(), url: request.url)) != nil
+        if let sink {
+            // Only a streamed exchange asks (a buffered one needs no closure per request).
+            exchange.sink = sink
+            exchange.willRedirect = { [weak self] head in
+                self?.redirect(request, HTTPClientResponse(head: head, body: ByteBuffer(), url: request.url)) != nil
+            }
         }
         task.exchange = exchange
         let key = ObjectIdentifier(exchange)
