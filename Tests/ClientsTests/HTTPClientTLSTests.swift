@@ -73,6 +73,29 @@ struct HTTPClientTLSTests {
         #expect(try fixture.failure(strict.url("/client-cert")) != nil)
     }
 
+    @Test("a streamed https body whose consumer asks for each piece later: every pause and resume keeps every byte")
+    func streamedOverTLS() throws {
+        let certificates = try #require(certificates)
+        let server = try PythonHTTPServer(tls: (certificates.serverCertificate, certificates.serverKey))
+        defer { server.stop() }
+        var configuration = trustingTestCA(certificates)
+        configuration.requestTimeout = 60
+        let fixture = try HTTPClientFixture(configuration: configuration)
+        defer { fixture.finish() }
+        var total = 0
+        let loop = fixture.harness.loop
+        let result = try fixture.fetch { completion in
+            fixture.client.stream(
+                try! HTTPClientRequest(url: server.url("/big?mb=8", host: "localhost")), onHead: { _ in },
+                onBody: { piece, more in
+                    total += piece.readableBytes
+                    loop.nextTick { more() }  // always later: the socket is paused and resumed each time
+                }, completion)
+        }
+        #expect(try result.get().status == 200)
+        #expect(total == 8 << 20)
+    }
+
     @Test("an untrusted certificate and a wrong host name fail with OpenSSL's reason; insecure opts out")
     func verificationFailures() throws {
         let certificates = try #require(certificates)
