@@ -73,6 +73,36 @@ struct HTTPClientTLSTests {
         #expect(try fixture.failure(strict.url("/client-cert")) != nil)
     }
 
+    @Test("https to nginx: 40 requests, 8 at a time, over at most 4 kept-alive TLS connections (counted by nginx)",
+          .enabled(if: NginxServer.binary != nil, "nginx is not installed"))
+    func nginx() throws {
+        let certificates = try #require(certificates)
+        let nginx = try NginxServer(tls: (certificates.serverCertificate, certificates.serverKey))
+        defer { nginx.stop() }
+        var configuration = trustingTestCA(certificates)
+        configuration.maxConnectionsPerOrigin = 4
+        let fixture = try HTTPClientFixture(configuration: configuration)
+        defer { fixture.finish() }
+        var done = 0
+        var connections: Set<String> = []
+        var failures: [HTTPClientError] = []
+        func next() {
+            fixture.client.get(nginx.url) { result in
+                switch result {
+                case .success(let response) where response.text.hasPrefix("nginx body"): connections.insert(response.header("X-Connection") ?? "?")
+                case .success(let response): failures.append(HTTPClientError(.invalidResponse, "status \(response.status)"))
+                case .failure(let error): failures.append(error)
+                }
+                done += 1
+                if done <= 32 { next() }
+            }
+        }
+        for _ in 0..<8 { next() }
+        try fixture.wait("40 responses") { done == 40 }
+        #expect(failures.isEmpty, "\(failures)")
+        #expect(connections.count <= 4 && !connections.isEmpty)
+    }
+
     @Test("a streamed https body whose consumer asks for each piece later: every pause and resume keeps every byte")
     func streamedOverTLS() throws {
         let certificates = try #require(certificates)

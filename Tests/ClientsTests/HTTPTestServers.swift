@@ -182,8 +182,13 @@ final class NginxServer {
 
     static var binary: String? { findProgram("nginx") }
 
-    init() throws {
+    let scheme: String
+
+    /// With `tls` (certificate, key): HTTPS on the port.
+    init(tls: (certificate: String, key: String)? = nil) throws {
         guard let binary = Self.binary else { throw TestError("nginx is not installed") }
+        scheme = tls == nil ? "http" : "https"
+        let secure = tls.map { "ssl;\n                    ssl_certificate \($0.certificate);\n                    ssl_certificate_key \($0.key);" } ?? ";"
         directory = try TestFiles.makeTemporaryDirectory("wm-nginx")
         port = try freeLoopbackPort()
         try TestFiles.write(String(repeating: "nginx body ", count: 100), to: "\(directory)/index.html")
@@ -203,7 +208,7 @@ final class NginxServer {
                 scgi_temp_path \(directory);
                 keepalive_requests 10000;
                 server {
-                    listen 127.0.0.1:\(port);
+                    listen 127.0.0.1:\(port) \(secure)
                     root \(directory);
                     location / {
                         add_header X-Connection $connection;
@@ -222,7 +227,7 @@ final class NginxServer {
         }
     }
 
-    var url: String { "http://127.0.0.1:\(port)/index.html" }
+    var url: String { "\(scheme)://127.0.0.1:\(port)/index.html" }
 
     func stop() {
         ChildProcess.killAndReap(pid)
