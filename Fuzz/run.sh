@@ -92,7 +92,9 @@ case "$target" in
     http|textframe|websocket) module WorkermanProtocols Protocols; module WorkermanTestSupport TestSupport ;;
     resp) module WorkermanTestSupport TestSupport; module WorkermanRedis Components/Redis ;;
     httpresponse) module WorkermanHTTPClient Components/HTTPClient ;;
-    mysql) module WorkermanProtocols Protocols; module WorkermanMySQL Components/MySQL ;;
+    mysql)
+        module WorkermanProtocols Protocols; module WorkermanProcess Process; module WorkermanTLS Transport/TLS
+        module WorkermanMySQL Components/MySQL ;;
     pushstats)
         module WorkermanProtocols Protocols; module WorkermanTestSupport TestSupport
         module WorkermanProcess Process; module WorkermanRedis Components/Redis; module WorkermanComponents Components ;;
