@@ -22,6 +22,8 @@ extension TCPClient {
         guard status == .established, let socket = byteStream as? SocketStream else {
             throw TransportError(.protocolError, operation, detail: "the connection is not an established plain one")
         }
+        // Sent from a message callback, the clear bytes wait in the read's cork: they leave now, in clear.
+        if isCorked { flushCork() }
         guard sendQueue.isEmpty else {
             throw TransportError(.protocolError, operation, detail: "bytes sent in clear are still queued")
         }

@@ -151,7 +151,8 @@ struct MySQLSecureLoginTests {
         }
         var missing = configuration
         missing.serverPublicKeyFile = "\(directory)/none.pem"
-        let refused = try wait(testLoop, "a missing key file") { MySQLConnection(loop: testLoop.loop, configuration: missing).connect($0) }
+        let keyless = MySQLConnection(loop: testLoop.loop, configuration: missing)
+        let refused = try wait(testLoop, "a missing key file") { keyless.connect($0) }
         if case .failure(let error) = refused { #expect(error.code == .invalidArgument && error.message.contains("none.pem")) } else { Issue.record("connected without its key file") }
     }
 }

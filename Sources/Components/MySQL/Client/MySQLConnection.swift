@@ -112,7 +112,11 @@ public final class MySQLConnection {
         transport.connectTimeout = configuration.connectTimeout
         transport.maxPackageSize = configuration.maxPacketSize
         transport.onMessage = { [weak self] _, packet in self?.received(packet) }
-        transport.onError = { [weak self] _, error in self?.fail(MySQLError(.connection, "\(error)")) }
+        transport.onError = { [weak self] client, error in
+            // A TLS failure seen while sending carries only EPROTO: the stream kept OpenSSL's reason.
+            let reason = (client.byteStream as? TLSStream)?.failureReason.map { ": \($0)" } ?? ""
+            self?.fail(MySQLError(.connection, "\(error)\(reason)"))
+        }
         transport.onClose = { [weak self] _ in
             self?.fail(MySQLError(.connection, self?.loggedIn == true ? "the server closed the connection" : "the server closed the connection while logging in"))
         }
