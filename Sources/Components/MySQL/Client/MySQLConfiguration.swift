@@ -1,3 +1,6 @@
+import WorkermanTLS
+import WorkermanTransport
+
 /// Where and how to log in.
 ///
 /// ```swift
@@ -142,4 +145,11 @@ public enum MySQLTLSMode: String, Sendable, Equatable {
     case prefer
     /// TLS or no connection.
     case require
+}
+
+extension MySQLConfiguration {
+    /// The TLS client settings `tls`, `tlsCAFile`, `tlsVerifyPeer` and `tlsServerName` describe.
+    func makeTLSConfiguration() throws(TransportError) -> TLSClientConfiguration {
+        try TLSClientConfiguration(verifyPeer: tlsVerifyPeer, caFile: tlsCAFile, serverName: tlsServerName)
+    }
 }

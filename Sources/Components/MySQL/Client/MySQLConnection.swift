@@ -47,7 +47,9 @@ public final class MySQLConnection {
     private var timeout: TimerID?
     private var lastPacketAt: UInt64 = 0
     private var statements: [String: MySQLStatement] = [:]
-    private var tlsConfiguration: TLSClientConfiguration?
+    /// The TLS settings (an OpenSSL context with the trust store loaded): made at connect, or shared by
+    /// the pool's connections, which set it first.
+    var tlsConfiguration: TLSClientConfiguration?
     private var nextTicket = 0
 
     /// A call waiting or in progress.
@@ -303,12 +305,8 @@ public final class MySQLConnection {
                 throw MySQLError(.invalidArgument, "cannot read the server's public key \(path): \(error)")
             }
         }
-        guard configuration.tls != .disabled else { return }
-        tlsConfiguration = try TLSClientConfiguration(
-            verifyPeer: configuration.tlsVerifyPeer,
-            caFile: configuration.tlsCAFile,
-            serverName: configuration.tlsServerName
-        )
+        guard configuration.tls != .disabled, tlsConfiguration == nil else { return }
+        tlsConfiguration = try configuration.makeTLSConfiguration()
     }
 
     /// The SSLRequest is out: TLS over the same socket, and the login once the handshake is done (a
