@@ -39,6 +39,12 @@ extension MySQLPool {
     }
 
     /// Borrows a connection; give it back with `release(_:)` (or use `withConnection`).
+    ///
+    /// ```swift
+    /// let connection = try await pool.acquire()
+    /// defer { pool.release(connection) }
+    /// try await connection.query("SET @mark = ?", [.int(1)])
+    /// ```
     public func acquire() async throws(MySQLError) -> MySQLConnection {
         try await loop.awaitMySQL("MySQLPool.acquire", server: configuration.serverName) { done in
             let ticket = acquire(done)
