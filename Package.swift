@@ -78,7 +78,8 @@ let package = Package(
         // The MySQL/MariaDB client (issue 15): a module of its own, linked only by those who use it.
         .target(
             name: "WorkermanMySQL",
-            dependencies: ["WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop"],
+            // WorkermanTLS for TLS to the server and the RSA key exchange (OpenSSL opened at run time).
+            dependencies: ["WorkermanProtocols", "WorkermanTransport", "WorkermanEventLoop", "WorkermanTLS"],
             path: "Sources/Components/MySQL",
             swiftSettings: strictSettings
         ),

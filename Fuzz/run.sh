@@ -91,11 +91,13 @@ module WorkermanTransport Transport
 case "$target" in
     http|textframe|websocket) module WorkermanProtocols Protocols; module WorkermanTestSupport TestSupport ;;
     resp) module WorkermanTestSupport TestSupport; module WorkermanRedis Components/Redis ;;
-    # The HTTP client reaches TLS (https), which reaches Process.
+    # The HTTP and MySQL clients reach TLS (https, TLS to the database), which reaches Process.
     httpresponse)
         module WorkermanProtocols Protocols; module WorkermanProcess Process; module WorkermanTLS Transport/TLS
         module WorkermanHTTPClient Components/HTTPClient ;;
-    mysql) module WorkermanProtocols Protocols; module WorkermanMySQL Components/MySQL ;;
+    mysql)
+        module WorkermanProtocols Protocols; module WorkermanProcess Process; module WorkermanTLS Transport/TLS
+        module WorkermanMySQL Components/MySQL ;;
     pushstats)
         module WorkermanProtocols Protocols; module WorkermanTestSupport TestSupport
         module WorkermanProcess Process; module WorkermanRedis Components/Redis; module WorkermanComponents Components ;;

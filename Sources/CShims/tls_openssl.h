@@ -17,6 +17,8 @@ typedef void BIO;
 typedef void BIO_METHOD;
 typedef void X509;
 typedef void X509_NAME;
+typedef void EVP_PKEY;
+typedef void EVP_PKEY_CTX;
 typedef int (*password_cb)(char *, int, int, void *);
 typedef int (*alpn_select_cb)(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned, void *);
 
@@ -44,6 +46,7 @@ enum {
     NPN_NEGOTIATED = 1,
     SESS_CACHE_OFF = 0,
     SESS_CACHE_SERVER = 2,
+    RSA_PKCS1_OAEP_PADDING_ = 4,
 };
 #define OP_NO_COMPRESSION ((uint64_t)1 << 17)
 #define OP_NO_RENEGOTIATION ((uint64_t)1 << 30)
@@ -117,6 +120,15 @@ enum {
     X(crypto, X509_NAME *, X509_get_subject_name, (const X509 *))                                          \
     X(crypto, char *, X509_NAME_oneline, (const X509_NAME *, char *, int))                                 \
     X(crypto, unsigned char *, SHA256, (const unsigned char *, size_t, unsigned char *))                   \
+    X(crypto, BIO *, BIO_new_mem_buf, (const void *, int))                                                 \
+    X(crypto, int, BIO_free, (BIO *))                                                                      \
+    X(crypto, EVP_PKEY *, PEM_read_bio_PUBKEY, (BIO *, EVP_PKEY **, password_cb, void *))                  \
+    X(crypto, void, EVP_PKEY_free, (EVP_PKEY *))                                                           \
+    X(crypto, EVP_PKEY_CTX *, EVP_PKEY_CTX_new, (EVP_PKEY *, void *))                                      \
+    X(crypto, void, EVP_PKEY_CTX_free, (EVP_PKEY_CTX *))                                                   \
+    X(crypto, int, EVP_PKEY_encrypt_init, (EVP_PKEY_CTX *))                                                \
+    X(crypto, int, EVP_PKEY_CTX_set_rsa_padding, (EVP_PKEY_CTX *, int))                                    \
+    X(crypto, int, EVP_PKEY_encrypt, (EVP_PKEY_CTX *, unsigned char *, size_t *, const unsigned char *, size_t)) \
     X(crypto, const char *, OpenSSL_version, (int))
 
 #define DECLARE_POINTER(lib, result, name, parameters) result(*name) parameters;

@@ -56,6 +56,12 @@ int wm_tls_context_add_server_name(wm_tls_context *context, const char *name, wm
 /// SHA-256 of `data` into `digest` (32 bytes). 1 on success.
 int wm_tls_sha256(const void *data, size_t length, unsigned char *digest);
 
+/// RSA encryption with OAEP padding (SHA-1, MGF1) under a PEM public key (`-----BEGIN PUBLIC KEY-----`),
+/// as MySQL's caching_sha2_password and sha256_password full authentication use it. Writes the
+/// ciphertext to `out` and returns its length, or -1 (the reason is in wm_tls_take_errors).
+long wm_tls_rsa_oaep_encrypt(const char *pem, size_t pem_length, const unsigned char *data, size_t length,
+                             unsigned char *out, size_t out_size);
+
 /// Takes OpenSSL's queued errors as one line (the oldest reason first) into `out`; "" when none.
 void wm_tls_take_errors(char *out, size_t size);
 

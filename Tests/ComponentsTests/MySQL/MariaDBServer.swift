@@ -55,7 +55,7 @@ final class MariaDBServer: Sendable {
     }
 
     /// Starts a private server (for the shared one, or for a test that kills its server).
-    init(privateNamed name: String) throws {
+    init(privateNamed name: String, arguments: [String] = []) throws {
         guard let mariadbd = findExecutable("mariadbd"), let installer = findExecutable("mariadb-install-db") else {
             throw HarnessError("mariadbd is not installed (apt-get install mariadb-server)")
         }
@@ -76,7 +76,7 @@ final class MariaDBServer: Sendable {
                 "--socket=\(directory)/sock", "--pid-file=\(directory)/pid", "--user=root", "--skip-log-bin",
                 "--innodb-buffer-pool-size=32M", "--max-allowed-packet=64M", "--init-file=\(Self.initFile)",
                 "--log-error=\(directory)/server.log",
-            ]
+            ] + arguments
         url = "mysql://wm:secret@127.0.0.1:\(port)/wmtest"
         try launchServer(port: port)
     }

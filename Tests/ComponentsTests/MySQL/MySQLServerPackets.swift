@@ -9,13 +9,13 @@ enum ServerPackets {
     )
 
     /// A MySQL 8 style greeting offering `caching_sha2_password`, with the seed 1...20.
-    static func greeting(plugin: String = "caching_sha2_password") -> [UInt8] {
+    static func greeting(plugin: String = "caching_sha2_password", offersTLS: Bool = false) -> [UInt8] {
         var payload: [UInt8] = [10]
         payload.appendNulTerminated("8.0.36")
         payload.appendInteger(42, width: 4)
         payload += Array(1...8)
         payload.append(0)
-        let capabilities = MySQLCapabilities.client.rawValue | MySQLCapabilities.connectWithDB.rawValue
+        let capabilities = MySQLCapabilities.client.rawValue | MySQLCapabilities.connectWithDB.rawValue | (offersTLS ? MySQLCapabilities.ssl.rawValue : 0)
         payload.appendInteger(UInt64(capabilities & 0xFFFF), width: 2)
         payload.append(45)
         payload.appendInteger(2, width: 2)

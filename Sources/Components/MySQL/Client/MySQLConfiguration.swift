@@ -1,3 +1,6 @@
+import WorkermanTLS
+import WorkermanTransport
+
 /// Where and how to log in.
 ///
 /// ```swift
@@ -26,6 +29,24 @@ public struct MySQLConfiguration: Sendable, Equatable {
     /// The authentication method to answer the server's greeting with (nil: the one the greeting names).
     /// The server switches to the account's own method when they differ, as `--default-auth` does.
     public var defaultAuthPlugin: String?
+    /// TLS to the server (after the SSLRequest packet, on the same connection): `.disabled` (the
+    /// default), `.prefer` (when the server offers it) or `.require`. The certificate is verified unless
+    /// `tlsVerifyPeer` is false: against the system's CAs and `tlsCAFile`, for the host connected to
+    /// (or `tlsServerName`). A certificate that does not verify fails the login, whatever the mode.
+    public var tls = MySQLTLSMode.disabled
+    /// Trusted CA certificates (PEM) besides the system's, for a database with a CA of its own.
+    public var tlsCAFile: String?
+    /// false accepts any certificate (a self-signed test server only: anyone on the path can then read the traffic).
+    public var tlsVerifyPeer = true
+    /// The name the server's certificate must carry, when it is not `host`.
+    public var tlsServerName: String?
+    /// The server's RSA public key (PEM file), for `caching_sha2_password`'s full authentication without
+    /// TLS: the password goes encrypted to it (MySQL's `--server-public-key-path`).
+    public var serverPublicKeyFile: String?
+    /// Without TLS and without `serverPublicKeyFile`, ask the server for its RSA key when full
+    /// authentication needs it (MySQL's `--get-server-public-key`). Off by default: whoever sits on the
+    /// path could hand over a key of their own and read the password.
+    public var allowPublicKeyRetrieval = false
 
     public init(host: String = "127.0.0.1", port: Int = 3306, user: String, password: String = "", database: String? = nil) {
         self.host = host
@@ -36,7 +57,7 @@ public struct MySQLConfiguration: Sendable, Equatable {
     }
 
     /// Parses `mysql://user:password@host:port/database` (also `mariadb://`; user and password
-    /// percent-encoded; `?socket=/path` for a unix socket).
+    /// percent-encoded; `?socket=/path` for a unix socket, `?tls=require&ca=/path/ca.pem` for TLS).
     ///
     /// - Throws: `MySQLError` `.invalidArgument`.
     public init(url: String) throws(MySQLError) {
@@ -76,8 +97,16 @@ public struct MySQLConfiguration: Sendable, Equatable {
         }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         self.init(host: host.isEmpty ? "127.0.0.1" : host, port: port, user: user, password: password, database: database)
-        for pair in query.split(separator: "&") where pair.hasPrefix("socket=") {
-            socketPath = Self.percentDecoded(pair.dropFirst("socket=".count))
+        for pair in query.split(separator: "&") {
+            let (name, value) = pair.firstIndex(of: "=").map { (pair[..<$0], Self.percentDecoded(pair[pair.index(after: $0)...])) } ?? (pair, "")
+            switch name {
+            case "socket": socketPath = value
+            case "tls", "ssl-mode", "sslmode":
+                guard let mode = MySQLTLSMode(rawValue: value.lowercased()) else { throw invalid }
+                tls = mode
+            case "ca", "ssl-ca": tlsCAFile = value
+            default: break
+            }
         }
     }
 
@@ -104,5 +133,23 @@ public struct MySQLConfiguration: Sendable, Equatable {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Whether a connection speaks TLS to the server.
+public enum MySQLTLSMode: String, Sendable, Equatable {
+    /// Plain text (a unix socket or loopback needs no more).
+    case disabled
+    /// TLS when the server offers it, plain text when it does not (a certificate that fails to verify
+    /// still fails the login: no silent downgrade).
+    case prefer
+    /// TLS or no connection.
+    case require
+}
+
+extension MySQLConfiguration {
+    /// The TLS client settings `tls`, `tlsCAFile`, `tlsVerifyPeer` and `tlsServerName` describe.
+    func makeTLSConfiguration() throws(TransportError) -> TLSClientConfiguration {
+        try TLSClientConfiguration(verifyPeer: tlsVerifyPeer, caFile: tlsCAFile, serverName: tlsServerName)
     }
 }

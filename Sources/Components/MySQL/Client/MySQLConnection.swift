@@ -1,4 +1,5 @@
 import WorkermanEventLoop
+import WorkermanTLS
 import WorkermanTransport
 
 /// One non-blocking connection to a MySQL or MariaDB server, on the loop it was made on. Calls queue and
@@ -46,6 +47,10 @@ public final class MySQLConnection {
     private var timeout: TimerID?
     private var lastPacketAt: UInt64 = 0
     private var statements: [String: MySQLStatement] = [:]
+    /// The TLS settings (an OpenSSL context with the trust store loaded): made at connect, or shared by
+    /// the pool's connections, which set it first.
+    var tlsConfiguration: TLSClientConfiguration?
+    private var nextTicket = 0
 
     /// A call waiting or in progress.
     private struct Call {
@@ -54,6 +59,8 @@ public final class MySQLConnection {
             case prepared(sql: String, parameters: [MySQLValue])
         }
         var work: Work
+        /// Names the call for `cancelQueued` (the async forms withdraw a call their task gave up on).
+        let ticket: Int
         let completion: Completion<MySQLSession.Completion>
     }
 
@@ -66,7 +73,9 @@ public final class MySQLConnection {
                 password: configuration.password,
                 database: configuration.database,
                 isSecureTransport: configuration.socketPath != nil,
-                initialPlugin: configuration.defaultAuthPlugin
+                initialPlugin: configuration.defaultAuthPlugin,
+                tls: configuration.tls,
+                allowPublicKeyRetrieval: configuration.allowPublicKeyRetrieval
             )
         )
     }
@@ -94,8 +103,9 @@ public final class MySQLConnection {
         let transport: TCPClient<MySQLPacketCodec>
         do {
             transport = try TCPClient<MySQLPacketCodec>(loop: loop, url: configuration.transportURL)
+            try prepareSecurity()
         } catch {
-            let reason = MySQLError(.invalidArgument, "\(error)", server: configuration.serverName)
+            let reason = (error as? MySQLError)?.from(configuration.serverName) ?? MySQLError(.invalidArgument, "\(error)", server: configuration.serverName)
             closeReason = reason
             loop.nextTick { completion(.failure(reason)) }
             return
@@ -104,7 +114,11 @@ public final class MySQLConnection {
         transport.connectTimeout = configuration.connectTimeout
         transport.maxPackageSize = configuration.maxPacketSize
         transport.onMessage = { [weak self] _, packet in self?.received(packet) }
-        transport.onError = { [weak self] _, error in self?.fail(MySQLError(.connection, "\(error)")) }
+        transport.onError = { [weak self] client, error in
+            // A TLS failure seen while sending carries only EPROTO: the stream kept OpenSSL's reason.
+            let reason = (client.byteStream as? TLSStream)?.failureReason.map { ": \($0)" } ?? ""
+            self?.fail(MySQLError(.connection, "\(error)\(reason)"))
+        }
         transport.onClose = { [weak self] _ in
             self?.fail(MySQLError(.connection, self?.loggedIn == true ? "the server closed the connection" : "the server closed the connection while logging in"))
         }
@@ -116,8 +130,14 @@ public final class MySQLConnection {
     /// Runs `sql`: with no parameters as a text query (several statements allowed: one result set
     /// each), otherwise as a prepared statement with `parameters` bound in order to its `?` marks.
     public func query(_ sql: String, _ parameters: [MySQLValue] = [], _ completion: @escaping Completion<MySQLResult>) {
+        queryCall(sql, parameters, completion)
+    }
+
+    /// `query`, answering the call's ticket for `cancelQueued`.
+    @discardableResult
+    func queryCall(_ sql: String, _ parameters: [MySQLValue], _ completion: @escaping Completion<MySQLResult>) -> Int {
         let work: Call.Work = parameters.isEmpty ? .command(.query(sql)) : .prepared(sql: sql, parameters: parameters)
-        enqueue(work) { outcome in
+        return enqueue(work) { outcome in
             switch outcome {
             case .success(.result(let result)): completion(.success(result))
             case .success: completion(.failure(MySQLError(.protocolViolation, "a query answered with something else")))
@@ -129,6 +149,20 @@ public final class MySQLConnection {
     /// COM_PING: succeeds when the server answers.
     public func ping(_ completion: @escaping Completion<Void>) {
         enqueue(.command(.ping)) { outcome in completion(outcome.map { _ in () }) }
+    }
+
+    /// Withdraws a call that has not been sent yet: it fails with `.cancelled` and never runs. Returns
+    /// false (and does nothing) once it was sent: a statement on the wire runs to its end, so the
+    /// connection is never left mid-answer.
+    @discardableResult
+    func cancelQueued(_ ticket: Int) -> Bool {
+        guard waitingHead < waiting.count,
+            let index = waiting[waitingHead...].firstIndex(where: { $0?.ticket == ticket }),
+            let call = waiting[index]
+        else { return false }
+        waiting[index] = nil  // the slot is skipped when its turn comes
+        call.completion(.failure(MySQLError(.cancelled, "the caller stopped waiting", server: configuration.serverName)))
+        return true
     }
 
     /// Sends COM_QUIT and closes; calls still waiting fail with `.closed`.
@@ -144,23 +178,32 @@ public final class MySQLConnection {
 
     // MARK: - Running calls
 
-    private func enqueue(_ work: Call.Work, _ completion: @escaping Completion<MySQLSession.Completion>) {
+    @discardableResult
+    private func enqueue(_ work: Call.Work, _ completion: @escaping Completion<MySQLSession.Completion>) -> Int {
+        nextTicket &+= 1
         if let closeReason {
             loop.nextTick { completion(.failure(closeReason)) }
-            return
+            return nextTicket
         }
         if transport == nil {
             let error = MySQLError(.connection, "not connected (call connect first)", server: configuration.serverName)
             loop.nextTick { completion(.failure(error)) }
-            return
+            return nextTicket
         }
-        waiting.append(Call(work: work, completion: completion))
+        waiting.append(Call(work: work, ticket: nextTicket, completion: completion))
         startNext()
+        return nextTicket
     }
 
     private func startNext() {
-        guard loggedIn, current == nil, closeReason == nil, waitingHead < waiting.count else { return }
-        guard let call = waiting[waitingHead] else { return }
+        guard loggedIn, current == nil, closeReason == nil else { return }
+        // Withdrawn calls (`cancelQueued`) left empty slots: skip them.
+        while waitingHead < waiting.count, waiting[waitingHead] == nil { waitingHead += 1 }
+        guard waitingHead < waiting.count, let call = waiting[waitingHead] else {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+            return
+        }
         waiting[waitingHead] = nil
         waitingHead += 1
         if waitingHead == waiting.count {
@@ -208,6 +251,7 @@ public final class MySQLConnection {
         for output in outputs {
             switch output {
             case .send(let packet): transport?.send(packet)
+            case .startTLS: startTLS()
             case .ready(let version, let id):
                 loggedIn = true
                 serverVersion = version
@@ -247,6 +291,38 @@ public final class MySQLConnection {
         current = nil
         call.completion(outcome)
         startNext()
+    }
+
+    // MARK: - Security
+
+    /// Reads the server's public key file, and makes the TLS configuration, before connecting: a file
+    /// that is missing or a TLS library that cannot load fail `connect` with the reason.
+    private func prepareSecurity() throws {
+        if let path = configuration.serverPublicKeyFile {
+            do {
+                session.credentials.serverPublicKey = try Syscalls.readFile(path)
+            } catch {
+                throw MySQLError(.invalidArgument, "cannot read the server's public key \(path): \(error)")
+            }
+        }
+        guard configuration.tls != .disabled, tlsConfiguration == nil else { return }
+        tlsConfiguration = try configuration.makeTLSConfiguration()
+    }
+
+    /// The SSLRequest is out: TLS over the same socket, and the login once the handshake is done (a
+    /// certificate that does not verify ends in `onError` with OpenSSL's reason).
+    private func startTLS() {
+        guard let transport, let tlsConfiguration else { return }
+        transport.onConnect = { [weak self] _ in
+            guard let self, self.closeReason == nil else { return }
+            self.transport?.onConnect = nil
+            for case .send(let packet) in self.session.secured() { self.transport?.send(packet) }
+        }
+        do {
+            try transport.startTLS(tlsConfiguration, host: configuration.tlsServerName ?? configuration.host)
+        } catch {
+            fail(MySQLError(.connection, "\(error)"))
+        }
     }
 
     // MARK: - Failing

@@ -1,4 +1,5 @@
 import WorkermanEventLoop
+import WorkermanTLS
 
 /// A pool of `MySQLConnection`s on one loop: at most `maxConnections` open, at least `minConnections`
 /// kept (reopened when they drop), idle ones closed after `idleTimeout` and checked with COM_PING after
@@ -73,6 +74,8 @@ public final class MySQLPool {
     public private(set) var connectionCount = 0
     private var nextTicket = 0
     private var maintenance: TimerID?
+    /// One TLS context for every connection (loading the trust store once); nil until the first opens.
+    private var tlsConfiguration: TLSClientConfiguration?
     private var isClosed = false
 
     public init(loop: EventLoop, configuration: MySQLConfiguration, options: Options = Options()) {
@@ -192,6 +195,11 @@ public final class MySQLPool {
     private func open() {
         connectionCount += 1
         let connection = MySQLConnection(loop: loop, configuration: configuration)
+        if configuration.tls != .disabled {
+            // A configuration that cannot be made is left to the connection, whose connect reports why.
+            tlsConfiguration = tlsConfiguration ?? (try? configuration.makeTLSConfiguration())
+            connection.tlsConfiguration = tlsConfiguration
+        }
         connection.onClose = { [weak self, unowned connection] reason in self?.discard(connection, reason) }
         connection.connect { [weak self] result in
             guard let self else { return }

@@ -1,4 +1,5 @@
 import WorkermanProtocols
+import WorkermanTLS
 
 /// Capability flags this client uses (Protocol::CapabilityFlags).
 struct MySQLCapabilities: OptionSet, Sendable {
@@ -104,15 +105,30 @@ enum MySQLAuthentication {
         return zip(stage1, mask).map { $0 ^ $1 }
     }
 
+    /// The password (NUL-terminated) XOR the scramble, encrypted with RSA-OAEP to the server's public
+    /// key (PEM): what caching_sha2_password's full authentication sends without TLS.
+    static func encryptedPassword(_ password: String, seed: [UInt8], key: [UInt8]) throws(MySQLError) -> [UInt8] {
+        guard !seed.isEmpty else { throw MySQLError(.authentication, "no scramble to mix the password with") }
+        var plain = Array(password.utf8) + [0]
+        for index in plain.indices { plain[index] ^= seed[index % seed.count] }
+        do {
+            return try RSAPublicKey(pem: key).encryptOAEP(plain)
+        } catch {
+            throw MySQLError(.authentication, "cannot encrypt the password to the server's RSA key: \(error)")
+        }
+    }
+
     /// Protocol::HandshakeResponse41.
     static func response(
         user: String,
         authData: [UInt8],
         database: String?,
         plugin: String,
-        serverCapabilities: MySQLCapabilities
+        serverCapabilities: MySQLCapabilities,
+        tls: Bool = false
     ) -> [UInt8] {
         var capabilities = MySQLCapabilities.client.intersection(serverCapabilities)
+        if tls { capabilities.insert(.ssl) }
         if let database, !database.isEmpty, serverCapabilities.contains(.connectWithDB) {
             capabilities.insert(.connectWithDB)
         }

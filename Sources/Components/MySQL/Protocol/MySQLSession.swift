@@ -14,6 +14,12 @@ struct MySQLSession {
         var isSecureTransport = false
         /// Answer the greeting with this method instead of the server's default.
         var initialPlugin: String?
+        /// Whether to ask for TLS (the connection then secures the stream on `.startTLS`).
+        var tls = MySQLTLSMode.disabled
+        /// The server's RSA public key (PEM), for full authentication without TLS.
+        var serverPublicKey: [UInt8]?
+        /// Ask the server for its RSA key when full authentication needs it and none is configured.
+        var allowPublicKeyRetrieval = false
     }
 
     enum Output: Equatable {
@@ -24,6 +30,8 @@ struct MySQLSession {
         case completed(Completion)
         /// The command in progress was refused by the server (the session is ready again).
         case failed(MySQLError)
+        /// The SSLRequest is sent: secure the stream now, then call `secured()`.
+        case startTLS
     }
 
     enum Completion: Equatable {
@@ -34,6 +42,8 @@ struct MySQLSession {
 
     enum Phase {
         case awaitingGreeting
+        /// The SSLRequest went out; the login `response` follows once the stream is secured.
+        case securing(plugin: String, seed: [UInt8], response: [UInt8])
         case authenticating(plugin: String, seed: [UInt8])
         case ready
         case busy(Exchange)
@@ -46,14 +56,19 @@ struct MySQLSession {
         case ping
     }
 
-    let credentials: Credentials
+    var credentials: Credentials
     private(set) var phase = Phase.awaitingGreeting
     private(set) var greeting: MySQLGreeting?
     /// The sequence id the next packet from the server must carry.
     private var expectedSequence: UInt8 = 0
+    /// The stream keeps the password from eavesdroppers: a unix socket, or TLS once secured.
+    private(set) var isSecure: Bool
+    /// Full authentication asked the server for its RSA key (`0x02`); its answer is the key.
+    private var requestedPublicKey = false
 
     init(credentials: Credentials) {
         self.credentials = credentials
+        isSecure = credentials.isSecureTransport
     }
 
     var isReady: Bool {
@@ -88,6 +103,8 @@ struct MySQLSession {
         expectedSequence = packet.sequenceID &+ 1
         switch phase {
         case .awaitingGreeting: return try greet(packet)
+        case .securing:
+            throw MySQLError(.protocolViolation, "a packet arrived in clear after the SSLRequest, where the TLS handshake belongs")
         case .authenticating(let plugin, let seed): return try authenticate(packet, plugin: plugin, seed: seed)
         case .ready, .closed:
             throw MySQLError(.protocolViolation, "a packet arrived with no command in progress")
@@ -138,16 +155,38 @@ struct MySQLSession {
             plugin = "mysql_native_password"
             authData = MySQLAuthentication.nativePassword(credentials.password, seed: greeting.scramble)
         }
-        phase = .authenticating(plugin: plugin, seed: greeting.scramble)
+        let offersTLS = greeting.capabilities.contains(.ssl)
+        if credentials.tls == .require, !offersTLS {
+            throw MySQLError(.authentication, "TLS is required (tls: .require) and server \(greeting.serverVersion) does not offer it")
+        }
+        let useTLS = credentials.tls != .disabled && offersTLS
         let response = MySQLAuthentication.response(
             user: credentials.user,
             authData: authData ?? [],
             database: credentials.database,
             plugin: plugin,
-            serverCapabilities: greeting.capabilities
+            serverCapabilities: greeting.capabilities,
+            tls: useTLS
         )
+        if useTLS {
+            // Protocol::SSLRequest: the response's fixed first 32 bytes, then TLS on the same stream.
+            phase = .securing(plugin: plugin, seed: greeting.scramble, response: response)
+            expectedSequence = packet.sequenceID &+ 2
+            return [.send(MySQLPacket(sequenceID: packet.sequenceID &+ 1, payload: Array(response.prefix(32)))), .startTLS]
+        }
+        phase = .authenticating(plugin: plugin, seed: greeting.scramble)
         expectedSequence = packet.sequenceID &+ 2
         return [.send(MySQLPacket(sequenceID: packet.sequenceID &+ 1, payload: response))]
+    }
+
+    /// The stream is secured after `.startTLS`: the login response goes out over it.
+    mutating func secured() -> [Output] {
+        guard case .securing(let plugin, let seed, let response) = phase else { return [] }
+        isSecure = true
+        phase = .authenticating(plugin: plugin, seed: seed)
+        let sequence = expectedSequence
+        expectedSequence = sequence &+ 1
+        return [.send(MySQLPacket(sequenceID: sequence, payload: response))]
     }
 
     private mutating func authenticate(_ packet: MySQLPacket, plugin: String, seed: [UInt8]) throws(MySQLError) -> [Output] {
@@ -172,30 +211,54 @@ struct MySQLSession {
             guard let answer = MySQLAuthentication.scramble(plugin: newPlugin, password: credentials.password, seed: newSeed) else {
                 throw MySQLError(.authentication, "unknown authentication method \(newPlugin)")
             }
-            if newPlugin == "mysql_clear_password", !credentials.isSecureTransport {
+            if newPlugin == "mysql_clear_password", !isSecure {
                 throw MySQLError(.authentication, "the server asks for the password in clear text over an unencrypted connection")
             }
             phase = .authenticating(plugin: newPlugin, seed: newSeed)
             expectedSequence = replySequence &+ 1
             return [.send(MySQLPacket(sequenceID: replySequence, payload: answer))]
-        case 0x01 where plugin == "caching_sha2_password" && payload.count >= 2:
+        case 0x01 where plugin == "caching_sha2_password" && requestedPublicKey:
+            // The server's RSA public key, which full authentication asked for.
+            requestedPublicKey = false
+            return try sendEncryptedPassword(key: Array(payload.dropFirst()), seed: seed, sequence: replySequence)
+        case 0x01 where plugin == "caching_sha2_password" && payload.count == 2:
             switch payload[1] {
             case 3:
                 return []  // fast authentication succeeded: the OK follows
             case 4:
-                guard credentials.isSecureTransport else {
-                    throw MySQLError(
-                        .authentication,
-                        "caching_sha2_password wants full authentication (this account's password is not in the server's cache): that needs TLS or the server's RSA public key, which this client does not support yet; connect over a unix socket, or log in once with the mysql client to fill the cache, or use mysql_native_password"
-                    )
-                }
-                expectedSequence = replySequence &+ 1
-                return [.send(MySQLPacket(sequenceID: replySequence, payload: Array(credentials.password.utf8) + [0]))]
+                return try fullAuthentication(seed: seed, sequence: replySequence)
             default:
                 throw MySQLError(.protocolViolation, "caching_sha2_password: unexpected state \(payload[1])")
             }
         default:
             throw MySQLError(.protocolViolation, "unexpected packet 0x\(String(payload.first ?? 0, radix: 16)) while logging in with \(plugin)")
         }
+    }
+
+    /// caching_sha2_password's full authentication (the password is not in the server's cache): the
+    /// password itself over a secure stream; otherwise encrypted to the server's RSA key, configured or
+    /// asked for (`0x02`).
+    private mutating func fullAuthentication(seed: [UInt8], sequence: UInt8) throws(MySQLError) -> [Output] {
+        expectedSequence = sequence &+ 1
+        if isSecure {
+            return [.send(MySQLPacket(sequenceID: sequence, payload: Array(credentials.password.utf8) + [0]))]
+        }
+        if let key = credentials.serverPublicKey {
+            return try sendEncryptedPassword(key: key, seed: seed, sequence: sequence)
+        }
+        guard credentials.allowPublicKeyRetrieval else {
+            throw MySQLError(
+                .authentication,
+                "caching_sha2_password wants full authentication (the password is not in the server's cache): use TLS (tls: .require), or give the server's RSA public key (serverPublicKeyFile), or allow asking the server for it (allowPublicKeyRetrieval)"
+            )
+        }
+        requestedPublicKey = true
+        return [.send(MySQLPacket(sequenceID: sequence, payload: [0x02]))]
+    }
+
+    private mutating func sendEncryptedPassword(key: [UInt8], seed: [UInt8], sequence: UInt8) throws(MySQLError) -> [Output] {
+        let encrypted = try MySQLAuthentication.encryptedPassword(credentials.password, seed: seed, key: key)
+        expectedSequence = sequence &+ 1
+        return [.send(MySQLPacket(sequenceID: sequence, payload: encrypted))]
     }
 }

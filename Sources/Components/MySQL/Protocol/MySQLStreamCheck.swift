@@ -45,7 +45,14 @@ package enum MySQLStreamCheck {
     }
 
     private static func trace(_ stream: [UInt8], settings: UInt8, pieceSize: Int) -> [String] {
-        var session = MySQLSession(credentials: .init(user: "u", password: "p", database: "d", isSecureTransport: settings & 4 != 0))
+        // Bit 2: a secure transport; bit 3: full authentication may ask for the server's RSA key; bit 4:
+        // TLS preferred (the SSLRequest path, the stream "secured" at once).
+        var session = MySQLSession(
+            credentials: .init(
+                user: "u", password: "p", database: "d", isSecureTransport: settings & 4 != 0,
+                tls: settings & 16 != 0 ? .prefer : .disabled, allowPublicKeyRetrieval: settings & 8 != 0
+            )
+        )
         var trace: [String] = []
         let command = command(settings)
         if command != nil {
@@ -77,7 +84,10 @@ package enum MySQLStreamCheck {
                     return trace
                 }
                 do {
-                    for output in try session.receive(packet) { trace.append(describe(output)) }
+                    for output in try session.receive(packet) {
+                        trace.append(describe(output))
+                        if output == .startTLS { trace += session.secured().map(describe) }
+                    }
                 } catch {
                     trace.append("fatal \(error.code)")
                     return trace
@@ -97,6 +107,7 @@ package enum MySQLStreamCheck {
         case .completed(.prepared(let statement)): "prepared \(statement.id) \(statement.parameterCount) \(statement.columns.count)"
         case .completed(.pong): "pong"
         case .failed(let error): "failed \(error.serverCode ?? 0)"
+        case .startTLS: "start TLS"
         }
     }
 
