@@ -4,7 +4,7 @@
 /// do { try loop.watch(fd, for: .readable) { _ in } }
 /// catch let error as EventLoopError where error.code == .alreadyWatched { … }
 /// ```
-public struct EventLoopError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct EventLoopError: CodedError {
     /// The kinds of failure, stable for matching.
     public enum Code: String, Hashable, Sendable {
         /// The descriptor is negative, closed, or of a kind the backend cannot watch.
@@ -40,11 +40,9 @@ public struct EventLoopError: Error, Hashable, Sendable, CustomStringConvertible
         self.detail = detail
     }
 
-    public var description: String {
-        var text = "\(operation): \(code.rawValue)"
-        if let detail { text += " (\(detail))" }
-        if let cause { text += ": \(cause)" }
-        return text
+    /// `watch fd 12: alreadyWatched (why): cause`.
+    public var descriptionParts: [String?] {
+        [operation, code.rawValue + (detail.map { " (\($0))" } ?? ""), cause?.description]
     }
 }
 

@@ -7,6 +7,7 @@
 
 import Synchronization
 import Testing
+import WorkermanEventLoop
 import WorkermanProcess
 import WorkermanTestSupport
 import WorkermanTransport

@@ -464,7 +464,7 @@ struct WebSocketSocketTests {
         client.onClose = { client in
             closes += 1
             if closes == 1 {
-                (client as? TCPClient<WebSocketClientCodec>)?.reconnect(after: 0.01)
+                client.reconnect(after: 0.01)
             } else {
                 harness.done()
             }

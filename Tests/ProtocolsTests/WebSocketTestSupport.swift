@@ -371,20 +371,8 @@ extension TCPServer {
     var port: Int { listener?.address.port ?? 0 }
 }
 
-/// `count` bytes of a pattern that shows lost, repeated or reordered bytes.
-func wsPattern(_ count: Int, seed: Int = 0) -> [UInt8] {
-    let period = (0..<251).map { UInt8(truncatingIfNeeded: ($0 &* 7 &+ seed) % 251) }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(count + period.count)
-    while bytes.count < count { bytes.append(contentsOf: period) }
-    bytes.removeLast(bytes.count - count)
-    return bytes
-}
+/// See `TestPattern.bytes`.
+func wsPattern(_ count: Int, seed: Int = 0) -> [UInt8] { TestPattern.bytes(count, seed: seed) }
 
-/// Whether `actual` holds exactly `expected` (a `memcmp`: tests run unoptimised).
-func wsSame(_ actual: [UInt8]?, _ expected: [UInt8]) -> Bool {
-    guard let actual, actual.count == expected.count else { return false }
-    return actual.withUnsafeBytes { a in
-        expected.withUnsafeBytes { b in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
-    }
-}
+/// See `TestPattern.matches`.
+func wsSame(_ actual: [UInt8]?, _ expected: [UInt8]) -> Bool { TestPattern.matches(actual, expected) }

@@ -12,20 +12,7 @@ import Glibc
 
 /// TLS clients: ours against our own servers, against `openssl s_server`, and failing verification; and
 /// `wss://` with Python's websockets.
-final class TLSClientTests: XCTestCase {
-    private var certificates: TestCertificates!
-    private var harness: LoopHarness!
-
-    override func setUpWithError() throws {
-        certificates = try TestCertificates.require()
-        harness = try LoopHarness()
-    }
-
-    override func tearDown() {
-        if let harness { XCTAssertEqual(harness.finishClosingConnections(), []) }
-        harness = nil
-    }
-
+final class TLSClientTests: TLSLoopTestCase {
     private func serverTLS() throws -> TLSServerConfiguration {
         try TLSServerConfiguration(certificateChain: certificates.serverCertificate, privateKey: certificates.serverKey)
     }

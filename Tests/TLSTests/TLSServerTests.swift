@@ -12,20 +12,7 @@ import Glibc
 
 /// TLS servers on loopback, driven by real clients (curl, openssl s_client, python3) and by raw sockets
 /// sending bad input. The server runs in the test's loop; clients run as child processes.
-final class TLSServerTests: XCTestCase {
-    private var certificates: TestCertificates!
-    private var harness: LoopHarness!
-
-    override func setUpWithError() throws {
-        certificates = try TestCertificates.require()
-        harness = try LoopHarness()
-    }
-
-    override func tearDown() {
-        if let harness { XCTAssertEqual(harness.finishClosingConnections(), []) }
-        harness = nil
-    }
-
+final class TLSServerTests: TLSLoopTestCase {
     private func tls(timeout: Double = 10, maxHandshakes: Int = 1024) throws -> TLSServerConfiguration {
         try TLSServerConfiguration(
             certificateChain: certificates.serverCertificate,

@@ -56,3 +56,20 @@ func rawConnection(to port: Int) throws -> CInt {
     }
     return fd
 }
+
+/// A test case over real sockets with TLS: the test certificates (the test skips when openssl cannot
+/// make them) and a loop harness, checked at the end for connections left open.
+class TLSLoopTestCase: XCTestCase {
+    var certificates: TestCertificates!
+    var harness: LoopHarness!
+
+    override func setUpWithError() throws {
+        certificates = try TestCertificates.require()
+        harness = try LoopHarness()
+    }
+
+    override func tearDown() {
+        if let harness { XCTAssertEqual(harness.finishClosingConnections(), []) }
+        harness = nil
+    }
+}

@@ -1,6 +1,7 @@
 // Endpoint: Workerman's `scheme://host:port/path?query` addresses, and what each bad one is told.
 
 import Testing
+import WorkermanEventLoop
 import WorkermanTransport
 
 @Suite("Endpoint")

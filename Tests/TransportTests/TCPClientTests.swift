@@ -231,7 +231,7 @@ struct TCPClientTests {
         client.onClose = { client in
             closes += 1
             if closes == 1 {
-                (client as? TCPClient<LineCodec>)?.reconnect(after: delay)
+                client.reconnect(after: delay)
             } else {
                 harness.done()
             }
@@ -258,7 +258,6 @@ struct TCPClientTests {
         client.onClose = { client in
             closes += 1
             guard closes == 1 else { return }
-            let client = client as! TCPClient<RawCodec>
             let before = harness.loop.timerCount
             client.reconnect(after: 0.02)
             timersWhilePending = harness.loop.timerCount - before
@@ -287,10 +286,9 @@ struct TCPClientTests {
         client.onConnect = { _ in connects += 1 }
         client.onClose = { client in
             closes += 1
-            (client as? TCPClient<RawCodec>)?.reconnect(after: 0.02)
+            client.reconnect(after: 0.02)
             if closes == 1 {
                 harness.loop.nextTick {
-                    let client = client as! TCPClient<RawCodec>
                     #expect(client.status == .initial, "waiting to reconnect")
                     client.close()
                     #expect(client.status == .closed)

@@ -8,6 +8,7 @@
 
 import Testing
 import WorkermanEventLoop
+import WorkermanTestSupport
 import WorkermanTransport
 
 #if canImport(Glibc)
@@ -143,26 +144,11 @@ func makeTemporaryDirectory() throws -> String {
 
 // MARK: - Data
 
-/// `count` bytes of a pattern that shows lost, repeated or reordered bytes (its period, 251, is prime to
-/// every power of two). Built by copying whole periods: tests run unoptimised, and megabytes byte by byte
-/// would take a good part of a second.
-func pattern(_ count: Int, seed: Int = 0) -> [UInt8] {
-    let period = (0..<251).map { UInt8(truncatingIfNeeded: ($0 &* 7 &+ seed) % 251) }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(count + period.count)
-    while bytes.count < count { bytes.append(contentsOf: period) }
-    bytes.removeLast(bytes.count - count)
-    return bytes
-}
+/// See `TestPattern.bytes`.
+func pattern(_ count: Int, seed: Int = 0) -> [UInt8] { TestPattern.bytes(count, seed: seed) }
 
-/// Whether `actual` holds exactly `expected`: a Bool, so a failing `#expect` does not print megabytes, and
-/// a `memcmp`, so it is quick in an unoptimised build.
-func same(_ actual: [UInt8]?, _ expected: [UInt8]) -> Bool {
-    guard let actual, actual.count == expected.count else { return false }
-    return actual.withUnsafeBytes { a in
-        expected.withUnsafeBytes { b in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
-    }
-}
+/// See `TestPattern.matches`.
+func same(_ actual: [UInt8]?, _ expected: [UInt8]) -> Bool { TestPattern.matches(actual, expected) }
 
 /// `count` copies of one ASCII letter, made from bytes (`String(repeating:count:)` appends one at a time,
 /// which takes a good part of a second for megabytes in an unoptimised build).

@@ -52,7 +52,7 @@ final class ServerChannelBackend: ChannelBackend {
         connection.onMessage = { [weak self] _, body in self?.received(body) }
         connection.onBufferDrain = { [weak self] _ in self?.delegate?.backendDrained() }
         connection.onError = { [weak self] _, error in self?.lastError = error }
-        connection.onClose = { [weak self] connection in self?.closed(connection as? TCPClient<FrameCodec>) }
+        connection.onClose = { [weak self] connection in self?.closed(connection) }
         self.connection = connection
         if let pingInterval, pingInterval > 0 {
             pingTimer = try? loop.addTimer(every: pingInterval) { [weak self] in

@@ -27,7 +27,7 @@ final class ChangeDebouncer {
 
     func add(_ changed: [String]) {
         guard !changed.isEmpty else { return }
-        let now = MonotonicClock.now()
+        let now = loop.clock.nanoseconds()
         if paths.isEmpty { firstAt = now }
         for path in changed where seen.insert(path).inserted { paths.append(path) }
         let elapsed = Double(now - firstAt) / 1e9

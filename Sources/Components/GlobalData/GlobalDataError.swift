@@ -1,3 +1,5 @@
+import WorkermanEventLoop
+
 /// Why a GlobalData call failed, naming the server it went to.
 ///
 /// ```swift
@@ -5,7 +7,7 @@
 ///     if case .failure(let error) = result, error.code == .unreachable { … }
 /// }
 /// ```
-public struct GlobalDataError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct GlobalDataError: CodedError {
     public enum Code: String, Hashable, Sendable {
         /// The server refused or did not answer the connection (it is down, or the address is wrong).
         case unreachable
@@ -34,5 +36,5 @@ public struct GlobalDataError: Error, Hashable, Sendable, CustomStringConvertibl
         self.detail = detail
     }
 
-    public var description: String { "GlobalData \(code.rawValue) (\(server)): \(detail)" }
+    public var descriptionParts: [String?] { ["GlobalData \(code.rawValue) (\(server))", detail] }
 }

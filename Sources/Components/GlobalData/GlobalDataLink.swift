@@ -56,7 +56,7 @@ final class GlobalDataLink {
             loop.nextTick { complete(.failure(GlobalDataError(.closed, server: server, "the client was closed"))) }
             return
         }
-        waiters.push(Waiter(deadline: MonotonicClock.now() + UInt64(max(0.001, timeout) * 1e9), complete: complete))
+        waiters.push(Waiter(deadline: loop.clock.nanoseconds() + UInt64(max(0.001, timeout) * 1e9), complete: complete))
         if established, let connection {
             connection.send(body)
         } else {
@@ -166,13 +166,13 @@ final class GlobalDataLink {
     /// One timer for the oldest waiter's deadline, moved forward as replies arrive: no timer per request.
     private func armDeadline() {
         guard deadlineTimer == nil, let head = waiters.first else { return }
-        let now = MonotonicClock.now()
+        let now = loop.clock.nanoseconds()
         let delay = head.deadline > now ? Double(head.deadline - now) / 1e9 : 0
         deadlineTimer = try? loop.addTimer(after: delay) { [weak self] in
             guard let self else { return }
             self.deadlineTimer = nil
             guard let head = self.waiters.first else { return }
-            if head.deadline <= MonotonicClock.now() {
+            if head.deadline <= loop.clock.nanoseconds() {
                 // Replies are matched by order, so a late reply would answer the wrong request: drop the
                 // connection and fail everything that waits on it.
                 self.failure = GlobalDataError(.timedOut, server: self.server, "no reply within \(self.timeout) s")

@@ -1,3 +1,5 @@
+import WorkermanEventLoop
+
 /// Why an HTTP request failed. `detail` names the origin (`http://host:port`) and the cause.
 ///
 /// ```swift
@@ -5,7 +7,7 @@
 ///     if case .failure(let error) = result, error.code == .timeout { print("too slow:", error) }
 /// }
 /// ```
-public struct HTTPClientError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct HTTPClientError: CodedError {
     public enum Code: String, Equatable, Sendable {
         /// A URL the client cannot use (no host, an unknown scheme).
         case invalidURL
@@ -49,5 +51,5 @@ public struct HTTPClientError: Error, Equatable, Sendable, CustomStringConvertib
         self.detail = detail
     }
 
-    public var description: String { "HTTP client \(code.rawValue): \(detail)" }
+    public var descriptionParts: [String?] { ["HTTP client \(code.rawValue)", detail] }
 }

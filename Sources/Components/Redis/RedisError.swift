@@ -1,3 +1,5 @@
+import WorkermanEventLoop
+
 /// Why a Redis command failed. `detail` names the server (`host:port`) and the cause.
 ///
 /// ```swift
@@ -5,7 +7,7 @@
 ///     if case .failure(let error) = result, error.code == .connection { print("retry later:", error) }
 /// }
 /// ```
-public struct RedisError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct RedisError: CodedError {
     public enum Code: String, Equatable, Sendable {
         /// Redis answered `-ERR …` (the message is in `detail`).
         case server
@@ -32,5 +34,5 @@ public struct RedisError: Error, Equatable, Sendable, CustomStringConvertible {
         self.detail = detail
     }
 
-    public var description: String { "Redis \(code.rawValue) error: \(detail)" }
+    public var descriptionParts: [String?] { ["Redis \(code.rawValue) error", detail] }
 }

@@ -101,7 +101,7 @@ public final class StatisticsCollector {
             try Syscalls.writeFile(temporary, Array(json.utf8))
             try Syscalls.rename(temporary, to: file)
         } catch {
-            unlink(temporary)
+            try? Syscalls.unlink(temporary)  // nothing to remove when the write itself failed
         }
     }
 }

@@ -2,7 +2,7 @@ import WorkermanEventLoop
 
 /// An error of the process layer: the code, what was being done (with the file, address or pid), and the
 /// system's cause.
-public struct ProcessError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ProcessError: CodedError {
     public enum Code: String, Hashable, Sendable {
         /// A command or flag the CLI does not know (exit code 2).
         case usage
@@ -38,10 +38,5 @@ public struct ProcessError: Error, Hashable, Sendable, CustomStringConvertible {
         self.detail = detail
     }
 
-    public var description: String {
-        var text = operation
-        if let detail { text += ": \(detail)" }
-        if let cause { text += ": \(cause)" }
-        return text
-    }
+    public var descriptionParts: [String?] { [operation, detail, cause?.description] }
 }

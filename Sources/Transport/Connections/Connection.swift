@@ -196,8 +196,8 @@ public class Connection {
     func finishConnecting() {}
 
     /// Closes after everything queued is sent; a connection still connecting is destroyed at once.
-    /// `onClose` fires once, when the socket is closed. (In the class body, as a client overrides it;
-    /// the work is in `Connection+Closing.swift`.)
+    /// `onClose` fires once, when the socket is closed. (In the class body, as `TCPConnection` overrides
+    /// it for its client role; the work is in `Connection+Closing.swift`.)
     public func close() { closeAfterFlushing() }
 
     // MARK: - Event handling

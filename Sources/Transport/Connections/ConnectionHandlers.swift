@@ -161,8 +161,8 @@ public struct ConnectionHandlers<C: Codec> {
 }
 
 /// Forwards each connection callback to a `handlers` value, so the holders keep Workerman's spelling
-/// (`server.onMessage = …`) while the callbacks are declared once. (`onConnect` is forwarded by the
-/// server and the worker themselves: a client connection has its own, typed for the client.)
+/// (`server.onMessage = …`) while the callbacks are declared once. (`onConnect` is forwarded by each
+/// holder itself: a client connection fires it on every connect, a server on every accept.)
 public protocol HasConnectionHandlers: AnyObject {
     associatedtype C: Codec
     var handlers: ConnectionHandlers<C> { get set }

@@ -1,13 +1,15 @@
 import WorkermanEventLoop
 
-/// A stream connection (TCP or unix) driven by codec `C`: Workerman's `TCPConnection`, typed.
+/// A stream connection (TCP or unix) driven by codec `C`: Workerman's `TCPConnection`, typed. One that a
+/// server accepted, or a client this program connects (`TCPClient<C>`, the same class in the client
+/// role: see `TCPConnection+Client.swift`).
 ///
 /// ```swift
 /// server.onMessage = { connection, line in      // TCPConnection<TextCodec>, String
 ///     connection.send("you said: \(line)")
 /// }
 /// ```
-public class TCPConnection<C: Codec>: Connection, HasConnectionHandlers {
+public final class TCPConnection<C: Codec>: Connection, HasConnectionHandlers, ConnectionOwner {
     /// The connection's codec: its per-connection state and settings. Unchecked exclusivity, as
     /// `Connection`'s buffers: every codec call is a mutation that calls out.
     @exclusivity(unchecked) public var codec: C
@@ -15,6 +17,9 @@ public class TCPConnection<C: Codec>: Connection, HasConnectionHandlers {
     /// The callbacks, shared with the server that accepted the connection until one is changed here
     /// (see `ConnectionHandlers`). Set them one by one as `connection.onMessage = …`.
     @exclusivity(unchecked) public final var handlers = ConnectionHandlers<C>()
+
+    /// Accepted by a server, or connected by this program (with the client's connect state).
+    @usableFromInline let role: ConnectionRole<C>
 
     /// A connection over `stream`, starting in `state` (an accepted connection starts `established`).
     /// Package-visible for the embedded connection of WorkermanTestSupport, which runs one over a
@@ -25,9 +30,11 @@ public class TCPConnection<C: Codec>: Connection, HasConnectionHandlers {
         state: ConnectionLifecycle.State,
         transport: TransportKind,
         remoteAddress: SocketAddress?,
-        codec: C = C()
+        codec: C = C(),
+        role: ConnectionRole<C> = .accepted
     ) {
         self.codec = codec
+        self.role = role
         super.init(context: context, stream: stream, state: state, transport: transport, remoteAddress: remoteAddress)
     }
 
@@ -58,8 +65,16 @@ public class TCPConnection<C: Codec>: Connection, HasConnectionHandlers {
         context.statistics.connections += 1
     }
 
-    /// Overridden by client connections.
-    @usableFromInline var isClient: Bool { false }
+    /// Whether this program connected it (its codec then speaks as the client: WebSocket masking).
+    @usableFromInline var isClient: Bool { role.isClient }
+
+    /// Called when the connection is established: by a client each time it connects (again after every
+    /// reconnect); a connection a server accepted gets the server's, which has run by the time user code
+    /// holds the connection.
+    public var onConnect: ((TCPConnection<C>) throws -> Void)? {
+        get { handlers.onConnect }
+        set { handlers.onConnect = newValue }
+    }
 
     // MARK: - Sending
 
@@ -108,6 +123,20 @@ public class TCPConnection<C: Codec>: Connection, HasConnectionHandlers {
 
     // MARK: - Hooks for the base class
 
+    /// Closes after everything queued is sent (see `Connection.close()`); a client also cancels a
+    /// pending reconnect.
+    public override func close() {
+        if role.isClient {
+            closeClient()
+        } else {
+            closeAfterFlushing()
+        }
+    }
+
+    override func finishConnecting() {
+        if let client = role.client { finishClientConnect(client) }
+    }
+
     override func processReceived(_ bytes: UnsafeRawBufferPointer) -> Int {
         C.runDriver(over: bytes, on: self)
     }
@@ -122,6 +151,7 @@ public class TCPConnection<C: Codec>: Connection, HasConnectionHandlers {
     // MARK: - Callbacks
 
     override func fireClose() {
+        cancelTimeout()
         guard let onClose = handlers.storage?.onClose else { return }
         invokeUserCallback(.onClose) { try onClose(self) }
     }

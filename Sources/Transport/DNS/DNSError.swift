@@ -1,3 +1,5 @@
+import WorkermanEventLoop
+
 /// Why a name could not be resolved, or a DNS message was refused.
 ///
 /// ```swift
@@ -5,7 +7,7 @@
 ///     if case .failure(let error) = result, error.code == .nameError { print("no such host") }
 /// }
 /// ```
-public struct DNSError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct DNSError: CodedError {
     public enum Code: String, Equatable, Sendable {
         /// The name does not exist (NXDOMAIN from every search candidate).
         case nameError
@@ -32,5 +34,5 @@ public struct DNSError: Error, Equatable, Sendable, CustomStringConvertible {
         self.detail = detail
     }
 
-    public var description: String { "DNS \(code.rawValue): \(detail)" }
+    public var descriptionParts: [String?] { ["DNS \(code.rawValue)", detail] }
 }

@@ -111,3 +111,17 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension Endpoint {
+    /// The address of a connection's peer as an endpoint (`tcp://203.0.113.5:51234`, `unix://` with the
+    /// peer's path), for a connection a server accepted, which has no endpoint of its own.
+    init(peerOf connection: Connection) {
+        scheme = connection.transport.rawValue
+        transport = connection.transport
+        target = "/"
+        let address = connection.remoteAddress
+        host = transport == .unix ? address?.description ?? "" : address?.ip ?? ""
+        port = address?.port ?? 0
+    }
+}
+

@@ -9,7 +9,7 @@ import WorkermanEventLoop
 ///     if error.code == .connectFailed { print("cannot reach \(error.operation): \(error)") }
 /// }
 /// ```
-public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct TransportError: CodedError {
     public enum Code: Int, Hashable, Sendable {
         /// Workerman's `WORKERMAN_CONNECT_FAIL`.
         case connectFailed = 1
@@ -47,11 +47,6 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
         self.detail = detail
     }
 
-    /// The text Workerman passes to `onError`, e.g. `connect tcp://127.0.0.1:9 failed: Connection refused`.
-    public var description: String {
-        var text = operation
-        if let detail { text += ": \(detail)" }
-        if let cause { text += ": \(cause)" }
-        return text
-    }
+    /// Makes the text Workerman passes to `onError`, e.g. `connect tcp://127.0.0.1:9 failed: Connection refused`.
+    public var descriptionParts: [String?] { [operation, detail, cause?.description] }
 }

@@ -1,3 +1,5 @@
+import WorkermanEventLoop
+
 /// Why a MySQL operation failed: the kind (`code`), and for errors the server sent, its error number,
 /// SQL state and message, always with the server it came from.
 ///
@@ -6,7 +8,7 @@
 ///     if case .failure(let error) = result, error.serverCode == 1062 { print("taken") }
 /// }
 /// ```
-public struct MySQLError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct MySQLError: CodedError {
     public enum Code: String, Equatable, Sendable {
         /// The server answered with an ERR packet (`serverCode`, `sqlState`, `message`); the connection
         /// stays usable.

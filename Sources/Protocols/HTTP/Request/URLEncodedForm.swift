@@ -8,15 +8,9 @@
 /// for (name, value) in query { print(name, value) }
 /// ```
 public struct URLEncodedForm: Sendable, Equatable {
-    public struct Field: Sendable, Equatable {
-        public var name: String
-        public var value: String
-
-        public init(name: String, value: String) {
-            self.name = name
-            self.value = value
-        }
-    }
+    /// One `name=value` pair, decoded: the same pair a header field is, so code that handles one handles
+    /// the other.
+    public typealias Field = HTTPHeaders.Field
 
     public private(set) var fields: [Field] = []
 
