@@ -39,6 +39,10 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     static let jobsPerTick = 4096
     /// Set when the loop closed: no tick will run `localJobs` again. Loop thread only.
     @exclusivity(unchecked) private var isClosed = false
+    /// Set by `runResumed` while it resumes a task: the job that resumption enqueues is kept here, to run
+    /// at once, instead of joining `localJobs`. Loop thread only.
+    @exclusivity(unchecked) private var capturing = false
+    @exclusivity(unchecked) private var captured: UnownedJob?
 
     init(core: HandleCore) {
         self.core = core
@@ -48,6 +52,10 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         if core.isLoopThread && !isClosed {
+            if capturing && captured == nil {
+                captured = job
+                return
+            }
             localJobs.append(job)
         } else if !core.enqueue(executorJob: job) {
             Self.runOrphan(job)
@@ -97,6 +105,29 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
             swap(&jobs, &spareJobs)
         }
         return ran
+    }
+
+    /// Resumes a task suspended on this loop (`resume` resumes its continuation) and runs it here and now,
+    /// up to its next suspension or its end, instead of in the tick's executor phase: a callback that
+    /// hands work to a waiting task (a connection's next message) gets it done inside the callback, as a
+    /// synchronous callback would. Where that is not possible it only resumes, and the task runs in the
+    /// executor phase as usual: off the loop thread, on a closed loop, or when called from inside a task
+    /// (running one task's job inside another's would nest them on one thread).
+    ///
+    /// Running the job from here is what the executor phase does too (`runLocalJobs`): the loop thread runs
+    /// it, outside any other job, isolated to this executor, with this executor as its preference.
+    @usableFromInline
+    package func runResumed(_ resume: () -> Void) {
+        guard core.isLoopThread, !isClosed, !capturing, withUnsafeCurrentTask(body: { $0 == nil }) else {
+            resume()
+            return
+        }
+        capturing = true
+        resume()
+        capturing = false
+        guard let job = captured else { return }
+        captured = nil
+        job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
     }
 
     /// The loop closed: `leftover` (jobs other threads sent meanwhile) and what is still queued here run
