@@ -80,10 +80,19 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
 
     /// The executor phase of a tick: runs queued jobs, and the jobs they queue, up to `jobsPerTick`.
     /// Returns how many ran.
+    ///
+    /// Each job runs on this executor as a task executor (the runtime then sees the generic executor with
+    /// this preference as current), not isolated to it as a serial executor: the code of a task that
+    /// prefers the loop is nonisolated, and every `await` into nonisolated code (a call, a continuation's
+    /// return) checks whether it must switch. Seen as on a custom serial executor, which the runtime cannot
+    /// "give up", each such check was a switch: one more enqueue and job per `await`, three per async
+    /// request. Seen as on the generic executor with the same preference, none is. A job of an actor that
+    /// declared the loop as its executor runs the same way, on the loop thread, one job at a time: its
+    /// isolation holds, and the runtime's isolation checks ask `isIsolatingCurrentContext`, which says yes
+    /// on the loop thread.
     @discardableResult
     func runLocalJobs() -> Int {
         var ran = 0
-        let serial = asUnownedSerialExecutor()
         let preferred = asUnownedTaskExecutor()
         while !localJobs.isEmpty && ran < Self.jobsPerTick {
             // Run from a local, not from the property: a job appends to `localJobs` while it runs.
@@ -97,7 +106,7 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
                     localJobs.insert(contentsOf: jobs[index...], at: 0)
                     break
                 }
-                jobs[index].runSynchronously(isolatedTo: serial, taskExecutor: preferred)
+                jobs[index].runSynchronously(on: preferred)
                 index += 1
                 ran += 1
             }
@@ -115,7 +124,7 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     /// (running one task's job inside another's would nest them on one thread).
     ///
     /// Running the job from here is what the executor phase does too (`runLocalJobs`): the loop thread runs
-    /// it, outside any other job, isolated to this executor, with this executor as its preference.
+    /// it, outside any other job, with this executor as its task executor.
     @usableFromInline
     package func runResumed(_ resume: () -> Void) {
         guard core.isLoopThread, !isClosed, !capturing, withUnsafeCurrentTask(body: { $0 == nil }) else {
@@ -127,7 +136,7 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
         capturing = false
         guard let job = captured else { return }
         captured = nil
-        job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+        job.runSynchronously(on: asUnownedTaskExecutor())
     }
 
     /// The loop closed: `leftover` (jobs other threads sent meanwhile) and what is still queued here run

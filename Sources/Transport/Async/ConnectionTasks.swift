@@ -49,19 +49,23 @@ final class ConnectionTasks<C: Codec>: TrackedTask, ConnectionTaskState {
         init(work: Work?) { self.work = work }
     }
 
-    /// Unowned: the connection holds this state; the running task holds the connection.
-    @usableFromInline unowned let connection: TCPConnection<C>
-    @usableFromInline var waiting: [Work] = []
+    // Unowned(unsafe): the connection holds this state (its `taskState`) for its whole life, and the task,
+    // which holds this state too, holds the connection: whoever reaches this state reaches a live
+    // connection. A checked unowned reference cost an atomic retain and release per use.
+    // `@exclusivity(unchecked)` on the rest, as on the loop's tick state: loop thread only, and no access
+    // spans a call that could reach them again (the continuation is taken out before it is resumed).
+    @usableFromInline unowned(unsafe) let connection: TCPConnection<C>
+    @exclusivity(unchecked) @usableFromInline var waiting: [Work] = []
     /// Index of the next waiting item (items before it were taken; the array is reset when drained).
-    @usableFromInline var nextWaiting = 0
+    @exclusivity(unchecked) @usableFromInline var nextWaiting = 0
     /// A handler runs (or is suspended): what is submitted meanwhile waits.
-    @usableFromInline var isBusy = false
+    @exclusivity(unchecked) @usableFromInline var isBusy = false
     /// The connection's task, from its first work until the connection closes.
-    @usableFromInline var task: Task<Void, Never>?
+    @exclusivity(unchecked) @usableFromInline var task: Task<Void, Never>?
     /// The task, idle, waiting for its next work (nil: it runs a handler, or there is no task).
-    @usableFromInline var parked: UnsafeContinuation<Handoff, Never>?
+    @exclusivity(unchecked) @usableFromInline var parked: UnsafeContinuation<Handoff, Never>?
     /// This state paused the connection's reads (back-pressure), and must resume them.
-    @usableFromInline var pausedReads = false
+    @exclusivity(unchecked) @usableFromInline var pausedReads = false
 
     @usableFromInline
     init(connection: TCPConnection<C>) {
@@ -100,7 +104,7 @@ final class ConnectionTasks<C: Codec>: TrackedTask, ConnectionTaskState {
         }
         isBusy = true
         let loop = connection.loop
-        TransportContext.of(loop).tasks.begin(self, Self.callback(of: work), subject: UInt64(connection.id))
+        connection.context.tasks.begin(self, Self.callback(of: work), subject: UInt64(connection.id))
         if let parked {
             self.parked = nil
             loop.executor.runResumed { parked.resume(returning: Handoff(work: work)) }
@@ -175,7 +179,7 @@ final class ConnectionTasks<C: Codec>: TrackedTask, ConnectionTaskState {
     func becameIdle(_ connection: TCPConnection<C>) {
         guard isBusy else { return }
         isBusy = false
-        TransportContext.of(connection.loop).tasks.end(self)
+        connection.context.tasks.end(self)
         if pausedReads {
             pausedReads = false
             connection.resumeReceiving()
