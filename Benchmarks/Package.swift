@@ -58,9 +58,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // The servers ../shared/bench/anchors.sh runs as OURS_HTTP and OURS_WS.
+        // A malloc counter (glibc), linked into bench-http for `--count-allocations`.
+        .target(
+            name: "BenchAllocations",
+            path: "Sources/BenchAllocations"
+        ),
         .executableTarget(
             name: "bench-http",
             dependencies: [
+                "BenchAllocations",
                 .product(name: "Workerman", package: "swift-workerman"),
                 .product(name: "WorkermanTLS", package: "swift-workerman"),
             ],

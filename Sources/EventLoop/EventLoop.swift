@@ -180,6 +180,10 @@ public final class EventLoop {
     /// What the loop is doing right now.
     public var activity: LoopActivity { LoopActivity(activityRecord.pointee) }
 
+    /// When the current tick's phase began (the clock's nanoseconds, read at each poll's start and end),
+    /// or 0 before the first tick: a timestamp that costs no clock read.
+    package var tickStart: UInt64 { activityRecord.pointee.since }
+
     /// How long this loop's ticks were busy, from the end of each poll to the end of the tick.
     public var tickHistogram: TickHistogram { activityRecord.pointee.tickHistogram }
 

@@ -39,6 +39,10 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     static let jobsPerTick = 4096
     /// Set when the loop closed: no tick will run `localJobs` again. Loop thread only.
     @exclusivity(unchecked) private var isClosed = false
+    /// Set by `runResumed` while it resumes a task: the job that resumption enqueues is kept here, to run
+    /// at once, instead of joining `localJobs`. Loop thread only.
+    @exclusivity(unchecked) private var capturing = false
+    @exclusivity(unchecked) private var captured: UnownedJob?
 
     init(core: HandleCore) {
         self.core = core
@@ -48,6 +52,10 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         if core.isLoopThread && !isClosed {
+            if capturing && captured == nil {
+                captured = job
+                return
+            }
             localJobs.append(job)
         } else if !core.enqueue(executorJob: job) {
             Self.runOrphan(job)
@@ -72,10 +80,19 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
 
     /// The executor phase of a tick: runs queued jobs, and the jobs they queue, up to `jobsPerTick`.
     /// Returns how many ran.
+    ///
+    /// Each job runs on this executor as a task executor (the runtime then sees the generic executor with
+    /// this preference as current), not isolated to it as a serial executor: the code of a task that
+    /// prefers the loop is nonisolated, and every `await` into nonisolated code (a call, a continuation's
+    /// return) checks whether it must switch. Seen as on a custom serial executor, which the runtime cannot
+    /// "give up", each such check was a switch: one more enqueue and job per `await`, three per async
+    /// request. Seen as on the generic executor with the same preference, none is. A job of an actor that
+    /// declared the loop as its executor runs the same way, on the loop thread, one job at a time: its
+    /// isolation holds, and the runtime's isolation checks ask `isIsolatingCurrentContext`, which says yes
+    /// on the loop thread.
     @discardableResult
     func runLocalJobs() -> Int {
         var ran = 0
-        let serial = asUnownedSerialExecutor()
         let preferred = asUnownedTaskExecutor()
         while !localJobs.isEmpty && ran < Self.jobsPerTick {
             // Run from a local, not from the property: a job appends to `localJobs` while it runs.
@@ -89,7 +106,7 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
                     localJobs.insert(contentsOf: jobs[index...], at: 0)
                     break
                 }
-                jobs[index].runSynchronously(isolatedTo: serial, taskExecutor: preferred)
+                jobs[index].runSynchronously(on: preferred)
                 index += 1
                 ran += 1
             }
@@ -97,6 +114,29 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
             swap(&jobs, &spareJobs)
         }
         return ran
+    }
+
+    /// Resumes a task suspended on this loop (`resume` resumes its continuation) and runs it here and now,
+    /// up to its next suspension or its end, instead of in the tick's executor phase: a callback that
+    /// hands work to a waiting task (a connection's next message) gets it done inside the callback, as a
+    /// synchronous callback would. Where that is not possible it only resumes, and the task runs in the
+    /// executor phase as usual: off the loop thread, on a closed loop, or when called from inside a task
+    /// (running one task's job inside another's would nest them on one thread).
+    ///
+    /// Running the job from here is what the executor phase does too (`runLocalJobs`): the loop thread runs
+    /// it, outside any other job, with this executor as its task executor.
+    @usableFromInline
+    package func runResumed(_ resume: () -> Void) {
+        guard core.isLoopThread, !isClosed, !capturing, withUnsafeCurrentTask(body: { $0 == nil }) else {
+            resume()
+            return
+        }
+        capturing = true
+        resume()
+        capturing = false
+        guard let job = captured else { return }
+        captured = nil
+        job.runSynchronously(on: asUnownedTaskExecutor())
     }
 
     /// The loop closed: `leftover` (jobs other threads sent meanwhile) and what is still queued here run

@@ -137,6 +137,33 @@ if environment("WM_WEB") == "1" {
     }
 }
 
+if environment("WM_ASYNC") == "1" { addAsyncWorker() }
+
+/// `WM_ASYNC=1`: a `text://` worker (one process) whose handler is async: `stuck` awaits a completion
+/// nobody completes (a handler stuck on an `await`, for the status test), `slow` answers `done` after three
+/// seconds on the loop's timers, anything else is echoed. A function, not top-level code: a closure at
+/// the top level of main.swift would be isolated to the main actor, which never runs in a worker process.
+nonisolated func addAsyncWorker() {
+    guard let worker = try? Worker<TextCodec>("text://127.0.0.1:0") else { fatalError("async worker") }
+    worker.name = "async"
+    worker.onWorkerStart = { worker in
+        guard let port = worker.server?.listener?.address.port else { return }
+        publish("\(port)\n", as: "asyncport")
+    }
+    worker.onMessageAsync = { connection, line in
+        let loop = connection.loop
+        switch line {
+        case "stuck":
+            try await loop.withCompletion { (_: LoopCompletion<Void>) in }
+        case "slow":
+            try await loop.sleep(for: .seconds(3))
+            connection.send("done")
+        default:
+            connection.send(line)
+        }
+    }
+}
+
 if environment("WM_THREADS") == "1" { startBackgroundThreads() }
 // A worker process started while WM_TEST_DIR/slow-start exists spends a second here, before runAll(): the
 // window in which a signal used to kill a starting child.

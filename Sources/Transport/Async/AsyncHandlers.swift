@@ -6,11 +6,11 @@
 public struct AsyncHandlers<C: Codec> {
     public typealias Connection = TCPConnection<C>
 
-    var onConnect: ((Connection) async throws -> Void)?
-    var onMessage: ((Connection, C.Message) async throws -> Void)?
-    var onClose: ((Connection) async throws -> Void)?
+    @usableFromInline var onConnect: ((Connection) async throws -> Void)?
+    @usableFromInline var onMessage: ((Connection, C.Message) async throws -> Void)?
+    @usableFromInline var onClose: ((Connection) async throws -> Void)?
     /// See `ConnectionHandlers.maxQueuedMessages`.
-    var maxQueuedMessages = 16
+    @usableFromInline var maxQueuedMessages = 16
 
     init() {}
 }
@@ -37,9 +37,8 @@ extension ConnectionHandlers {
         set {
             update { fields in
                 fields.async.onMessage = newValue
-                fields.onMessage = newValue == nil ? nil : { connection, message in
-                    ConnectionTasks.of(connection).submit(.message(message))
-                }
+                // Through the codec: its `submitAsync` is compiled for it (see `ConnectionTasks`).
+                fields.onMessage = newValue == nil ? nil : { connection, message in C.submitAsync(message, on: connection) }
             }
         }
     }
@@ -51,7 +50,7 @@ extension ConnectionHandlers {
         set {
             update { fields in
                 fields.async.onConnect = newValue
-                fields.onConnect = newValue == nil ? nil : { connection in ConnectionTasks.of(connection).submit(.connect) }
+                fields.onConnect = newValue == nil ? nil : { connection in C.submitAsyncConnect(on: connection) }
             }
         }
     }

@@ -176,12 +176,30 @@ public protocol Codec {
     /// to implement: the default is inlinable, so it is compiled where a codec declares its conformance,
     /// and there the receive loop is specialized for that codec (no value-witness calls per message).
     static func runDriver(over bytes: UnsafeRawBufferPointer, on connection: TCPConnection<Self>) -> Int
+
+    /// Hands `message` to `connection`'s `onMessageAsync` (see `ConnectionTasks`). Not for codecs to
+    /// implement: the default is inlinable, for the same reason as `runDriver`'s (the async path compiled
+    /// for the codec, with no metadata lookups or value-witness calls per message).
+    static func submitAsync(_ message: Message, on connection: TCPConnection<Self>)
+
+    /// Runs `connection`'s `onConnectAsync` in its task. Not for codecs to implement.
+    static func submitAsyncConnect(on connection: TCPConnection<Self>)
 }
 
 extension Codec {
     @inlinable
     public static func runDriver(over bytes: UnsafeRawBufferPointer, on connection: TCPConnection<Self>) -> Int {
         connection.driveCodec(over: bytes)
+    }
+
+    @inlinable
+    public static func submitAsync(_ message: Message, on connection: TCPConnection<Self>) {
+        ConnectionTasks.of(connection).submit(.message(message))
+    }
+
+    @inlinable
+    public static func submitAsyncConnect(on connection: TCPConnection<Self>) {
+        ConnectionTasks.of(connection).submit(.connect)
     }
 
     public mutating func connectionEstablished(_ context: inout CodecContext) {}

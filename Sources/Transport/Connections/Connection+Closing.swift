@@ -85,6 +85,7 @@ extension Connection {
         }
     }
 
+    @usableFromInline
     func closeIfIdleAndDraining() {
         // A connection a server accepted that has not sent a byte yet waits for its first request, which
         // its client is about to send: not idle (nginx sees it so too). Closing it would fail a request

@@ -73,7 +73,7 @@ public class Connection {
     var awaitsHandshake = false
     /// The async handlers' task and queued messages, made by the first async callback (see
     /// `ConnectionTasks`); nil for a connection with sync callbacks only.
-    package var taskState: (any ConnectionTaskState)?
+    @exclusivity(unchecked) @usableFromInline package var taskState: (any ConnectionTaskState)?
     /// Weak: the owner (a server, or a client itself) holds the connection, not the other way round.
     weak var owner: (any ConnectionOwner)?
 

@@ -29,7 +29,7 @@ public struct ConnectionHandlers<C: Codec> {
         @usableFromInline let hasCodecEventHandler: Bool
         /// The async forms (`onMessageAsync`, …) and their settings; the sync callbacks above hold the
         /// dispatchers that run them. Read only on the async path.
-        let async: AsyncHandlers<C>
+        @usableFromInline let async: AsyncHandlers<C>
 
         init(
             onConnect: ((Connection) throws -> Void)?,
