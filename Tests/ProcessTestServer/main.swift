@@ -10,6 +10,7 @@
 //   WM_GRACEFUL_TIMEOUT  settings.gracefulStopTimeout (default 10)
 //   WM_DRAIN_GRACE       settings.keepAliveDrainGrace (default 1)
 //   WM_METRICS           settings.metricsAddress (the master logs the port it bound)
+//   WM_UPGRADE_TIMEOUT   settings.upgradeTimeout (default 20)
 //   WM_SLOW_SECONDS      how long "slow" takes (default 1)
 //   WM_PID_FILE          overrides the pid file path (for the unwritable-path tests)
 //   WM_LOG_FILE          overrides the log file path
@@ -55,6 +56,7 @@ settings.gracefulStopTimeout = Double(environment("WM_GRACEFUL_TIMEOUT") ?? "") 
 settings.daemonize = environment("WM_DAEMONIZE") == "1"
 settings.keepAliveDrainGrace = Double(environment("WM_DRAIN_GRACE") ?? "") ?? 1
 settings.metricsAddress = environment("WM_METRICS")
+settings.upgradeTimeout = Double(environment("WM_UPGRADE_TIMEOUT") ?? "") ?? 20
 Worker.settings = settings
 
 let failStart = environment("WM_FAIL_START") == "1"
