@@ -30,6 +30,7 @@ extension Supervisor {
                 let old = recycledChildren.first(where: { $0.value == index && !drainingRecycled.contains($0.key) })?.key
             else { return }
             drainingRecycled.insert(old)
+            log.write("worker[\(plan[slot.workerIndex].name):\(old)] its replacement \(slot.pid) serves: draining")
             try? Syscalls.signal(old, SIGQUIT)  // gone already: its exit is on the way
             let grace = settings.stopTimeout + 1
             _ = try? loop.addTimer(after: grace) { [unowned self] in
