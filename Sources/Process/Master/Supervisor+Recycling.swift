@@ -31,10 +31,10 @@ extension Supervisor {
             else { return }
             drainingRecycled.insert(old)
             log.write("worker[\(plan[slot.workerIndex].name):\(old)] its replacement \(slot.pid) serves: draining")
-            try? Syscalls.signal(old, SIGQUIT)  // gone already: its exit is on the way
+            launcher.signal(old, SIGQUIT)  // gone already: its exit is on the way
             let grace = settings.stopTimeout + 1
             _ = try? loop.addTimer(after: grace) { [unowned self] in
-                if recycledChildren[old] != nil { try? Syscalls.signal(old, SIGKILL) }
+                if recycledChildren[old] != nil { launcher.signal(old, SIGKILL) }
             }
             return
         }

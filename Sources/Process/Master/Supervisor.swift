@@ -39,6 +39,7 @@ final class Supervisor {
     let daemon: Bool
     let executable: String
     let loop: EventLoop
+    let launcher: any ChildLauncher
     private(set) var board: StatusBoard!
     /// Where our board is: the status path, or a name beside it while an upgrade's new master takes that.
     var boardPath = ""
@@ -66,15 +67,21 @@ final class Supervisor {
     /// Called when the last child is gone after a stop.
     var onStopped: (() -> Void)?
 
-    init(plan: [WorkerBase], settings: ProcessSettings, paths: RuntimePaths, log: ProcessLog, daemon: Bool, handover: MasterHandover? = nil) throws {
+    /// - Parameters:
+    ///   - loop, launcher: tests pass a loop on a manual clock and a scripted launcher.
+    init(
+        plan: [WorkerBase], settings: ProcessSettings, paths: RuntimePaths, log: ProcessLog, daemon: Bool,
+        handover: MasterHandover? = nil, loop: EventLoop? = nil, launcher: any ChildLauncher = SystemChildLauncher()
+    ) throws {
         self.plan = plan
         self.handover = handover
+        self.launcher = launcher
         self.settings = settings
         self.paths = paths
         self.log = log
         self.daemon = daemon
         self.executable = ChildSpawner.executablePath()
-        self.loop = try EventLoop()
+        self.loop = try loop ?? EventLoop()
         MasterSecret.makeForMaster()
         for worker in plan {
             if let problem = worker.settingProblem {
@@ -90,6 +97,13 @@ final class Supervisor {
 
     /// Opens the status board, starts every child, and runs until stopped.
     func run() throws {
+        try start()
+        try loop.run(.untilStopped)
+    }
+
+    /// Everything `run` does before it runs the loop. Tests call it with `watchingSignals` false and
+    /// step the loop themselves, calling `reapChildren()` where SIGCHLD would.
+    func start(watchingSignals: Bool = true) throws {
         for (index, worker) in plan.enumerated() {
             for id in 0..<worker.count { slots.append(Slot(workerIndex: index, workerID: id, boardSlot: slots.count)) }
         }
@@ -99,7 +113,7 @@ final class Supervisor {
         board = try StatusBoard.create(path: boardPath, slots: slots.count + recycling, workers: plan.count, masterPID: getpid())
         spareBoardSlots = Array(slots.count..<slots.count + recycling)
         for spare in spareBoardSlots { board.slot(spare).pointee.workerIndex = -1 }
-        try installSignals()
+        if watchingSignals { try installSignals() }
         if recycling > 0 { try watchRecycling() }
         if let metrics {
             try metrics.start(on: loop, board: board, workerNames: plan.map(\.name))
@@ -113,7 +127,6 @@ final class Supervisor {
             SystemdNotify.send("READY=1\nMAINPID=\(getpid())")
             onServing?()
         }
-        try loop.run(.untilStopped)
     }
 
     /// Non-reusePort listeners are bound here, before any child starts, so every child of a worker shares
@@ -162,12 +175,14 @@ final class Supervisor {
         let listener = listeners[slot.workerIndex]
         if listener != nil { environment[ChildEnvironment.listenFD] = String(ChildEnvironment.inheritedListenFD) }
         do {
-            let pid = try ChildSpawner.spawn(
-                executable: executable,
-                arguments: [title] + CommandLine.arguments.dropFirst(),
-                environment: environment,
-                listenFD: listener?.fd,
-                blockedSignals: ChildRuntime.controlSignals
+            let pid = try launcher.spawn(
+                ChildLaunch(
+                    executable: executable,
+                    arguments: [title] + CommandLine.arguments.dropFirst(),
+                    environment: environment,
+                    listenFD: listener?.fd,
+                    blockedSignals: ChildRuntime.controlSignals
+                )
             )
             slots[index].pid = pid
             // The loop's clock, not the system's: tests of the back-off move time by hand.
@@ -221,9 +236,9 @@ final class Supervisor {
         }
     }
 
-    private func reapChildren() {
-        // ECHILD (no children left) ends the loop like "none exited yet" does.
-        while let reaped = try? Syscalls.reapChild(-1) {
+    /// Takes every child that exited (on SIGCHLD).
+    func reapChildren() {
+        while let reaped = launcher.reap() {
             childExited(pid: reaped.pid, status: reaped.status)
         }
     }
@@ -249,8 +264,8 @@ final class Supervisor {
 
     private func signalChildren(_ signal: CInt) {
         // A child that exited meanwhile has nothing to stop; its SIGCHLD is on the way.
-        for slot in slots where slot.pid > 0 { try? Syscalls.signal(slot.pid, signal) }
-        for pid in recycledChildren.keys { try? Syscalls.signal(pid, signal) }
+        for slot in slots where slot.pid > 0 { launcher.signal(slot.pid, signal) }
+        for pid in recycledChildren.keys { launcher.signal(pid, signal) }
     }
 
     /// Whether every child, including those leaving after a recycle, is gone.
@@ -282,13 +297,13 @@ final class Supervisor {
             slots[index].killTimer = try? loop.addTimer(after: grace) { [unowned self] in
                 if self.slots[index].pid == pid {
                     self.log.write("worker[\(self.plan[self.slots[index].workerIndex].name):\(pid)] did not stop in \(grace) s: killed")
-                    try? Syscalls.signal(pid, SIGKILL)
+                    launcher.signal(pid, SIGKILL)
                 }
             }
         }
         for pid in recycledChildren.keys {
             _ = try? loop.addTimer(after: grace) { [unowned self] in
-                if self.recycledChildren[pid] != nil { try? Syscalls.signal(pid, SIGKILL) }
+                if self.recycledChildren[pid] != nil { launcher.signal(pid, SIGKILL) }
             }
         }
         if noChildrenLeft { finishStop() }
@@ -330,7 +345,7 @@ final class Supervisor {
             if plan[slot.workerIndex].reloadable {
                 reloadQueue.append(index)
             } else {
-                try? Syscalls.signal(slot.pid, signal)
+                launcher.signal(slot.pid, signal)
             }
         }
         state = .reloading
@@ -352,10 +367,10 @@ final class Supervisor {
             return
         }
         reloadingSlot = index
-        try? Syscalls.signal(pid, reloadGraceful ? SIGUSR2 : SIGUSR1)
+        launcher.signal(pid, reloadGraceful ? SIGUSR2 : SIGUSR1)
         let grace = (reloadGraceful ? settings.gracefulStopTimeout : 0) + settings.stopTimeout
         slots[index].killTimer = try? loop.addTimer(after: grace) { [unowned self] in
-            if self.slots[index].pid == pid { try? Syscalls.signal(pid, SIGKILL) }
+            if self.slots[index].pid == pid { launcher.signal(pid, SIGKILL) }
         }
     }
 }

@@ -59,14 +59,16 @@ extension Supervisor {
         if daemon { environment[ChildEnvironment.daemon] = "1" }
         let pid: pid_t
         do {
-            pid = try ChildSpawner.spawn(
-                executable: executable,
-                arguments: ["\(settings.processTitle): master process  start_file=\(paths.startFile)"] + CommandLine.arguments.dropFirst(),
-                environment: environment,
-                listenFD: nil,
-                inherited: zip(sources.map(\.fd), handover.sockets.map(\.fd)).map { $0 } + [(pipe.write, handover.readyFD)],
-                newSession: daemon,
-                standardOutput: daemon ? paths.stdoutFile : nil
+            pid = try launcher.spawn(
+                ChildLaunch(
+                    executable: executable,
+                    arguments: ["\(settings.processTitle): master process  start_file=\(paths.startFile)"] + CommandLine.arguments.dropFirst(),
+                    environment: environment,
+                    listenFD: nil,
+                    inherited: zip(sources.map(\.fd), handover.sockets.map(\.fd)).map { $0 } + [(pipe.write, handover.readyFD)],
+                    newSession: daemon,
+                    standardOutput: daemon ? paths.stdoutFile : nil
+                )
             )
         } catch {
             try? Syscalls.close(pipe.read)
@@ -128,7 +130,7 @@ extension Supervisor {
         guard let successor = endWatchingSuccessor() else { return }
         // Killed outright, so it runs none of its stop (which would remove the status file that is ours
         // again); its children follow through their parent-death signal. Gone already: nothing to kill.
-        try? Syscalls.signal(successor.pid, SIGKILL)
+        launcher.signal(successor.pid, SIGKILL)
         restoreBoard()
         state = .running
         log.write("Workerman[\(paths.startFile)] upgrade failed, still serving: \(why)")
