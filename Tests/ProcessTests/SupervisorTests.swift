@@ -5,6 +5,7 @@
 import Testing
 import WorkermanEventLoop
 import WorkermanTestSupport
+import WorkermanTransport
 
 @testable import WorkermanProcess
 
@@ -153,7 +154,7 @@ struct SupervisorTests {
 
     @Test("a graceful stop waits gracefulStopTimeout + stopTimeout before killing")
     func gracefulStop() throws {
-        let rig = try SupervisorRig(counts: [1]) { $0.gracefulStopTimeout = 5 }
+        let rig = try SupervisorRig(counts: [1], configure: { $0.gracefulStopTimeout = 5 })
         rig.supervisor.stop(graceful: true)
         #expect(rig.launcher.pids(signalled: SIGQUIT) == [1000])
         try rig.advance(6.9)
@@ -246,7 +247,7 @@ struct SupervisorTests {
 
     @Test("upgrade: a new master that never serves is killed after upgradeTimeout")
     func upgradeTimeout() throws {
-        let rig = try SupervisorRig(counts: [1]) { $0.upgradeTimeout = 3 }
+        let rig = try SupervisorRig(counts: [1], configure: { $0.upgradeTimeout = 3 })
         rig.supervisor.upgrade()
         try rig.advance(2.9)
         #expect(rig.supervisor.state == .upgrading)
