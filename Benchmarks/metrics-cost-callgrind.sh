@@ -6,8 +6,10 @@
 #
 #   Benchmarks/metrics-cost-callgrind.sh                    # bench-http, 20000 requests, 4 connections
 #   REQUESTS=2000 Benchmarks/metrics-cost-callgrind.sh      # a smoke run
-#   SERVER_CMD='prog start' METRICS_ENV=VAR ...             # another program: METRICS_ENV=VAR sets the
-#                                                           # metrics address through that variable
+#   SERVER_CMD='prog start' METRICS_ENV=VAR CHILD_ENV=K=V   # another program serving HTTP on PORT:
+#                                                           # METRICS_ENV names the variable that sets the
+#                                                           # metrics address; the process counted is the
+#                                                           # child started with K=V (e.g. WORKERMAN_PLAN=2)
 set -euo pipefail
 cd "$(dirname "$0")"
 REQUESTS=${REQUESTS:-20000}
@@ -37,7 +39,14 @@ measure() {  # $1: on|off
     server=$!
     local child=""
     for _ in $(seq 600); do  # valgrind starts slowly: at most 60 s
-        child=$(pgrep -P "$server" | head -1 || true)
+        child=""
+        for pid in $(pgrep -P "$server" || true); do
+            # The process to count: the first child, or the one whose start environment has CHILD_ENV.
+            if [ -z "${CHILD_ENV:-}" ] || tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "$CHILD_ENV"; then
+                child=$pid
+                break
+            fi
+        done
         if [ -n "$child" ] && python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$PORT),1)" 2>/dev/null; then break; fi
         sleep 0.1
     done

@@ -28,6 +28,7 @@
 //                        its error ignored: it must not join the process plan
 //   WM_WEB=1             adds an HTTP worker "web" (one process, port 0, written to WM_TEST_DIR/webport):
 //                        GET / answers "page", /ws upgrades to a WebSocket that echoes
+//   WM_WEB_PORT          the web worker's port (default 0)
 //   WM_WEB_MAX_CONNECTIONS, WM_WEB_IDLE_TIMEOUT, WM_WEB_503=1   the web worker's limits (answersOverLimit)
 //   WM_WEB_MAX_REQUESTS, WM_WEB_MAX_MEMORY   the web worker's recycling; GET /grow leaks 64 MiB on purpose
 import Dispatch
@@ -112,7 +113,7 @@ ticker.onWorkerStart = { worker in
 nonisolated(unsafe) var leaked: [UnsafeMutableRawPointer] = []  // safe: touched only on the web process's loop thread
 
 if environment("WM_WEB") == "1" {
-    let web = try Worker(http: "127.0.0.1:0")
+    let web = try Worker(http: "127.0.0.1:\(environment("WM_WEB_PORT") ?? "0")")
     web.name = "web"
     web.maxConnections = environment("WM_WEB_MAX_CONNECTIONS").flatMap { Int($0) }
     web.idleTimeout = environment("WM_WEB_IDLE_TIMEOUT").flatMap { Double($0) }
