@@ -99,7 +99,7 @@ let package = Package(
         ),
         .target(
             name: "WorkermanTestSupport",
-            dependencies: ["WorkermanEventLoop", "WorkermanTransport"],
+            dependencies: ["WorkermanEventLoop", "WorkermanTransport", "WorkermanProcess"],
             path: "Sources/TestSupport",
             swiftSettings: strictSettings
         ),

@@ -186,6 +186,9 @@ public final class EventLoop {
 
     /// How long this loop's ticks were busy, from the end of each poll to the end of the tick.
     public var tickHistogram: TickHistogram { activityRecord.pointee.tickHistogram }
+    /// When the busy part of the last tick under `run()` began (0: none to record); the next tick's first
+    /// clock read ends it.
+    private var tickBusySince: UInt64 = 0
 
     /// Moves the activity record to `record` (shared memory the status command reads). The caller keeps
     /// `record` alive for the loop's lifetime.
@@ -230,6 +233,10 @@ public final class EventLoop {
             returnsWhenIdle = false
             core.unbindLoopThread()
             activityRecord.pointee.phase = ActivityRecord.idle
+            if tickBusySince != 0 {
+                activityRecord.pointee.tickHistogram.record(clock.nanoseconds() &- tickBusySince)
+                tickBusySince = 0
+            }
         }
         while !stopRequested {
             if mode == .untilIdle && !hasWork && !core.hasJobs { break }
@@ -248,6 +255,12 @@ public final class EventLoop {
         if bindsThread { core.bindLoopThread() }
         defer { if bindsThread { core.unbindLoopThread() } }
         var now = clock.nanoseconds()
+        // Under `run()` the previous tick ended just before this read (only the loop's condition ran in
+        // between): its busy time is taken from it, which saves every tick a clock read of its own.
+        if tickBusySince != 0 {
+            activityRecord.pointee.tickHistogram.record(now &- tickBusySince)
+            tickBusySince = 0
+        }
         runDueTimers(now: now)
         if stopRequested { return }
 
@@ -288,7 +301,12 @@ public final class EventLoop {
         }
         runPendingSignals()
         activityRecord.pointee.ticks &+= 1
-        activityRecord.pointee.tickHistogram.record(clock.nanoseconds() &- now)
+        if bindsThread {
+            // Stepped by hand: the next tick may come much later, so this one is measured now.
+            activityRecord.pointee.tickHistogram.record(clock.nanoseconds() &- now)
+        } else {
+            tickBusySince = now
+        }
     }
 
     /// Makes `run()` return after the current tick. From another thread, use `handle.stop()`.

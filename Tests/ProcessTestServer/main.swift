@@ -10,6 +10,7 @@
 //   WM_GRACEFUL_TIMEOUT  settings.gracefulStopTimeout (default 10)
 //   WM_DRAIN_GRACE       settings.keepAliveDrainGrace (default 1)
 //   WM_METRICS           settings.metricsAddress (the master logs the port it bound)
+//   WM_UPGRADE_TIMEOUT   settings.upgradeTimeout (default 20)
 //   WM_SLOW_SECONDS      how long "slow" takes (default 1)
 //   WM_PID_FILE          overrides the pid file path (for the unwritable-path tests)
 //   WM_LOG_FILE          overrides the log file path
@@ -27,6 +28,7 @@
 //                        its error ignored: it must not join the process plan
 //   WM_WEB=1             adds an HTTP worker "web" (one process, port 0, written to WM_TEST_DIR/webport):
 //                        GET / answers "page", /ws upgrades to a WebSocket that echoes
+//   WM_WEB_PORT          the web worker's port (default 0)
 //   WM_WEB_MAX_CONNECTIONS, WM_WEB_IDLE_TIMEOUT, WM_WEB_503=1   the web worker's limits (answersOverLimit)
 //   WM_WEB_MAX_REQUESTS, WM_WEB_MAX_MEMORY   the web worker's recycling; GET /grow leaks 64 MiB on purpose
 import Dispatch
@@ -55,6 +57,7 @@ settings.gracefulStopTimeout = Double(environment("WM_GRACEFUL_TIMEOUT") ?? "") 
 settings.daemonize = environment("WM_DAEMONIZE") == "1"
 settings.keepAliveDrainGrace = Double(environment("WM_DRAIN_GRACE") ?? "") ?? 1
 settings.metricsAddress = environment("WM_METRICS")
+settings.upgradeTimeout = Double(environment("WM_UPGRADE_TIMEOUT") ?? "") ?? 20
 Worker.settings = settings
 
 let failStart = environment("WM_FAIL_START") == "1"
@@ -110,7 +113,7 @@ ticker.onWorkerStart = { worker in
 nonisolated(unsafe) var leaked: [UnsafeMutableRawPointer] = []  // safe: touched only on the web process's loop thread
 
 if environment("WM_WEB") == "1" {
-    let web = try Worker(http: "127.0.0.1:0")
+    let web = try Worker(http: "127.0.0.1:\(environment("WM_WEB_PORT") ?? "0")")
     web.name = "web"
     web.maxConnections = environment("WM_WEB_MAX_CONNECTIONS").flatMap { Int($0) }
     web.idleTimeout = environment("WM_WEB_IDLE_TIMEOUT").flatMap { Double($0) }

@@ -19,6 +19,7 @@ struct ControlCommandTests {
             (["restart", "-g", "-d"], .restart(daemon: true, graceful: true)),
             (["reload"], .reload(graceful: false)),
             (["reload", "-g"], .reload(graceful: true)),
+            (["upgrade"], .upgrade),
             (["status"], .status(live: false)),
             (["status", "-d"], .status(live: true)),
             (["connections"], .connections),
@@ -38,6 +39,8 @@ struct ControlCommandTests {
             (["start", "-g"], "start does not take -g"),
             (["stop", "-d"], "stop does not take -d"),
             (["reload", "-d"], "reload does not take -d"),
+            (["upgrade", "-g"], "upgrade does not take -g"),
+            (["upgrade", "-d"], "upgrade does not take -d"),
             (["status", "-g"], "status does not take -g"),
             (["connections", "-d"], "connections does not take -d"),
             (["connections", "-g"], "connections does not take -g"),
@@ -56,7 +59,7 @@ struct ControlCommandTests {
     func usage() {
         let text = ControlCommand.usage(program: "./app")
         #expect(text.hasPrefix("Usage: ./app <command> [mode]"))
-        for command in ["start", "stop", "restart", "reload", "status", "connections"] {
+        for command in ["start", "stop", "restart", "reload", "upgrade", "status", "connections"] {
             #expect(text.contains("\n\(command)\t"), "\(command) is listed")
         }
     }

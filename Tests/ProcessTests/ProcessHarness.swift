@@ -147,6 +147,8 @@ final class TestServer {
 
     let directory: String
     var environment: [String: String]
+    /// The program commands run (a copy in the test's directory for the failed-upgrade test).
+    var program = TestServer.binary
     /// Every pid this test saw: commands, masters, children. Cleanup kills what is left of them.
     private(set) var seen: Set<pid_t> = []
     private var commandCount = 0
@@ -174,7 +176,7 @@ final class TestServer {
         let output = "\(directory)/command-\(commandCount).out"
         let errors = "\(directory)/command-\(commandCount).err"
         let started = monotonicSeconds()
-        let pid = try spawnProgram(Self.binary, arguments, environment: environment, output: output, errors: errors)
+        let pid = try spawnProgram(program, arguments, environment: environment, output: output, errors: errors)
         seen.insert(pid)
         return RunningCommand(pid: pid, outputPath: output, errorPath: errors, startedAt: started)
     }

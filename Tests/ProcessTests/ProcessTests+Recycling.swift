@@ -34,6 +34,14 @@ extension ProcessTests {
             #expect(seen.count >= 2)
             #expect(!isAlive(first))
             #expect(server.log.contains("recycling after"), "\(server.log)")
+            // The replacement served before the old process was told to drain, and it left only after.
+            let log = server.log
+            let replaced = try #require(log.firstRange(of: "worker[web:\(first)] recycling (maxRequests): starting its replacement first"), "\(log)")
+            let draining = try #require(log.firstRange(of: "worker[web:\(first)] its replacement "), "\(log)")
+            let left = try #require(log.firstRange(of: "worker[web:\(first)] recycled (maxRequests)"), "\(log)")
+            #expect(replaced.lowerBound < draining.lowerBound && draining.lowerBound < left.lowerBound, "\(log)")
+            let successor = pid_t(log[draining.upperBound...].prefix { $0.isNumber }) ?? 0
+            #expect(seen.contains(successor) || !isAlive(successor), "the replacement \(successor) was one of the web processes")
             let metrics = try server.scrape(port: try await server.metricsPort())
             #expect(samples("workerman_recycles_total", in: metrics).contains { $0.labels.contains("web") && $0.value >= 2 }, "\(metrics)")
             #expect(samples("workerman_restarts_total", in: metrics).allSatisfy { $0.value == 0 }, "recycling is not a restart: \(metrics)")

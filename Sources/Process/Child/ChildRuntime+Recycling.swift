@@ -5,10 +5,10 @@ import WorkermanTransport
 import Glibc
 #endif
 
-// Recycling (`maxRequests`, `maxMemory`): a process past either says why on its status slot and leaves
-// as a reload does (the exchange in flight finishes, keep-alive connections are told `Connection: close`);
-// the master starts its replacement at once, without back-off, and counts it. The connections that
-// arrive meanwhile wait in the shared listener's backlog or go to the worker's other processes.
+// Recycling (`maxRequests`, `maxMemory`), the child's half: a process past either says why on its status
+// slot and keeps serving; the master starts its replacement, and once that one serves sends this one
+// SIGQUIT, on which it leaves as a reload does (the exchange in flight finishes, keep-alive connections
+// are told `Connection: close`). See Supervisor+Recycling.swift.
 extension ChildRuntime {
     func watchRecyclingLimits() throws {
         guard worker.maxRequests != nil || worker.maxMemory != nil else { return }
@@ -20,7 +20,7 @@ extension ChildRuntime {
         // read of /proc/self/statm.
         var check: TimerID?
         check = try loop.addTimer(every: 1) { [unowned self] in
-            guard !self.stopping else {
+            guard !self.stopping, !self.isRecycled else {
                 if let check { self.loop.cancelTimer(check) }
                 return
             }
@@ -37,11 +37,17 @@ extension ChildRuntime {
     }
 
     private func recycle(_ reason: UInt32, _ why: String) {
-        guard !stopping else { return }
+        guard !stopping, !isRecycled else { return }
         log.write("worker[\(worker.name):\(getpid())] recycling \(why)")
-        stopping = true
         slot?.pointee.recycled = reason
-        slot?.pointee.state = SlotRecord.stopping
-        finish(.closeWhenIdle, timeout: max(0.5, settings.stopTimeout - 0.5))
+        // Without a board (a master that cannot see the request) nobody would start a replacement:
+        // leave at once, as before the master took part.
+        if slot == nil {
+            stopping = true
+            finish(.closeWhenIdle, timeout: max(0.5, settings.stopTimeout - 0.5))
+        }
     }
+
+    /// Whether this process asked to be recycled (the master then replaces it and tells it to leave).
+    var isRecycled: Bool { (slot?.pointee.recycled ?? 0) != 0 }
 }

@@ -130,6 +130,11 @@ final class ChildRuntime {
         } catch {
             log.write("onWorkerStop of \(worker.name) threw: \(error)")
         }
+        if graceful && isRecycled {
+            // Its replacement serves: leave as a reload does, not waiting for clients to close.
+            finish(.closeWhenIdle, timeout: max(0.5, settings.stopTimeout - 0.5))
+            return
+        }
         finish(graceful ? .waitForClients : .closeNow, timeout: graceful ? settings.gracefulStopTimeout : min(1, settings.stopTimeout / 2))
     }
 

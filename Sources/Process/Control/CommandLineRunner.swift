@@ -49,6 +49,9 @@ struct CommandLineRunner {
             try? Syscalls.signal(master, graceful ? SIGUSR2 : SIGUSR1)
             log.write("Workerman[\(paths.startFile)] reload\(graceful ? " -g" : "")")
             return 0
+        case .upgrade:
+            guard let master = pidFile.liveMaster() else { return notRunning(log) }
+            return upgrade(master: master)
         case .status(let live):
             return status(live: live, log: log)
         case .connections:
@@ -130,22 +133,66 @@ struct CommandLineRunner {
         return 1
     }
 
-    /// Runs the supervisor in this process until it stops.
-    func runMaster(daemon: Bool) -> CInt {
+    /// Runs the supervisor in this process until it stops. A master started by `upgrade` (`handover`)
+    /// writes the pid file only once its children serve: until then the pid file names the old master,
+    /// which keeps serving if this one fails.
+    func runMaster(daemon: Bool, handover: MasterHandover? = nil) -> CInt {
         let log = ProcessLog(path: paths.logFile, echo: !daemon)
         ProcessTitle.set("\(settings.processTitle): master process  start_file=\(paths.startFile)")
+        var retired = false
         do {
-            try pidFile.write(getpid())
-            let supervisor = try Supervisor(plan: plan, settings: settings, paths: paths, log: log, daemon: daemon)
-            if !daemon { say(StartTable.render(plan: plan, daemon: false, program: program)) }
+            if handover == nil { try pidFile.write(getpid()) }
+            let supervisor = try Supervisor(plan: plan, settings: settings, paths: paths, log: log, daemon: daemon, handover: handover)
+            if handover != nil {
+                // Nothing to report a failure to but the log: the old master reads why from there.
+                supervisor.onServing = { [pidFile] in try? pidFile.write(getpid()) }
+            }
+            if !daemon && handover == nil { say(StartTable.render(plan: plan, daemon: false, program: program)) }
             try supervisor.run()
+            retired = supervisor.retired
         } catch {
             log.write("Workerman[\(paths.startFile)] start failed: \(error)")
-            pidFile.remove()
+            if handover == nil { pidFile.remove() }
             return 1
         }
-        pidFile.remove()
+        // A retired master's pid file names its successor.
+        if !retired { pidFile.remove() }
         return 0
+    }
+
+    // MARK: - upgrade
+
+    /// Asks the master to upgrade and waits for its answer: the new master's pid, or why it failed (the
+    /// old master then keeps serving).
+    private func upgrade(master: pid_t) -> CInt {
+        let replyPath = UpgradeReply.path(paths)
+        try? Syscalls.unlink(replyPath)
+        do {
+            try Syscalls.signal(master, Supervisor.upgradeSignal)
+        } catch {
+            say("Workerman[\(paths.startFile)] upgrade: cannot signal the master \(master): \(error)", to: 2)
+            return 1
+        }
+        let deadline = MonotonicClock.now() + UInt64((settings.upgradeTimeout + 5) * 1e9)
+        while MonotonicClock.now() < deadline {
+            if let text = try? readText(replyPath), let reply = UpgradeReply.parse(text) {
+                try? Syscalls.unlink(replyPath)
+                switch reply {
+                case .upgraded(let pid):
+                    say("Workerman[\(paths.startFile)] upgraded: new master \(pid) serves; the old master \(master) retires gracefully")
+                    return 0
+                case .failed(let why):
+                    say("Workerman[\(paths.startFile)] upgrade failed, the old master \(master) keeps serving: \(why)", to: 2)
+                case .refused(let why):
+                    say("Workerman[\(paths.startFile)] upgrade refused: \(why)", to: 2)
+                }
+                return 1
+            }
+            if processHasExited(master) { break }
+            Syscalls.pause(milliseconds: 10)  // waiting for the master's answer, bounded by the deadline above
+        }
+        say("Workerman[\(paths.startFile)] upgrade: no answer from the master \(master); see \(paths.logFile)", to: 2)
+        return 1
     }
 
     // MARK: - stop

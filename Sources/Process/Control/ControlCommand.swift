@@ -2,13 +2,15 @@
 /// come in any order.
 ///
 /// ```
-/// ./app start [-d] | stop [-g] | restart [-d] [-g] | reload [-g] | status [-d] | connections
+/// ./app start [-d] | stop [-g] | restart [-d] [-g] | reload [-g] | upgrade | status [-d] | connections
 /// ```
 public enum ControlCommand: Equatable, Sendable {
     case start(daemon: Bool)
     case stop(graceful: Bool)
     case restart(daemon: Bool, graceful: Bool)
     case reload(graceful: Bool)
+    /// Start the binary on disk as a new master on the same sockets, then retire the running one.
+    case upgrade
     case status(live: Bool)
     case connections
 
@@ -25,7 +27,7 @@ public enum ControlCommand: Equatable, Sendable {
             case "-d": daemon = true
             case "-g": graceful = true
             case "-q": continue  // Workerman's "quiet start", accepted for compatibility
-            case "start", "stop", "restart", "reload", "status", "connections":
+            case "start", "stop", "restart", "reload", "upgrade", "status", "connections":
                 guard command == nil else {
                     throw ProcessError(.usage, "parse command line", detail: "more than one command: \(command!) and \(argument)")
                 }
@@ -48,6 +50,9 @@ public enum ControlCommand: Equatable, Sendable {
         case "reload":
             if daemon { throw flagError("-d") }
             return .reload(graceful: graceful)
+        case "upgrade":
+            if daemon || graceful { throw flagError(daemon ? "-d" : "-g") }
+            return .upgrade
         case "status":
             if graceful { throw flagError("-g") }
             return .status(live: daemon)
@@ -71,6 +76,8 @@ public enum ControlCommand: Equatable, Sendable {
         \t\tUse mode -g to stop gracefully.
         reload\t\tReload codes.
         \t\tUse mode -g to reload gracefully.
+        upgrade\t\tStart the program on disk as a new master on the same sockets,
+        \t\tthen retire the running one gracefully.
         status\t\tGet worker status.
         \t\tUse mode -d to show live status.
         connections\tGet worker connections.

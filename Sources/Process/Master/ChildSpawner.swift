@@ -16,7 +16,10 @@ enum ChildEnvironment {
     static let masterPID = "WORKERMAN_MASTER_PID"
     static let logFile = "WORKERMAN_LOG"
     static let daemon = "WORKERMAN_DAEMON"
-    static let all = [role, plan, identity, workerID, slot, board, listenFD, masterPID, logFile, daemon]
+    static let all = [
+        role, plan, identity, workerID, slot, board, listenFD, masterPID, logFile, daemon,
+        MasterHandover.listenersVariable, MasterHandover.readyVariable,
+    ]
 
     /// The descriptor an inherited listener arrives on in a child.
     static let inheritedListenFD: CInt = 3
@@ -49,6 +52,7 @@ enum ChildSpawner {
         arguments: [String],
         environment: [String: String],
         listenFD: CInt?,
+        inherited: [(CInt, onto: CInt)] = [],
         newSession: Bool = false,
         standardOutput: String? = nil,
         blockedSignals: [CInt] = []
@@ -61,6 +65,7 @@ enum ChildSpawner {
         if let listenFD {
             request.fileActions.append(.duplicate(listenFD, onto: ChildEnvironment.inheritedListenFD))
         }
+        for (source, target) in inherited { request.fileActions.append(.duplicate(source, onto: target)) }
         if let standardOutput {
             request.fileActions += [
                 .open(fd: STDIN_FILENO, path: "/dev/null", flags: O_RDONLY, mode: 0),

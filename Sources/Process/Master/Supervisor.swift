@@ -13,6 +13,11 @@ final class Supervisor {
         let workerIndex: Int
         let workerID: Int
         var pid: pid_t = 0
+        /// The board slot its child writes to. A recycled child keeps its slot while it drains, and its
+        /// replacement takes a spare one (see Supervisor+Recycling.swift).
+        var boardSlot: Int
+        /// The board slot of this slot's child that is leaving to be replaced, or -1.
+        var retiringBoardSlot = -1
         /// When its child started and how often in a row one died soon after: when to restart it.
         var backoff = RestartBackoff()
         var restartTimer: TimerID?
@@ -22,6 +27,8 @@ final class Supervisor {
     enum State {
         case running
         case reloading
+        /// A new master started by `upgrade` is not serving yet.
+        case upgrading
         case stopping
     }
 
@@ -32,25 +39,49 @@ final class Supervisor {
     let daemon: Bool
     let executable: String
     let loop: EventLoop
+    let launcher: any ChildLauncher
     private(set) var board: StatusBoard!
-    private var listeners: [Int: Listener] = [:]
-    private var metrics: MetricsServer?
-    private(set) var slots: [Slot] = []
-    private(set) var state = State.running
-    private var reloadQueue: [Int] = []
+    /// Where our board is: the status path, or a name beside it while an upgrade's new master takes that.
+    var boardPath = ""
+    var listeners: [Int: Listener] = [:]
+    var metrics: MetricsServer?
+    var slots: [Slot] = []
+    var state = State.running
+    /// What the master that upgraded to this one handed over; nil for a master started by `start`.
+    let handover: MasterHandover?
+    /// The new master while an upgrade waits for it to serve.
+    var successor: Successor?
+    /// Set once a new master serves in our place: our stop then leaves the shared files alone.
+    var retired = false
+    /// Called once every child serves (a new master's readiness: it writes the pid file).
+    var onServing: (() -> Void)?
+    var reloadQueue: [Int] = []
     private var reloadGraceful = false
-    private var reloadingSlot: Int?
+    var reloadingSlot: Int?
+    /// Children leaving after a recycle (their replacement serves or is starting): pid → slot index.
+    var recycledChildren: [pid_t: Int] = [:]
+    /// Recycled children already told to drain (their replacement serves).
+    var drainingRecycled: Set<pid_t> = []
+    /// Board slots no child uses, for recycled children's replacements.
+    var spareBoardSlots: [Int] = []
     /// Called when the last child is gone after a stop.
     var onStopped: (() -> Void)?
 
-    init(plan: [WorkerBase], settings: ProcessSettings, paths: RuntimePaths, log: ProcessLog, daemon: Bool) throws {
+    /// - Parameters:
+    ///   - loop, launcher: tests pass a loop on a manual clock and a scripted launcher.
+    init(
+        plan: [WorkerBase], settings: ProcessSettings, paths: RuntimePaths, log: ProcessLog, daemon: Bool,
+        handover: MasterHandover? = nil, loop: EventLoop? = nil, launcher: any ChildLauncher = SystemChildLauncher()
+    ) throws {
         self.plan = plan
+        self.handover = handover
+        self.launcher = launcher
         self.settings = settings
         self.paths = paths
         self.log = log
         self.daemon = daemon
         self.executable = ChildSpawner.executablePath()
-        self.loop = try EventLoop()
+        self.loop = try loop ?? EventLoop()
         MasterSecret.makeForMaster()
         for worker in plan {
             if let problem = worker.settingProblem {
@@ -59,24 +90,43 @@ final class Supervisor {
         }
         // Bound here, before the caller prints the start table: a port in use fails the start first.
         try openListeners()
-        metrics = try settings.metricsAddress.map { (address) throws(ProcessError) in try MetricsServer(address: address) }
+        metrics = try settings.metricsAddress.map { (address) throws(ProcessError) in
+            try MetricsServer(address: address, inherited: handover?.metrics(address: address))
+        }
     }
 
     /// Opens the status board, starts every child, and runs until stopped.
     func run() throws {
+        try start()
+        try loop.run(.untilStopped)
+    }
+
+    /// Everything `run` does before it runs the loop. Tests call it with `watchingSignals` false and
+    /// step the loop themselves, calling `reapChildren()` where SIGCHLD would.
+    func start(watchingSignals: Bool = true) throws {
         for (index, worker) in plan.enumerated() {
-            for id in 0..<worker.count { slots.append(Slot(workerIndex: index, workerID: id)) }
+            for id in 0..<worker.count { slots.append(Slot(workerIndex: index, workerID: id, boardSlot: slots.count)) }
         }
-        board = try StatusBoard.create(path: paths.statusFile, slots: slots.count, workers: plan.count, masterPID: getpid())
-        try installSignals()
+        boardPath = paths.statusFile
+        // One spare board slot per process that may be recycled: its replacement runs beside it for a while.
+        let recycling = slots.filter { plan[$0.workerIndex].recycles }.count
+        board = try StatusBoard.create(path: boardPath, slots: slots.count + recycling, workers: plan.count, masterPID: getpid())
+        spareBoardSlots = Array(slots.count..<slots.count + recycling)
+        for spare in spareBoardSlots { board.slot(spare).pointee.workerIndex = -1 }
+        if watchingSignals { try installSignals() }
+        if recycling > 0 { try watchRecycling() }
         if let metrics {
             try metrics.start(on: loop, board: board, workerNames: plan.map(\.name))
             log.write("Workerman[\(paths.startFile)] metrics at http://\(metrics.host):\(metrics.port)/metrics")
         }
         for index in slots.indices { spawn(slot: index) }
-        // The listeners are bound and the children started: connections are taken from here on.
-        SystemdNotify.send("READY=1\nMAINPID=\(getpid())")
-        try loop.run(.untilStopped)
+        if handover != nil {
+            try announceWhenServing()
+        } else {
+            // The listeners are bound and the children started: connections are taken from here on.
+            SystemdNotify.send("READY=1\nMAINPID=\(getpid())")
+            onServing?()
+        }
     }
 
     /// Non-reusePort listeners are bound here, before any child starts, so every child of a worker shares
@@ -92,7 +142,12 @@ final class Supervisor {
         for (index, worker) in plan.enumerated() {
             guard let endpoint = worker.endpoint, !worker.reusePort else { continue }
             do {
-                listeners[index] = try Listener(endpoint: endpoint, options: worker.listenOptions)
+                // A socket handed over by the master we upgrade from is adopted: it never closed.
+                if let fd = handover?.listener(worker: index, address: worker.address) {
+                    listeners[index] = try Listener(adopting: fd, endpoint: endpoint)
+                } else {
+                    listeners[index] = try Listener(endpoint: endpoint, options: worker.listenOptions)
+                }
             } catch {
                 throw ProcessError(.listenFailed, "listen on \(worker.address ?? "")", detail: error.description)
             }
@@ -101,7 +156,7 @@ final class Supervisor {
 
     // MARK: - Children
 
-    private func spawn(slot index: Int) {
+    func spawn(slot index: Int) {
         let slot = slots[index]
         let worker = plan[slot.workerIndex]
         let title = "\(settings.processTitle): worker process  \(worker.name) \(worker.address ?? "none")"
@@ -110,7 +165,7 @@ final class Supervisor {
             ChildEnvironment.plan: String(slot.workerIndex),
             ChildEnvironment.identity: worker.identity,
             ChildEnvironment.workerID: String(slot.workerID),
-            ChildEnvironment.slot: String(index),
+            ChildEnvironment.slot: String(slot.boardSlot),
             ChildEnvironment.board: paths.statusFile,
             ChildEnvironment.masterPID: String(getpid()),
             ChildEnvironment.logFile: paths.logFile,
@@ -120,12 +175,14 @@ final class Supervisor {
         let listener = listeners[slot.workerIndex]
         if listener != nil { environment[ChildEnvironment.listenFD] = String(ChildEnvironment.inheritedListenFD) }
         do {
-            let pid = try ChildSpawner.spawn(
-                executable: executable,
-                arguments: [title] + CommandLine.arguments.dropFirst(),
-                environment: environment,
-                listenFD: listener?.fd,
-                blockedSignals: ChildRuntime.controlSignals
+            let pid = try launcher.spawn(
+                ChildLaunch(
+                    executable: executable,
+                    arguments: [title] + CommandLine.arguments.dropFirst(),
+                    environment: environment,
+                    listenFD: listener?.fd,
+                    blockedSignals: ChildRuntime.controlSignals
+                )
             )
             slots[index].pid = pid
             // The loop's clock, not the system's: tests of the back-off move time by hand.
@@ -137,33 +194,25 @@ final class Supervisor {
     }
 
     private func childExited(pid: pid_t, status: CInt) {
+        if successorExited(pid: pid, status: status) || recycledChildExited(pid: pid, status: status) { return }
         guard let index = slots.firstIndex(where: { $0.pid == pid }) else { return }
         let worker = plan[slots[index].workerIndex]
         if let killTimer = slots[index].killTimer { loop.cancelTimer(killTimer) }
         slots[index].killTimer = nil
         slots[index].pid = 0
-        let recycled = board.slot(index).pointee.recycled
-        board.slot(index).pointee.recycled = 0
-        board.slot(index).pointee.state = SlotRecord.free
+        let record = board.slot(slots[index].boardSlot)
+        record.pointee.recycled = 0
+        record.pointee.state = SlotRecord.free
         // During a stop, an interrupt is the expected way out: count it as a clean exit (Workerman 4.2).
         let counted = state == .stopping && (status == SIGINT || status == SIGTERM) ? 0 : status
         board.recordExit(worker: slots[index].workerIndex, status: counted)
         if counted != 0 { log.write("worker[\(worker.name):\(pid)] exit with status \(status)") }
 
         if state == .stopping {
-            if slots.allSatisfy({ $0.pid == 0 }) { finishStop() }
+            if noChildrenLeft { finishStop() }
             return
         }
-        if recycled != 0 {
-            // Left on purpose to be replaced (maxRequests, maxMemory): a new one at once, no back-off.
-            board.exits(slots[index].workerIndex).pointee.recycles += 1
-            log.write("worker[\(worker.name):\(pid)] recycled (\(recycled == SlotRecord.recycledForMemory ? "maxMemory" : "maxRequests"))")
-            spawn(slot: index)
-            if reloadingSlot == index {
-                reloadingSlot = nil
-                reloadNext()
-            }
-        } else if reloadingSlot == index {
+        if reloadingSlot == index {
             reloadingSlot = nil
             spawn(slot: index)
             reloadNext()
@@ -187,9 +236,9 @@ final class Supervisor {
         }
     }
 
-    private func reapChildren() {
-        // ECHILD (no children left) ends the loop like "none exited yet" does.
-        while let reaped = try? Syscalls.reapChild(-1) {
+    /// Takes every child that exited (on SIGCHLD).
+    func reapChildren() {
+        while let reaped = launcher.reap() {
             childExited(pid: reaped.pid, status: reaped.status)
         }
     }
@@ -205,6 +254,7 @@ final class Supervisor {
         try loop.watchSignal(SIGUSR1) { [unowned self] _ in self.reload(graceful: false) }
         try loop.watchSignal(SIGUSR2) { [unowned self] _ in self.reload(graceful: true) }
         try loop.watchSignal(SIGIO) { [unowned self] _ in self.signalChildren(SIGIO) }
+        try loop.watchSignal(Self.upgradeSignal) { [unowned self] _ in self.upgrade() }
         // Workerman's status signal (SIGIOT = SIGABRT). Our status is live on the board, so there is
         // nothing to collect, but the signal must not kill the master as its default action would. A
         // real abort() still ends the process: glibc raises again with the default action.
@@ -214,15 +264,21 @@ final class Supervisor {
 
     private func signalChildren(_ signal: CInt) {
         // A child that exited meanwhile has nothing to stop; its SIGCHLD is on the way.
-        for slot in slots where slot.pid > 0 { try? Syscalls.signal(slot.pid, signal) }
+        for slot in slots where slot.pid > 0 { launcher.signal(slot.pid, signal) }
+        for pid in recycledChildren.keys { launcher.signal(pid, signal) }
     }
+
+    /// Whether every child, including those leaving after a recycle, is gone.
+    var noChildrenLeft: Bool { slots.allSatisfy { $0.pid == 0 } && recycledChildren.isEmpty }
 
     // MARK: - Stop
 
     func stop(graceful: Bool) {
         guard state != .stopping else { return }
+        if state == .upgrading { successorFailed("the master was told to stop") }
         state = .stopping
-        SystemdNotify.send("STOPPING=1")
+        // A retiring master's successor already told systemd it is the main process now.
+        if !retired { SystemdNotify.send("STOPPING=1") }
         log.write("Workerman[\(paths.startFile)] \(graceful ? "gracefully " : "")stopping ...")
         for index in slots.indices {
             if let timer = slots[index].restartTimer { loop.cancelTimer(timer) }
@@ -241,25 +297,34 @@ final class Supervisor {
             slots[index].killTimer = try? loop.addTimer(after: grace) { [unowned self] in
                 if self.slots[index].pid == pid {
                     self.log.write("worker[\(self.plan[self.slots[index].workerIndex].name):\(pid)] did not stop in \(grace) s: killed")
-                    try? Syscalls.signal(pid, SIGKILL)
+                    launcher.signal(pid, SIGKILL)
                 }
             }
         }
-        if slots.allSatisfy({ $0.pid == 0 }) { finishStop() }
+        for pid in recycledChildren.keys {
+            _ = try? loop.addTimer(after: grace) { [unowned self] in
+                if self.recycledChildren[pid] != nil { launcher.signal(pid, SIGKILL) }
+            }
+        }
+        if noChildrenLeft { finishStop() }
     }
 
     private func closeListeners() {
-        for listener in listeners.values { listener.close() }
+        for listener in listeners.values {
+            // The successor serves on the same unix socket file: closing our descriptor must not remove it.
+            if retired { listener.keepUnixPathOnClose() }
+            listener.close()
+        }
         listeners.removeAll()
     }
 
-    private func finishStop() {
+    func finishStop() {
         closeListeners()
-        for worker in plan {
+        for worker in plan where !retired {
             if case .unix(let path)? = try? worker.endpoint?.numericAddress() { try? Syscalls.unlink(path) }
         }
         metrics?.stop()
-        try? Syscalls.unlink(paths.statusFile)
+        try? Syscalls.unlink(boardPath)
         log.write("Workerman[\(paths.startFile)] has been stopped")
         onStopped?()
         loop.stop()
@@ -280,7 +345,7 @@ final class Supervisor {
             if plan[slot.workerIndex].reloadable {
                 reloadQueue.append(index)
             } else {
-                try? Syscalls.signal(slot.pid, signal)
+                launcher.signal(slot.pid, signal)
             }
         }
         state = .reloading
@@ -302,10 +367,10 @@ final class Supervisor {
             return
         }
         reloadingSlot = index
-        try? Syscalls.signal(pid, reloadGraceful ? SIGUSR2 : SIGUSR1)
+        launcher.signal(pid, reloadGraceful ? SIGUSR2 : SIGUSR1)
         let grace = (reloadGraceful ? settings.gracefulStopTimeout : 0) + settings.stopTimeout
         slots[index].killTimer = try? loop.addTimer(after: grace) { [unowned self] in
-            if self.slots[index].pid == pid { try? Syscalls.signal(pid, SIGKILL) }
+            if self.slots[index].pid == pid { launcher.signal(pid, SIGKILL) }
         }
     }
 }

@@ -17,8 +17,9 @@ final class MetricsServer {
     private var exporter: MetricsExporter?
 
     /// Binds `address` (`host:port`, optionally `http://host:port`) at once, so a bad or busy address
-    /// fails `start` with a clear error before any child starts.
-    init(address: String) throws(ProcessError) {
+    /// fails `start` with a clear error before any child starts; or adopts `inherited`, the socket an
+    /// upgrading master handed over for the same address.
+    init(address: String, inherited: CInt? = nil) throws(ProcessError) {
         self.address = address
         let operation = "metrics address \"\(address)\" (Worker.settings.metricsAddress)"
         let hostAndPort = address.hasPrefix("http://") ? String(address.dropFirst(7)) : address
@@ -32,12 +33,18 @@ final class MetricsServer {
             throw ProcessError(.listenFailed, operation, detail: "expected host:port, e.g. 127.0.0.1:9100")
         }
         do {
-            listener = try Listener(endpoint: endpoint)
+            if let inherited {
+                listener = try Listener(adopting: inherited, endpoint: endpoint)
+            } else {
+                listener = try Listener(endpoint: endpoint)
+            }
         } catch {
             throw ProcessError(.listenFailed, operation, detail: error.description)
         }
     }
 
+    /// The listening descriptor (handed to a new master by `upgrade`).
+    var fd: CInt { listener.fd }
     /// The bound port (the kernel's pick for port 0).
     var port: Int { listener.address.port }
     /// The bound IP.

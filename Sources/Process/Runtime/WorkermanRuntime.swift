@@ -17,7 +17,9 @@ enum WorkermanRuntime {
             ChildRuntime(plan: plan, settings: settings, role: role).run()
         case "master":
             let cli = CommandLineRunner(plan: plan, settings: settings)
-            exit(cli.runMaster(daemon: true))
+            // `start -d` starts a daemon master; `upgrade` starts one like the master it replaces.
+            let handover = MasterHandover(role: role)
+            exit(cli.runMaster(daemon: handover == nil || role[ChildEnvironment.daemon] != nil, handover: handover))
         default:
             let cli = CommandLineRunner(plan: plan, settings: settings)
             exit(cli.run(arguments: arguments))

@@ -5,11 +5,11 @@
 /// Workers.settings.pidFile = "/run/chat.pid"
 /// let web = try Worker(http: "0.0.0.0:8080")
 /// let chat = try Worker(websocket: "0.0.0.0:2346")
-/// Workers.runAll()   // ./chat start -d | stop | reload | status | connections
+/// Workers.runAll()   // ./chat start -d | stop | reload | upgrade | status | connections
 /// ```
 public enum Workers {
     /// Turns this program into a master that supervises the processes of every worker made so far,
-    /// driven by the command line (`start [-d] | stop [-g] | restart | reload [-g] | status [-d] |
+    /// driven by the command line (`start [-d] | stop [-g] | restart | reload [-g] | upgrade | status [-d] |
     /// connections`). Returns only in a command that does not start a server; a master and its
     /// children exit when stopped.
     public static func runAll() {

@@ -34,7 +34,7 @@ struct StatusReport {
         let uptime = max(0, Int(time(nil) - started))
         out += "start time:\(ProcessLog.timestamp(started))   run \(uptime / 86400) days \(uptime % 86400 / 3600) hours\n"
         out += "load average: \(Self.loadAverage())\n"
-        out += "\(Self.loggedInUsers()) users          \(plan.count) workers       \(board.slotCount) processes\n"
+        out += "\(Self.loggedInUsers()) users          \(plan.count) workers       \(plan.reduce(0) { $0 + $1.count }) processes\n"
         var exitRows: [[String]] = [["worker_name", "exit_status", "exit_count"]]
         for (index, worker) in plan.enumerated() {
             let exits = board.exitCounts(worker: index)
@@ -58,6 +58,8 @@ struct StatusReport {
         for index in 0..<board.slotCount {
             let record = board.slot(index).pointee
             let worker = record.workerIndex >= 0 && Int(record.workerIndex) < plan.count ? plan[Int(record.workerIndex)] : nil
+            // A spare slot (for a recycled process's replacement) that no process uses now.
+            if record.workerIndex < 0 && record.state == SlotRecord.free { continue }
             guard record.pid > 0, record.state != SlotRecord.free, processExists(record.pid) else {
                 rows.append(["-", "-", worker?.address ?? "-", "-", worker?.name ?? "-"] + Array(repeating: "-", count: 10) + ["[restarting]"])
                 continue

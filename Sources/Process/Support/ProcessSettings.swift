@@ -31,6 +31,9 @@ public struct ProcessSettings: Sendable, Hashable {
     /// status board in the Prometheus text format. Nil (the default): no metrics listener. A bad or busy
     /// address fails `start`.
     public var metricsAddress: String?
+    /// Seconds `upgrade` waits for the new master's children to serve; past that the new master is
+    /// killed and the old one keeps serving.
+    public var upgradeTimeout = 30.0
     /// The prefix of process titles, as Workerman's `processTitle`.
     public var processTitle = "WorkerMan"
 

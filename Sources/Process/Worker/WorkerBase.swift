@@ -53,6 +53,8 @@ public class WorkerBase {
     public var maxRequests: Int?
     /// Replace a process whose resident memory passed this many bytes (checked every second).
     public var maxMemory: Int?
+    /// Whether its processes are replaced past `maxRequests` or `maxMemory`.
+    var recycles: Bool { maxRequests != nil || maxMemory != nil }
     /// HTTP workers: answer connections over a limit `503 Service Unavailable` (with `Retry-After`)
     /// instead of leaving them waiting in the backlog.
     public var answersOverLimit = false

@@ -27,7 +27,7 @@ public final class Listener {
     public let endpoint: Endpoint
     /// The bound address (with the real port when asked for port 0).
     public let address: SocketAddress
-    private let ownsUnixPath: Bool
+    private var ownsUnixPath: Bool
     private var closed = false
 
     /// Creates, binds and (for streams) listens.
@@ -84,6 +84,10 @@ public final class Listener {
     }
 
     deinit { close() }
+
+    /// Leaves a unix socket file in place when this listener closes: another process (the new master of
+    /// an upgrade) serves on the same socket.
+    package func keepUnixPathOnClose() { ownsUnixPath = false }
 
     /// Closes the socket (and removes a unix socket file this listener created). Idempotent.
     public func close() {
