@@ -140,6 +140,8 @@ wm_tls *wm_tls_new(wm_tls_context *context, int server, const char *host, wm_tls
     }
     tls->transfer = transfer;
     tls->transfer_context = transfer_context;
+    tls->context = context;
+    wm_tls_api.SSL_set_ex_data(tls->ssl, 0, tls);  // index 0 is OpenSSL's "app data": the ticket callback finds us
     wm_tls_api.BIO_set_data(bio, tls);
     wm_tls_api.BIO_set_init(bio, 1);
     wm_tls_api.SSL_set_bio(tls->ssl, bio, bio);  // one BIO both ways: SSL_free frees it
