@@ -51,6 +51,9 @@ wm_tls_context *wm_tls_context_new(int server) {
     // release buffers: an idle connection keeps no 16 KiB read/write buffers.
     wm_tls_api.SSL_CTX_ctrl(ctx, CTRL_MODE, MODE_ENABLE_PARTIAL_WRITE | MODE_ACCEPT_MOVING_WRITE_BUFFER | MODE_RELEASE_BUFFERS,
                    NULL);
+    // Read ahead: one recv takes whatever the socket holds (several records, or a record's header and
+    // body together) instead of a header, then a body, then another header that would block.
+    wm_tls_api.SSL_CTX_ctrl(ctx, CTRL_SET_READ_AHEAD, 1, NULL);
     if (server) {
         static const unsigned char session_context[] = "workerman";
         wm_tls_api.SSL_CTX_set_session_id_context(ctx, session_context, sizeof(session_context) - 1);

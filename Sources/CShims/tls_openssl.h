@@ -37,6 +37,7 @@ typedef int (*alpn_select_cb)(SSL *, const unsigned char **, unsigned char *, co
 // OpenSSL 3 constants (ssl.h, tls1.h, bio.h).
 enum {
     CTRL_MODE = 33,
+    CTRL_SET_READ_AHEAD = 41,
     CTRL_SET_SESS_CACHE_MODE = 44,
     CTRL_SET_TLSEXT_HOSTNAME = 55,
     CTRL_SET_MIN_PROTO_VERSION = 123,
@@ -99,6 +100,7 @@ enum {
     X(ssl, int, SSL_do_handshake, (SSL *))                                                                 \
     X(ssl, int, SSL_is_init_finished, (const SSL *))                                                       \
     X(ssl, int, SSL_pending, (const SSL *))                                                                \
+    X(ssl, int, SSL_has_pending, (const SSL *))                                                            \
     X(ssl, const char *, SSL_get_version, (const SSL *))                                                   \
     X(ssl, const SSL_CIPHER *, SSL_get_current_cipher, (const SSL *))                                      \
     X(ssl, const char *, SSL_CIPHER_get_name, (const SSL_CIPHER *))                                        \
@@ -138,6 +140,7 @@ enum {
     X(crypto, unsigned long, ERR_get_error, (void))                                                        \
     X(crypto, const char *, ERR_reason_error_string, (unsigned long))                                      \
     X(crypto, void, ERR_clear_error, (void))                                                               \
+    X(crypto, unsigned long, ERR_peek_error, (void))                                                       \
     X(crypto, const char *, X509_verify_cert_error_string, (long))                                         \
     X(crypto, void, X509_free, (X509 *))                                                                   \
     X(crypto, X509_NAME *, X509_get_subject_name, (const X509 *))                                          \

@@ -77,6 +77,8 @@ int wm_tls_handshake(wm_tls *tls, int *error);
 int wm_tls_handshake_done(wm_tls *tls);
 /// Bytes decrypted and not yet read.
 int wm_tls_pending(wm_tls *tls);
+/// 1 when OpenSSL holds input not yet read: decrypted bytes, or records it read ahead (whole or not).
+int wm_tls_has_pending(wm_tls *tls);
 /// "TLSv1.3", and the cipher suite's name ("TLS_AES_128_GCM_SHA256"); "" before the handshake.
 const char *wm_tls_protocol(wm_tls *tls);
 const char *wm_tls_cipher(wm_tls *tls);
