@@ -51,6 +51,9 @@ wm_tls_context *wm_tls_context_new(int server) {
     // release buffers: an idle connection keeps no 16 KiB read/write buffers.
     wm_tls_api.SSL_CTX_ctrl(ctx, CTRL_MODE, MODE_ENABLE_PARTIAL_WRITE | MODE_ACCEPT_MOVING_WRITE_BUFFER | MODE_RELEASE_BUFFERS,
                    NULL);
+    // Read ahead: one recv takes whatever the socket holds (several records, or a record's header and
+    // body together) instead of a header, then a body, then another header that would block.
+    wm_tls_api.SSL_CTX_ctrl(ctx, CTRL_SET_READ_AHEAD, 1, NULL);
     if (server) {
         static const unsigned char session_context[] = "workerman";
         wm_tls_api.SSL_CTX_set_session_id_context(ctx, session_context, sizeof(session_context) - 1);
@@ -62,6 +65,8 @@ wm_tls_context *wm_tls_context_new(int server) {
 void wm_tls_context_free(wm_tls_context *context) {
     if (context == NULL) return;
     wm_tls_api.SSL_CTX_free(context->ctx);
+    memset(&context->current, 0, sizeof(context->current));  // the keys open every live ticket
+    memset(&context->previous, 0, sizeof(context->previous));
     if (context->passphrase) {
         memset(context->passphrase, 0, strlen(context->passphrase));
         free(context->passphrase);
@@ -126,8 +131,58 @@ int wm_tls_context_set_session_cache(wm_tls_context *context, int enabled) {
     return 1;
 }
 
-int wm_tls_context_set_ticket_keys(wm_tls_context *context, const unsigned char *keys, size_t length) {
-    return wm_tls_api.SSL_CTX_ctrl(context->ctx, CTRL_SET_TLSEXT_TICKET_KEYS, (long)length, (void *)keys) == 1;
+// MARK: - Session ticket keys
+
+/// Arms `hmac` (OpenSSL's MAC context, HMAC by default) with `key`'s secret and SHA-256.
+static int use_hmac_key(EVP_MAC_CTX *hmac, struct ticket_key *key) {
+    char digest[] = "SHA256";
+    OSSL_PARAM params[3];
+    params[0] = wm_tls_api.OSSL_PARAM_construct_octet_string("key", key->hmac, sizeof(key->hmac));
+    params[1] = wm_tls_api.OSSL_PARAM_construct_utf8_string("digest", digest, 0);
+    params[2] = wm_tls_api.OSSL_PARAM_construct_end();
+    return wm_tls_api.EVP_MAC_CTX_set_params(hmac, params) == 1;
+}
+
+// OpenSSL's ticket key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb). Issuing (`encrypting` 1): the
+// current key. Opening: the key the ticket names; the previous one still opens it and returns 2, so
+// OpenSSL resumes the session and issues a fresh ticket under the current key; an unknown name returns
+// 0 (no resumption: a full handshake, as for an expired ticket).
+static int ticket_key_callback(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher,
+                               EVP_MAC_CTX *hmac, int encrypting) {
+    wm_tls *tls = wm_tls_api.SSL_get_ex_data(ssl, 0);
+    if (tls == NULL || !tls->context->has_ticket_keys) return encrypting ? -1 : 0;
+    wm_tls_context *context = tls->context;
+    if (encrypting) {
+        struct ticket_key *key = &context->current;
+        if (wm_tls_api.RAND_bytes(iv, 16) != 1) return -1;  // AES-CBC's IV is 16 bytes
+        memcpy(name, key->name, sizeof(key->name));
+        if (wm_tls_api.EVP_EncryptInit_ex(cipher, wm_tls_api.EVP_aes_256_cbc(), NULL, key->aes, iv) != 1) return -1;
+        return use_hmac_key(hmac, key) ? 1 : -1;
+    }
+    struct ticket_key *key = NULL;
+    int renew = 0;
+    if (memcmp(name, context->current.name, sizeof(context->current.name)) == 0) {
+        key = &context->current;
+    } else if (context->has_previous && memcmp(name, context->previous.name, sizeof(context->previous.name)) == 0) {
+        key = &context->previous;
+        renew = 1;
+    }
+    if (key == NULL) return 0;
+    if (!use_hmac_key(hmac, key)) return -1;
+    if (wm_tls_api.EVP_DecryptInit_ex(cipher, wm_tls_api.EVP_aes_256_cbc(), NULL, key->aes, iv) != 1) return -1;
+    return renew ? 2 : 1;
+}
+
+int wm_tls_context_set_ticket_keys(wm_tls_context *context, const unsigned char *current, const unsigned char *previous) {
+    if (current == NULL) return 0;
+    memcpy(&context->current, current, sizeof(struct ticket_key));
+    context->has_previous = previous != NULL;
+    if (previous) memcpy(&context->previous, previous, sizeof(struct ticket_key));
+    if (!context->has_ticket_keys) {
+        context->has_ticket_keys = 1;
+        return wm_tls_api.SSL_CTX_set_tlsext_ticket_key_evp_cb(context->ctx, ticket_key_callback) == 1;
+    }
+    return 1;
 }
 
 int wm_tls_sha256(const void *data, size_t length, unsigned char *digest) {

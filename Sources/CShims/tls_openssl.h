@@ -19,17 +19,31 @@ typedef void X509;
 typedef void X509_NAME;
 typedef void EVP_PKEY;
 typedef void EVP_PKEY_CTX;
+typedef void EVP_CIPHER;
+typedef void EVP_CIPHER_CTX;
+typedef void EVP_MAC_CTX;
+typedef void ENGINE;
+/// OpenSSL 3's parameter record (core.h): a public, stable layout, built here with OpenSSL's own
+/// constructors so its type codes need not be copied.
+typedef struct {
+    const char *key;
+    unsigned int data_type;
+    void *data;
+    size_t data_size;
+    size_t return_size;
+} OSSL_PARAM;
+typedef int (*ticket_key_cb)(SSL *, unsigned char *, unsigned char *, EVP_CIPHER_CTX *, EVP_MAC_CTX *, int);
 typedef int (*password_cb)(char *, int, int, void *);
 typedef int (*alpn_select_cb)(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned, void *);
 
 // OpenSSL 3 constants (ssl.h, tls1.h, bio.h).
 enum {
     CTRL_MODE = 33,
+    CTRL_SET_READ_AHEAD = 41,
     CTRL_SET_SESS_CACHE_MODE = 44,
     CTRL_SET_TLSEXT_HOSTNAME = 55,
     CTRL_SET_MIN_PROTO_VERSION = 123,
     CTRL_SET_MAX_PROTO_VERSION = 124,
-    CTRL_SET_TLSEXT_TICKET_KEYS = 59,
     CTRL_SET_TLSEXT_SERVERNAME_CB = 53,
     CTRL_SET_TLSEXT_SERVERNAME_ARG = 54,
     MODE_ENABLE_PARTIAL_WRITE = 0x1,
@@ -89,6 +103,7 @@ enum {
     X(ssl, int, SSL_do_handshake, (SSL *))                                                                 \
     X(ssl, int, SSL_is_init_finished, (const SSL *))                                                       \
     X(ssl, int, SSL_pending, (const SSL *))                                                                \
+    X(ssl, int, SSL_has_pending, (const SSL *))                                                            \
     X(ssl, const char *, SSL_get_version, (const SSL *))                                                   \
     X(ssl, const SSL_CIPHER *, SSL_get_current_cipher, (const SSL *))                                      \
     X(ssl, const char *, SSL_CIPHER_get_name, (const SSL_CIPHER *))                                        \
@@ -101,6 +116,19 @@ enum {
     X(ssl, long, SSL_CTX_callback_ctrl, (SSL_CTX *, int, void (*)(void)))                                  \
     X(ssl, const char *, SSL_get_servername, (const SSL *, int))                                           \
     X(ssl, SSL_CTX *, SSL_set_SSL_CTX, (SSL *, SSL_CTX *))                                                 \
+    X(ssl, int, SSL_CTX_set_tlsext_ticket_key_evp_cb, (SSL_CTX *, ticket_key_cb))                          \
+    X(ssl, int, SSL_set_ex_data, (SSL *, int, void *))                                                     \
+    X(ssl, void *, SSL_get_ex_data, (const SSL *, int))                                                    \
+    X(crypto, int, EVP_EncryptInit_ex,                                                                     \
+      (EVP_CIPHER_CTX *, const EVP_CIPHER *, ENGINE *, const unsigned char *, const unsigned char *))      \
+    X(crypto, int, EVP_DecryptInit_ex,                                                                     \
+      (EVP_CIPHER_CTX *, const EVP_CIPHER *, ENGINE *, const unsigned char *, const unsigned char *))      \
+    X(crypto, const EVP_CIPHER *, EVP_aes_256_cbc, (void))                                                 \
+    X(crypto, int, RAND_bytes, (unsigned char *, int))                                                     \
+    X(crypto, int, EVP_MAC_CTX_set_params, (EVP_MAC_CTX *, const OSSL_PARAM *))                            \
+    X(crypto, OSSL_PARAM, OSSL_PARAM_construct_octet_string, (const char *, void *, size_t))               \
+    X(crypto, OSSL_PARAM, OSSL_PARAM_construct_utf8_string, (const char *, char *, size_t))                \
+    X(crypto, OSSL_PARAM, OSSL_PARAM_construct_end, (void))                                                \
     X(crypto, BIO_METHOD *, BIO_meth_new, (int, const char *))                                             \
     X(crypto, int, BIO_meth_set_write, (BIO_METHOD *, int (*)(BIO *, const char *, int)))                  \
     X(crypto, int, BIO_meth_set_read, (BIO_METHOD *, int (*)(BIO *, char *, int)))                         \
@@ -115,6 +143,7 @@ enum {
     X(crypto, unsigned long, ERR_get_error, (void))                                                        \
     X(crypto, const char *, ERR_reason_error_string, (unsigned long))                                      \
     X(crypto, void, ERR_clear_error, (void))                                                               \
+    X(crypto, unsigned long, ERR_peek_error, (void))                                                       \
     X(crypto, const char *, X509_verify_cert_error_string, (long))                                         \
     X(crypto, void, X509_free, (X509 *))                                                                   \
     X(crypto, X509_NAME *, X509_get_subject_name, (const X509 *))                                          \
@@ -144,8 +173,21 @@ struct sni_entry {
     wm_tls_context *context;
 };
 
+/// One session ticket key: the name a ticket carries, its HMAC secret and its AES-256 key.
+struct ticket_key {
+    unsigned char name[16];
+    unsigned char hmac[32];
+    unsigned char aes[32];
+};
+
 struct wm_tls_context {
     SSL_CTX *ctx;
+    /// Tickets are issued with `current`; `previous` (when `has_previous`) still opens the tickets
+    /// issued before the last rotation, which are then renewed under `current`.
+    struct ticket_key current;
+    struct ticket_key previous;
+    int has_ticket_keys;
+    int has_previous;
     int server;
     struct sni_entry *sni;
     size_t sni_count;
@@ -156,6 +198,8 @@ struct wm_tls_context {
 
 struct wm_tls {
     SSL *ssl;
+    /// The context the connection was made with (its ticket keys, even after SNI picks another).
+    wm_tls_context *context;
     wm_tls_transfer_fn transfer;
     void *transfer_context;
 };

@@ -22,6 +22,7 @@ struct MetricsExporterTests {
         live.pointee.workerID = 1
         live.pointee.statistics.totalRequest = 42
         live.pointee.statistics.bytesWritten = 7
+        live.pointee.statistics.handshakeFailures = 5
         live.pointee.activity.tickHistogram.record(1_000)  // first bucket
         live.pointee.activity.tickHistogram.record(100_000)  // third (≤ 256 µs)
         live.pointee.activity.tickHistogram.record(10_000_000_000)  // past the last bound
@@ -40,6 +41,7 @@ struct MetricsExporterTests {
         let labels = "{worker=\"web\",id=\"1\",pid=\"\(getpid())\"}"
         #expect(text.contains("workerman_requests_total\(labels) 42\n"), "\(text)")
         #expect(text.contains("workerman_sent_bytes_total\(labels) 7\n"))
+        #expect(text.contains("workerman_tls_handshake_failures_total\(labels) 5\n"), "\(text)")
         #expect(text.contains("worker=\"a \\\"quoted\\\\ name\\n\",id=\"0\",pid=\"1\""), "\(text)")
         #expect(samples("workerman_requests_total", in: text).count == 2)
         let histogram = "{worker=\"web\",id=\"1\",pid=\"\(getpid())\","

@@ -72,6 +72,9 @@ struct StatusReportTests {
         let summary = Self.row(text, startingWith: "Summary")
         #expect(Array(summary[5...7]) == ["3", "200", "0"])
         #expect(summary.last == "[Summary]")
+        #expect(!text.contains("TLS handshake failures"), "no line while none failed")
+        board.slot(0).pointee.statistics.handshakeFailures = 4
+        #expect(report.render().contains("TLS handshake failures: 4 (pid \(getpid()): 4)\n"))
     }
 
     @Test("qps is the request count's change over the manual clock between two renders")

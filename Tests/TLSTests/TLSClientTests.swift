@@ -50,6 +50,31 @@ final class TLSClientTests: TLSLoopTestCase {
         XCTAssertEqual(events.dropFirst().first, "HELLO")
     }
 
+    func testABurstLargerThanOneReadArrivesWhole() throws {
+        // 2,000 lines of 200 bytes sent at once: the server's reads stop for room with records read
+        // ahead and not yet decrypted, which no poll announces; each must still arrive.
+        let worker = try Worker<TextCodec>("text://127.0.0.1:0", tls: serverTLS())
+        var lines = 0
+        worker.onMessage = { connection, line in
+            lines += 1
+            if lines == 2000 { connection.send("all \(line.count)") }
+        }
+        let server = try worker.serve(on: harness.loop, address: "text://127.0.0.1:0")
+        harness.onTeardown { server.closeAll() }
+        let client = try TCPClient<TextCodec>(loop: harness.loop, url: "ssl://localhost:\(server.listener!.address.port)", tls: trustingTestCA())
+        var answer: String?
+        client.onConnect = { client in
+            for _ in 0..<2000 { client.send(String(repeating: "y", count: 200)) }
+        }
+        client.onMessage = { client, line in
+            answer = line
+            client.close()
+        }
+        client.connect()
+        XCTAssertTrue(try harness.run(until: { answer != nil }, within: 20), "server saw \(lines) lines")
+        XCTAssertEqual(answer, "all 200")
+    }
+
     func testVerificationFailureIsAnErrorNamingTheHostThenClose() throws {
         let server = try startTextServer()
         // The system's trust store does not know the test CA.

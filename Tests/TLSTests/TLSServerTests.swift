@@ -179,10 +179,13 @@ final class TLSServerTests: TLSLoopTestCase {
         var stalled: [CInt] = []
         defer { stalled.forEach { close($0) } }
         for _ in 0..<6 { stalled.append(try rawConnection(to: port(server))) }
-        // Four wait for their hello; the two past the bound are closed at once.
-        XCTAssertTrue(try harness.run(until: { self.harness.transport.statistics.handshakeFailures == 2 }, within: 5))
-        XCTAssertEqual(server.connections.count, 4)
-        // A real client still gets through once the stalled ones are closed at their timeout.
+        // Four wait for their hello; the two past the bound wait in the accept queue, not refused.
+        XCTAssertTrue(try harness.run(until: { server.connections.count == 4 }, within: 5))
+        XCTAssertEqual(harness.transport.statistics.handshakeFailures, 0)
+        // At the timeout the four are closed, and the two behind them are accepted in turn.
+        XCTAssertTrue(try harness.run(until: { self.harness.transport.statistics.handshakeFailures == 4 }, within: 5))
+        XCTAssertTrue(try harness.run(until: { server.connections.count == 2 }, within: 5))
+        // They stall too, and are closed at their own timeout; a real client then gets through.
         XCTAssertTrue(try harness.run(until: { server.connections.isEmpty }, within: 5))
         XCTAssertEqual(harness.transport.statistics.handshakeFailures, 6)
         let run = try harness.runChild(
@@ -190,6 +193,17 @@ final class TLSServerTests: TLSLoopTestCase {
             in: certificates.directory
         )
         XCTAssertEqual(run.output, "hello over tls /after")
+    }
+
+    func testHandshakesPastTheBoundAreDelayedNotRefused() throws {
+        let server = try startHTTPS(tls(maxHandshakes: 2))
+        // Eight clients at once against a bound of two: each is served, none refused.
+        let url = "https://localhost:\(port(server))/many"
+        let script = (0..<8).map { _ in "curl -sS --max-time 20 --cacert '\(certificates.caCertificate)' \(url) & " }.joined() + "wait"
+        let run = try harness.runChild(["sh", "-c", script], in: certificates.directory, within: 40)
+        XCTAssertEqual(run.code, 0, run.output)
+        XCTAssertEqual(run.output, String(repeating: "hello over tls /many", count: 8))
+        XCTAssertEqual(harness.transport.statistics.handshakeFailures, 0)
     }
 
     /// Another child builds its own configuration from the same files: a session from one resumes on the

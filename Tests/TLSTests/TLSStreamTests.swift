@@ -114,6 +114,22 @@ final class TLSStreamTests: XCTestCase {
         XCTAssertEqual(received, payload)
     }
 
+    func testRecordsReadAheadPastTheRoomAreAnnounced() throws {
+        let pair = try Pair(server: serverConfiguration(), client: clientConfiguration())
+        try pair.handshake()
+        let payload = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        XCTAssertEqual(try payload.withUnsafeBytes { try pair.client.write($0) }, .processed(payload.count))
+        pair.carry()
+        // Four whole records fill the room; whatever OpenSSL read ahead of the fifth waits for the next
+        // read (announced by `hasBufferedInput` when some is held: a poll would not see it).
+        let first = try read(pair.server)
+        XCTAssertEqual(first?.count, 65536)
+        var received = first ?? []
+        while let chunk = try read(pair.server), !chunk.isEmpty { received += chunk }
+        XCTAssertEqual(received, payload)
+        XCTAssertFalse(pair.server.hasBufferedInput)
+    }
+
     // MARK: - Want read / want write, both directions
 
     func testClientHelloWaitsForRoomThenReadRetries() throws {

@@ -47,9 +47,10 @@ int wm_tls_context_set_verify(wm_tls_context *context, int mode, const char *ca_
 /// Session cache / tickets off (`enabled` 0) or on. 1 on success.
 int wm_tls_context_set_session_cache(wm_tls_context *context, int enabled);
 
-/// Session ticket keys (80 bytes: a 16-byte name, a 32-byte HMAC secret, a 32-byte AES key), replacing
-/// the random ones OpenSSL makes per context. 1 on success.
-int wm_tls_context_set_ticket_keys(wm_tls_context *context, const unsigned char *keys, size_t length);
+/// Session ticket keys, each 80 bytes (a 16-byte name, a 32-byte HMAC secret, a 32-byte AES-256 key):
+/// tickets are issued under `current`; a ticket under `previous` (may be NULL) still resumes and is
+/// renewed under `current`; any other is refused (a full handshake). 1 on success.
+int wm_tls_context_set_ticket_keys(wm_tls_context *context, const unsigned char *current, const unsigned char *previous);
 /// Serves `other`'s certificate to clients asking for `name` (SNI; `*.example.com` matches one label).
 /// `other` must outlive `context`. 1 on success.
 int wm_tls_context_add_server_name(wm_tls_context *context, const char *name, wm_tls_context *other);
@@ -82,6 +83,8 @@ int wm_tls_handshake(wm_tls *tls, int *error);
 int wm_tls_handshake_done(wm_tls *tls);
 /// Bytes decrypted and not yet read.
 int wm_tls_pending(wm_tls *tls);
+/// 1 when OpenSSL holds input not yet read: decrypted bytes, or records it read ahead (whole or not).
+int wm_tls_has_pending(wm_tls *tls);
 /// "TLSv1.3", and the cipher suite's name ("TLS_AES_128_GCM_SHA256"); "" before the handshake.
 const char *wm_tls_protocol(wm_tls *tls);
 const char *wm_tls_cipher(wm_tls *tls);

@@ -40,6 +40,9 @@ struct MetricsExporter {
         counter(&text, slots, "workerman_accept_failures_total", "Accepts refused for lack of descriptors.") { $0.statistics.acceptFailures }
         counter(&text, slots, "workerman_limit_hits_total", "Times a connection limit acted: a connection refused or answered 503, or accepting paused.") { $0.statistics.limitHits }
         counter(&text, slots, "workerman_idle_closes_total", "Connections closed by the idle timeout.") { $0.statistics.idleCloses }
+        counter(&text, slots, "workerman_tls_handshake_failures_total", "TLS handshakes that failed or timed out (plain HTTP to a TLS port among them).") {
+            $0.statistics.handshakeFailures
+        }
         gauge(&text, slots, "workerman_timers", "Live timers.") { Int($0.activity.timers) }
         counter(&text, slots, "workerman_loop_ticks_total", "Event loop ticks completed.") { Int(truncatingIfNeeded: $0.activity.ticks) }
         gauge(&text, slots, "workerman_resident_memory_bytes", "Resident memory.") { ResidentMemory.bytes(of: $0.pid) }

@@ -55,6 +55,7 @@ struct StatusReport {
         var totals = TransportStatistics()
         var totalQPS = 0
         var totalMemory = 0.0
+        var handshakeFailures: [String] = []
         for index in 0..<board.slotCount {
             let record = board.slot(index).pointee
             let worker = record.workerIndex >= 0 && Int(record.workerIndex) < plan.count ? plan[Int(record.workerIndex)] : nil
@@ -81,6 +82,8 @@ struct StatusReport {
             totals.throwException += stats.throwException
             totals.limitHits += stats.limitHits
             totals.idleCloses += stats.idleCloses
+            totals.handshakeFailures += stats.handshakeFailures
+            handshakeFailures.append("\(record.pid): \(stats.handshakeFailures)")
             totalQPS += qps
             rows.append([
                 String(record.pid), String(format2: memory) + "M", worker?.address ?? "none", String(record.startedAt),
@@ -101,6 +104,10 @@ struct StatusReport {
         // Only when a limit acted: the table keeps Workerman's columns for the tools that parse it.
         if totals.limitHits > 0 || totals.idleCloses > 0 {
             out += "Limits: \(totals.limitHits) time(s) a connection limit acted (refused, 503 or accept paused), \(totals.idleCloses) closed idle\n"
+        }
+        // Also only when some happened (a TLS worker's failed or timed-out handshakes), per pid.
+        if totals.handshakeFailures > 0 {
+            out += "TLS handshake failures: \(totals.handshakeFailures) (pid \(handshakeFailures.joined(separator: ", pid ")))\n"
         }
         return out
     }

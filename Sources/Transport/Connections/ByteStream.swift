@@ -48,6 +48,10 @@ public protocol ByteStream {
 
     /// Why the stream failed, when it knows more than the errno it threw (OpenSSL's reason).
     var failureReason: String? { get }
+
+    /// The last read stopped for lack of room while the stream still held input it had read ahead
+    /// (TLS records): no readiness will announce it, so the reader reads again.
+    var hasBufferedInput: Bool { get }
 }
 
 extension ByteStream {
@@ -57,6 +61,7 @@ extension ByteStream {
     public var isHandshaking: Bool { false }
     public var securityDescription: String? { nil }
     public var failureReason: String? { nil }
+    public var hasBufferedInput: Bool { false }
 }
 
 /// A connected stream socket (TCP or unix), read and written with the plain syscalls.

@@ -17,11 +17,14 @@ extension Connection {
         guard isPaused else { return }
         isPaused = false
         updateInterest()
-        guard !receiveBuffer.isEmpty else { return }
+        let heldByStream = !isPlainSocket && stream.hasBufferedInput
+        guard !receiveBuffer.isEmpty || heldByStream else { return }
         // Deferred, so a resume from inside this connection's own onMessage does not recurse.
         loop.nextTick { [weak self] in
             guard let self, !self.isPaused, self.lifecycle.isOpen else { return }
             self.processBuffered()
+            // Records a TLS stream read ahead before the pause: no readiness will announce them.
+            if heldByStream && !self.isPaused && self.lifecycle.isOpen { self.handle(.readable) }
         }
     }
 

@@ -220,6 +220,8 @@ public class Connection {
         let events = isPlainSocket ? events : stream.attempts(forReady: events)
         if events.contains(.readable) && !isPaused && lifecycle.isOpen {
             readFromStream()
+            // Each round takes at least one record the stream holds, so this ends.
+            while !isPlainSocket && stream.hasBufferedInput && !isPaused && lifecycle.isOpen { readFromStream() }
         }
         if events.contains(.writable) && lifecycle.state != .closed {
             flushSendQueue()

@@ -14,7 +14,8 @@ public protocol StreamSecurity: AnyObject {
     func connectedStream(over socket: SocketStream, host: String) throws(TransportError) -> any ByteStream
     /// A server closes a connection whose handshake is not done after this many seconds.
     var handshakeTimeout: Double { get }
-    /// A server closes new connections at once while this many handshakes are in progress in the process.
+    /// A server stops accepting while this many handshakes are in progress in the process (the
+    /// connections behind wait in the accept queue until one ends).
     var maxConcurrentHandshakes: Int { get }
 }
 

@@ -9,6 +9,8 @@ import Glibc
 struct HandshakeTracker {
     var started: [Int: UInt64] = [:]
     var timer: TimerID?
+    /// Accepting paused because `maxConcurrentHandshakes` are in progress (not by the user's `pauseAccept`).
+    var pausedAtBound = false
 
     var count: Int { started.count }
 
@@ -16,18 +18,24 @@ struct HandshakeTracker {
 }
 
 // A secured server (TLS): each accepted socket is wrapped by `security`, and handshakes are bounded in
-// time (a client that stalls mid-handshake is closed at `handshakeTimeout`) and in number (past
-// `maxConcurrentHandshakes` new connections are closed at once, so a flood of stalled handshakes cannot
-// take every descriptor and all the memory while served clients carry on).
+// time (a client that stalls mid-handshake is closed at `handshakeTimeout`) and in number (at
+// `maxConcurrentHandshakes` in progress, accepting pauses until one ends, so a flood of stalled
+// handshakes cannot take every descriptor and all the memory while served clients carry on). Pausing
+// delays rather than refuses: the connections behind wait in the kernel's accept queue (or go to another
+// child of the worker) and are served in turn, so a client that opens thousands of connections at once
+// gets them all, only later.
 extension TCPServer {
-    /// The stream for an accepted descriptor, or nil when it was refused (and closed).
+    /// Whether the next accept must wait for a handshake to end; pauses accepting if so.
+    func mustPauseAtHandshakeBound() -> Bool {
+        guard let security, handshakes.count >= security.maxConcurrentHandshakes else { return false }
+        handshakes.pausedAtBound = true
+        pauseAccept()
+        return true
+    }
+
+    /// The stream for an accepted descriptor, or nil when it could not be made (and was closed).
     func stream(for fd: CInt) -> (any ByteStream)? {
         guard let security else { return SocketStream(descriptor: fd) }
-        guard handshakes.count < security.maxConcurrentHandshakes else {
-            context.statistics.handshakeFailures += 1
-            try? Syscalls.close(fd)  // never handed to anyone; refusing it is the point
-            return nil
-        }
         do {
             return try security.acceptedStream(over: SocketStream(descriptor: fd))
         } catch {
@@ -53,6 +61,13 @@ extension TCPServer {
     package func connectionFinishedHandshake(_ connection: Connection) {
         handshakes.finished(connection.id)
         stopHandshakeTimerIfIdle()
+        resumeAcceptBelowHandshakeBound()
+    }
+
+    private func resumeAcceptBelowHandshakeBound() {
+        guard handshakes.pausedAtBound, let security, handshakes.count < security.maxConcurrentHandshakes else { return }
+        handshakes.pausedAtBound = false
+        resumeAccept()
     }
 
     private func sweepHandshakes(_ timeout: Double) {
@@ -66,6 +81,7 @@ extension TCPServer {
             connection.destroy()
         }
         stopHandshakeTimerIfIdle()
+        resumeAcceptBelowHandshakeBound()
     }
 
     private func stopHandshakeTimerIfIdle() {

@@ -161,6 +161,7 @@ public final class TCPServer<C: Codec>: ConnectionOwner, HasConnectionHandlers {
             // (and its number reused) by now.
             guard self.listener === listener, isAccepting else { return }
             if !limits.isEmpty && mustPauseAtLimit() { return }
+            if security != nil && mustPauseAtHandshakeBound() { return }
             let result: IOResult<(CInt, SocketAddress?)>
             do {
                 result = try SocketCalls.accept(listener.fd)

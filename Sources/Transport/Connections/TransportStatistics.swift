@@ -22,8 +22,7 @@ public struct TransportStatistics: Hashable, Sendable {
     public var limitHits = 0
     /// Connections closed by `ConnectionLimits.idleTimeout`.
     public var idleCloses = 0
-    /// TLS handshakes that failed, timed out, or were refused for too many at once (plain HTTP to a
-    /// TLS port among them).
+    /// TLS handshakes that failed or timed out (plain HTTP to a TLS port among them).
     public var handshakeFailures = 0
     /// Async handler tasks started and not finished (see `TaskTracker`).
     public var tasksInFlight = 0

@@ -1,6 +1,10 @@
 import CWorkermanShims
 import WorkermanTransport
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Whether a TLS server asks its clients for certificates.
 public enum ClientCertificatePolicy: Sendable {
     /// Never asks (the default).
@@ -29,6 +33,8 @@ public final class TLSServerConfiguration: StreamSecurity {
     private var serverNames: [TLSServerConfiguration] = []
     /// Ticket keys shared by every process of the worker (nil: OpenSSL's random per-process keys).
     private var ticketKeys: TLSTicketKeys?
+    /// Seconds since the epoch, for the ticket key's period (tests turn it to cross a rotation).
+    var ticketClock: () -> Int = { time(nil) }
 
     /// - Parameters:
     ///   - certificateChain: PEM file, the server's certificate first, then the intermediates.
@@ -38,11 +44,12 @@ public final class TLSServerConfiguration: StreamSecurity {
     ///   - alpn: protocols offered by preference (`http/1.1`; `h2` once an HTTP/2 codec exists).
     ///   - clientCertificates: whether to ask clients for certificates, verified against `clientCAFile`.
     ///   - handshakeTimeout: a connection whose handshake is not done after this many seconds is closed.
-    ///   - maxConcurrentHandshakes: past this many handshakes in progress in a process, new
-    ///     connections are closed at once.
+    ///   - maxConcurrentHandshakes: at this many handshakes in progress in a process, accepting pauses
+    ///     until one ends (new connections wait in the accept queue, or go to another child).
     ///   - sessionCache: resumption (session cache and tickets); tickets are encrypted with a key every
     ///     child of one master derives from the master's random secret, so a client resumes on any child,
-    ///     renewed every `ticketKeyRotation` seconds.
+    ///     renewed every `ticketKeyRotation` seconds (at least 60); a ticket from the period before still
+    ///     resumes, and is replaced by one under the new key.
     /// - Throws: `TransportError` naming the file and OpenSSL's reason, or that OpenSSL 3 is missing.
     public init(
         certificateChain: String,
@@ -77,7 +84,7 @@ public final class TLSServerConfiguration: StreamSecurity {
         self.maxConcurrentHandshakes = max(1, maxConcurrentHandshakes)
         if sessionCache {
             ticketKeys = TLSTicketKeys(rotation: ticketKeyRotation)
-            ticketKeys?.refresh(context)
+            ticketKeys?.refresh(context, now: ticketClock())
         }
     }
 
@@ -117,7 +124,7 @@ public final class TLSServerConfiguration: StreamSecurity {
     }
 
     public func acceptedStream(over socket: SocketStream) throws(TransportError) -> any ByteStream {
-        ticketKeys?.refresh(context)
+        ticketKeys?.refresh(context, now: ticketClock())
         return try TLSStream(over: socket, context: context, host: nil)
     }
 

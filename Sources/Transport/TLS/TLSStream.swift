@@ -47,6 +47,10 @@ public final class TLSStream: ByteStream {
     /// The peer ended the stream without close_notify after the handshake (a truncation attack, or a
     /// careless peer): reads report the end, and this says how it came.
     public private(set) var endedWithoutCloseNotify = false
+    /// The last read stopped for room with records OpenSSL read ahead still unread (see `ByteStream`).
+    public private(set) var hasBufferedInput = false
+    /// The last read of the stream underneath gave less than OpenSSL asked for: the socket is drained.
+    private var innerDrained = false
 
     /// Plain HTTP answered on a TLS port (nginx's answer, in clear text).
     static let plainHTTPAnswer = Array(
@@ -149,15 +153,25 @@ public final class TLSStream: ByteStream {
     public func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(Errno) -> IOResult<Int> {
         guard let tls else { throw .badFileDescriptor }
         var total = 0
+        hasBufferedInput = false
+        innerDrained = false
         while total < count {
             var code: CInt = 0
             let result = wm_tls_read(tls, buffer + total, CInt(clamping: count - total), &code)
             if result > 0 {
                 total += Int(result)
                 readWaitsFor = .readable
+                let pending = wm_tls_has_pending(tls) != 0
+                // The socket gave less than OpenSSL asked for and nothing is left over: asking again
+                // would only hear "would block" (a system call and an SSL_read per message saved).
+                if innerDrained && !pending { break }
                 // Another record (up to 16 KiB) must fit whole: a record split across two reads would
-                // leave decrypted bytes in OpenSSL that no poll would announce.
-                if count - total < TLSLibrary.maxRecordSize { break }
+                // leave decrypted bytes in OpenSSL that no poll would announce. Records read ahead and
+                // left there are announced by `hasBufferedInput` instead.
+                if count - total < TLSLibrary.maxRecordSize {
+                    hasBufferedInput = pending
+                    break
+                }
                 continue
             }
             if total > 0 { break }  // deliver these; the next read meets the same condition again
@@ -291,6 +305,7 @@ public final class TLSStream: ByteStream {
                 return written
             }
             guard case .processed(let read) = try inner.read(into: buffer, count: count) else { return -1 }
+            innerDrained = read < count
             if read == 0 {
                 innerEnded = true
                 return 0
