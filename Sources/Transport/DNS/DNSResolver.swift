@@ -155,7 +155,7 @@ public final class DNSResolver: LoopAttachment {
         if !listed.isEmpty { return Self.ordered(listed) }
         let now = loop.clock.nanoseconds()
         for name in configuration.candidates(for: host) {
-            let lowered = name.lowercased()
+            let lowered = Self.lowercased(name)
             let v4 = cache.lookup(DNSCache.Key(name: lowered, type: DNSRecordType.a.rawValue), now: now)
             let v6 = cache.lookup(DNSCache.Key(name: lowered, type: DNSRecordType.aaaa.rawValue), now: now)
             guard let v4, let v6 else { return nil }  // not asked yet: only a server can say
@@ -206,7 +206,7 @@ public final class DNSResolver: LoopAttachment {
             let error = errors.first { $0.code == .noAddress } ?? errors.first
             self.resolve(candidates: candidates.dropFirst(), host: host, firstError: firstError ?? error, completion)
         }
-        let lowered = name.lowercased()
+        let lowered = Self.lowercased(name)
         lookup(lowered, type: .a, depth: 0) { result in
             pair.v4 = result
             collect()
@@ -221,7 +221,7 @@ public final class DNSResolver: LoopAttachment {
     /// smallest TTL along the chain. No search list, no hosts file. A cached answer runs `completion`
     /// before this call returns.
     public func lookup(_ name: String, type: DNSRecordType, _ completion: @escaping Completion) {
-        lookup(name.lowercased(), type: type, depth: 0, completion)
+        lookup(Self.lowercased(name), type: type, depth: 0, completion)
     }
 
     func lookup(_ name: String, type: DNSRecordType, depth: Int, _ completion: @escaping Completion) {
@@ -299,6 +299,11 @@ public final class DNSResolver: LoopAttachment {
         var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
         guard inet_ntop(AF_INET, &legacy, &text, socklen_t(text.count)) != nil else { return nil }
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `name` lower-cased; the string itself when it has no upper-case letter (the usual case: no copy).
+    static func lowercased(_ name: String) -> String {
+        name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
     }
 
     /// IPv4 before IPv6 (a host without an IPv6 route still connects at the first try).

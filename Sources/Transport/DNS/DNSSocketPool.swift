@@ -46,7 +46,10 @@ final class DNSSocketPool {
 
     static let bufferSize = 4096
 
-    init(resolver: DNSResolver, size: Int = 4, usesPerSocket: Int = 256) {
+    /// 64 uses: a new socket costs about five calls (socket, epoll add, the first send's port pick,
+    /// epoll delete, close), under 0.1 per query spread over 64, while a port that leaks is good for at
+    /// most 64 queries.
+    init(resolver: DNSResolver, size: Int = 4, usesPerSocket: Int = 64) {
         self.resolver = resolver
         loop = resolver.loop
         self.size = max(1, size)
