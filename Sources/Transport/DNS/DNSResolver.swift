@@ -54,6 +54,7 @@ public final class DNSResolver: LoopAttachment {
     private var waiting: [DNSCache.Key: [Completion]] = [:]
     private var deadlines = DNSDeadlines()
     private var deadlineTimer: TimerID?
+    private var idleCheckQueued = false
 
     /// A resolver with `configuration` (default: `/etc/resolv.conf`) and `hosts` (default: `/etc/hosts`),
     /// caching up to `cacheCapacity` answers.
@@ -258,6 +259,22 @@ public final class DNSResolver: LoopAttachment {
 
     func transactionEnded(_ transaction: DNSTransaction) {
         transactions[transaction.serial] = nil
+        if transactions.isEmpty, !idleCheckQueued {
+            idleCheckQueued = true
+            // At the end of the tick, not here: the completion that follows may ask again at once.
+            loop.nextTick { [weak self] in self?.closeIfIdle() }
+        }
+    }
+
+    /// With nothing asked, the resolver holds nothing on the loop: no socket, no timer (a loop with
+    /// only an idle resolver left has no work and `run()` returns). The next query opens a socket again.
+    private func closeIfIdle() {
+        idleCheckQueued = false
+        guard transactions.isEmpty else { return }
+        if let deadlineTimer { loop.cancelTimer(deadlineTimer) }
+        deadlineTimer = nil
+        deadlines.removeAll()
+        pool.closeAll()
     }
 
     // MARK: - Deadlines

@@ -18,6 +18,8 @@ final class DNSSocketPool {
         var pending: [UInt16: DNSTransaction] = [:]
         /// Queries sent from it; at `usesPerSocket` it takes no more and closes once nothing is pending.
         var sent = 0
+        /// False once closed: a read loop stops even if the descriptor number is reused meanwhile.
+        var isOpen = true
 
         init(fd: CInt, family: CInt) {
             self.fd = fd
@@ -90,7 +92,7 @@ final class DNSSocketPool {
         }
     }
 
-    /// Closes every socket (the resolver is closing; its questions are cancelled separately).
+    /// Closes every socket (the resolver is idle or closing; its questions are cancelled separately).
     func closeAll() {
         for socket in active[0] + active[1] + retiring { close(socket) }
         active = [[], []]
@@ -101,7 +103,9 @@ final class DNSSocketPool {
 
     private func socket(for family: CInt) throws(DNSError) -> Socket {
         let slot = family == AF_INET6 ? 1 : 0
-        if active[slot].count < size {
+        // A new socket (a new random port) when there is none, or when every one is busy: a lookup at a
+        // time uses one socket, a burst spreads over up to `size`.
+        if active[slot].isEmpty || (active[slot].count < size && active[slot].allSatisfy({ $0.pending.count >= 8 })) {
             let fd: CInt
             do {
                 fd = try SocketCalls.socket(domain: family, type: CInt(SOCK_DGRAM.rawValue))
@@ -131,6 +135,8 @@ final class DNSSocketPool {
     }
 
     private func close(_ socket: Socket) {
+        guard socket.isOpen else { return }
+        socket.isOpen = false
         loop.unwatch(socket.fd)
         try? Syscalls.close(socket.fd)  // our own datagram socket: nothing to report if close fails
     }
@@ -149,7 +155,8 @@ final class DNSSocketPool {
     // MARK: - Receiving
 
     private func receive(on socket: Socket) {
-        while true {
+        // An answer's completion may close this socket (retired, or the resolver went idle).
+        while socket.isOpen {
             let result = try? SocketCalls.receive(socket.fd, buffer.baseAddress!, Self.bufferSize)
             guard case .processed(let (count, sender))? = result else { return }
             guard count >= 12 else {
