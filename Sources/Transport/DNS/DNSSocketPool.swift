@@ -47,6 +47,7 @@ final class DNSSocketPool {
     private(set) var socketsOpened = 0
 
     static let bufferSize = 4096
+    static let readsPerWake = 32
 
     /// 64 uses: a new socket costs about five calls (socket, epoll add, the first send's port pick,
     /// epoll delete, close), under 0.1 per query spread over 64, while a port that leaks is good for at
@@ -155,8 +156,12 @@ final class DNSSocketPool {
     // MARK: - Receiving
 
     private func receive(on socket: Socket) {
-        // An answer's completion may close this socket (retired, or the resolver went idle).
-        while socket.isOpen {
+        // An answer's completion may close this socket (retired, or the resolver went idle). At most
+        // `readsPerWake` datagrams per wake-up: the poll is level-triggered, so what is left is read
+        // after the other descriptors' turn, and a flood of answers cannot make one long tick.
+        var budget = Self.readsPerWake
+        while socket.isOpen, budget > 0 {
+            budget -= 1
             let result = try? SocketCalls.receive(socket.fd, buffer.baseAddress!, Self.bufferSize)
             guard case .processed(let (count, sender))? = result else { return }
             guard count >= 12 else {
