@@ -20,5 +20,11 @@ public func fuzzDNS(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             break
         }
     }
+    // The encoder takes back any question name the parser gives (ASCII labels of 1-63 bytes, at most 255
+    // on the wire) and writes it so that it parses to the same name.
+    if let name = message.questionName, !name.isEmpty, let type = message.questionType {
+        let query = try? DNSMessage.query(id: 7, name: name, type: type)
+        precondition(query.flatMap { try? DNSMessage.parse($0) }?.questionName == name, "the query for \(name) does not round-trip")
+    }
     return 0
 }

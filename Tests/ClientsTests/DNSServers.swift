@@ -8,7 +8,8 @@ import Glibc
 
 /// `dnsmasq` on a loopback port, answering only for `.test` from its command line (nothing forwarded):
 /// web.test A+AAAA, www.test → web.test, deep.test → www.test, local.test → 127.0.0.1, big.test with 40
-/// A records (truncated over UDP), short.test with a 1-second TTL; any other `.test` name is NXDOMAIN.
+/// A records (truncated over UDP), short.test with a 1-second TTL, every *.bulk.test 10.1.1.1 and fd00::2;
+/// any other `.test` name is NXDOMAIN.
 final class DNSMasqProcess {
     let port: Int
     let pid: pid_t
@@ -28,7 +29,8 @@ final class DNSMasqProcess {
                 "--keep-in-foreground", "--no-resolv", "--no-hosts", "--port=\(port)", "--listen-address=127.0.0.1",
                 "--bind-interfaces", "--user=root", "--pid-file=", "--local=/test/", "--local-ttl=60", "--cache-size=0",
                 "--host-record=web.test,10.0.0.1,fd00::1", "--cname=www.test,web.test", "--cname=deep.test,www.test",
-                "--host-record=local.test,127.0.0.1", "--log-facility=\(directory)/dnsmasq.log",
+                "--host-record=local.test,127.0.0.1", "--address=/bulk.test/10.1.1.1", "--address=/bulk.test/fd00::2",
+                "--log-facility=\(directory)/dnsmasq.log",
             ]
             for index in 1...40 { arguments.append("--host-record=big.test,10.9.0.\(index)") }
             let pid = try ChildProcess.spawn(binary, arguments, output: .file("\(directory)/out.log", append: true))

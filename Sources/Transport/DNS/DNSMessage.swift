@@ -72,14 +72,27 @@ public struct DNSMessage: Equatable, Sendable {
     ///   63 bytes, name over 255).
     public static func query(id: UInt16, name: String, type: DNSRecordType) throws(DNSError) -> [UInt8] {
         var bytes: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
-        let trimmed = name.hasSuffix(".") ? String(name.dropLast()) : name
-        guard !trimmed.isEmpty else { throw DNSError(.malformed, "empty name") }
-        for label in trimmed.split(separator: ".", omittingEmptySubsequences: false) {
-            let utf8 = Array(label.utf8)
-            guard !utf8.isEmpty, utf8.count <= 63 else { throw DNSError(.malformed, "bad label in \(name)") }
-            bytes.append(UInt8(utf8.count))
-            bytes += utf8
+        var utf8 = Substring(name).utf8
+        if utf8.last == UInt8(ascii: ".") { utf8 = utf8.dropLast() }
+        guard !utf8.isEmpty else { throw DNSError(.malformed, "empty name") }
+        bytes.reserveCapacity(12 + utf8.count + 6)
+        // One pass over the bytes: each label's length byte is written when its end is seen.
+        var lengthAt = bytes.count
+        bytes.append(0)
+        for byte in utf8 {
+            if byte == UInt8(ascii: ".") {
+                let length = bytes.count - lengthAt - 1
+                guard length > 0, length <= 63 else { throw DNSError(.malformed, "bad label in \(name)") }
+                bytes[lengthAt] = UInt8(length)
+                lengthAt = bytes.count
+                bytes.append(0)
+            } else {
+                bytes.append(byte)
+            }
         }
+        let length = bytes.count - lengthAt - 1
+        guard length > 0, length <= 63 else { throw DNSError(.malformed, "bad label in \(name)") }
+        bytes[lengthAt] = UInt8(length)
         bytes.append(0)
         guard bytes.count - 12 <= maxNameLength else { throw DNSError(.malformed, "name longer than 255 bytes: \(name)") }
         bytes += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xff), 0, 1]
@@ -146,7 +159,9 @@ struct DNSReader {
 
     /// A possibly compressed name at the cursor; the cursor moves past its in-place part.
     mutating func name() throws(DNSError) -> String {
-        var labels: [String] = []
+        // The text is built in one byte array (labels lower-cased as they are copied), then one String.
+        var text: [UInt8] = []
+        text.reserveCapacity(32)
         var length = 1
         var position = offset
         // Every pointer must go strictly before the start of the labels it interrupts: the walk then
@@ -161,18 +176,20 @@ struct DNSReader {
             case 0x00:
                 if size == 0 {
                     if !jumped { offset = position + 1 }
-                    return labels.joined(separator: ".")
+                    return String(decoding: text, as: UTF8.self)
                 }
                 guard position + 1 + size <= bytes.count else { throw DNSError(.malformed, "label runs past the end") }
                 length += size + 1
                 guard length <= DNSMessage.maxNameLength else { throw DNSError(.malformed, "name longer than 255 bytes") }
-                let label = bytes[(position + 1)...(position + size)]
-                // Printable ASCII only (host names are LDH; underscores occur): a name's text is then
-                // exactly its wire bytes, so the 255-byte bound holds for the text too.
-                guard !label.contains(where: { $0 <= 0x20 || $0 >= 0x7f || $0 == UInt8(ascii: ".") }) else {
-                    throw DNSError(.malformed, "a dot, space or non-ASCII byte inside a label")
+                if !text.isEmpty { text.append(UInt8(ascii: ".")) }
+                for byte in bytes[(position + 1)...(position + size)] {
+                    // Printable ASCII only (host names are LDH; underscores occur): a name's text is then
+                    // exactly its wire bytes, so the 255-byte bound holds for the text too.
+                    guard byte > 0x20, byte < 0x7f, byte != UInt8(ascii: ".") else {
+                        throw DNSError(.malformed, "a dot, space or non-ASCII byte inside a label")
+                    }
+                    text.append(byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte)
                 }
-                labels.append(String(decoding: label.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self))
                 position += size + 1
             case 0xc0:
                 guard position + 1 < bytes.count else { throw DNSError(.malformed, "pointer runs past the end") }
@@ -202,10 +219,10 @@ struct DNSReader {
         switch type {
         case .a:
             guard length == 4 else { throw DNSError(.malformed, "A record of \(length) bytes") }
-            payload = .address(bytes[offset..<end].map(String.init).joined(separator: "."))
+            payload = .address(DNSAddressText.ipv4(bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3]))
         case .aaaa:
             guard length == 16 else { throw DNSError(.malformed, "AAAA record of \(length) bytes") }
-            payload = .address(Self.ipv6Text(Array(bytes[offset..<end])))
+            payload = .address(DNSAddressText.ipv6(bytes[offset..<end]))
         case .cname:
             let target = try name()
             guard offset <= end else { throw DNSError(.malformed, "CNAME longer than its record") }
@@ -237,13 +254,5 @@ struct DNSReader {
         }
         offset = end
         return (type, ttl, minimum)
-    }
-
-    static func ipv6Text(_ raw: [UInt8]) -> String {
-        var address = in6_addr()
-        withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: raw) }
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        guard inet_ntop(AF_INET6, &address, &text, socklen_t(text.count)) != nil else { return "::" }
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -113,46 +113,8 @@ public struct HostsFile: Sendable, Equatable {
 
     /// The addresses listed for `name` (any case, trailing dot ignored).
     public func addresses(for name: String) -> [String] {
+        if entries.isEmpty { return [] }
         let key = (name.hasSuffix(".") ? String(name.dropLast()) : name).lowercased()
         return entries[key] ?? []
-    }
-}
-
-/// Answers kept until their TTL runs out, at most `capacity` names: a full cache drops what expired,
-/// then the entries closest to expiry.
-struct DNSCache {
-    struct Entry {
-        var addresses: [String]
-        /// Loop-clock seconds after which the entry is stale.
-        var expiry: Double
-        /// A cached NXDOMAIN or no-data answer.
-        var negative: DNSError?
-    }
-
-    let capacity: Int
-    private(set) var entries: [String: Entry] = [:]
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    static func key(_ name: String, _ type: DNSRecordType) -> String { "\(type.rawValue) \(name.lowercased())" }
-
-    func lookup(_ name: String, _ type: DNSRecordType, now: Double) -> Entry? {
-        guard let entry = entries[Self.key(name, type)], entry.expiry > now else { return nil }
-        return entry
-    }
-
-    mutating func store(_ name: String, _ type: DNSRecordType, _ entry: Entry, now: Double) {
-        guard capacity > 0, entry.expiry > now else { return }
-        let key = Self.key(name, type)
-        if entries[key] == nil, entries.count >= capacity {
-            entries = entries.filter { $0.value.expiry > now }
-            if entries.count >= capacity {
-                // Still full of live answers: drop the soonest-expiring eighth at once, so a stream of new
-                // names costs one sort per capacity/8 inserts, not one scan each.
-                let victims = entries.sorted { $0.value.expiry < $1.value.expiry }.prefix(max(1, capacity / 8))
-                for (victim, _) in victims { entries[victim] = nil }
-            }
-        }
-        entries[key] = entry
     }
 }
