@@ -9,7 +9,7 @@
 #   Fuzz/run.sh pushstats [libFuzzer options…]   # statistics datagrams, Gateway events
 #   Fuzz/run.sh tls [libFuzzer options…]         # the TLS server stream (needs OpenSSL 3 and openssl)
 #   Fuzz/run.sh mysql [libFuzzer options…]       # MySQL packet framing, session and row decoders
-#   Fuzz/run.sh resp [libFuzzer options…]        # Redis replies (RESP2)
+#   Fuzz/run.sh resp [libFuzzer options…]        # Redis replies (RESP2 and RESP3)
 #   Fuzz/run.sh dns [libFuzzer options…]         # DNS messages (the resolver's parser)
 #   Fuzz/run.sh httpresponse [libFuzzer options…] # the HTTP client's response parser
 #   Fuzz/run.sh http -max_total_time=600         # bounded run

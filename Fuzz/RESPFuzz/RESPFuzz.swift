@@ -1,4 +1,4 @@
-// libFuzzer entry for the RESP reply parser (Fuzz/run.sh resp). Not part of the package build. The first
+// libFuzzer entry for the RESP2/RESP3 reply parser (Fuzz/run.sh resp). Not part of the package build. The first
 // byte picks maxPackageSize (the bulk limit); the rest is what a server sends, fed whole, byte by byte
 // and in random reads, which must all agree. Every reply is also read through the typed decoders.
 import WorkermanRedis
@@ -29,4 +29,8 @@ private func decodeEverything(_ reply: RESPValue) {
     _ = try? [String?](fromRESP: reply)
     _ = try? [String: String](fromRESP: reply)
     _ = try? [[RESPValue]](fromRESP: reply)
+    _ = try? ByteBuffer?(fromRESP: reply)
+    // RESP3: the accessors read through attributes, sets and pushes; HELLO's fields from any map.
+    _ = (reply.string, reply.bytes, reply.integer, reply.array, reply.withoutAttributes)
+    _ = reply == reply
 }

@@ -66,6 +66,10 @@ extension EventLoop {
                 } catch {
                     completion.fail(error)
                 }
+                // Cancelled before this suspension (say while resumed and queued to run): the handler
+                // already ran and found nothing pending, so nothing would end this wait. After `start`,
+                // so its `onCancel` (stop a timer, end a stream) runs as for a later cancellation.
+                if Task.isCancelled { completion.cancel() }
             }
         } onCancel: {
             // Any thread: hop to the loop, where the completion lives.

@@ -11,10 +11,13 @@ final class RedisServerProcess {
     let port: Int
     let directory: String
     private(set) var pid: pid_t = 0
+    /// Further `redis-server` options (`--rename-command HELLO ""`, say).
+    let options: [String]
 
     static var binary: String? { findProgram("redis-server") }
 
-    init() throws {
+    init(options: [String] = []) throws {
+        self.options = options
         guard Self.binary != nil else { throw TestError("redis-server is not installed") }
         directory = try TestFiles.makeTemporaryDirectory("wm-redis-client")
         port = try freeLoopbackPort()
@@ -26,7 +29,7 @@ final class RedisServerProcess {
     func start() throws {
         pid = try ChildProcess.spawn(
             Self.binary!,
-            ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory],
+            ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory] + options,
             output: .file("\(directory)/redis.log", append: true)
         )
         let port = self.port

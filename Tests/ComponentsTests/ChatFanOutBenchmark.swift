@@ -73,7 +73,7 @@ private final class CountingClient {
 @Suite(
     "The demo chat's fan-out, measured",
     .serialized,
-    .enabled(if: getenv("CHAT_FANOUT_CLIENTS") != nil, "a benchmark, run on request: CHAT_FANOUT_CLIENTS=1000 swift test -c release --filter ChatFanOutBenchmark")
+    .enabled(if: getenv("CHAT_FANOUT_CLIENTS") != nil, "a benchmark, run on request: CHAT_FANOUT_CLIENTS=1000 swift test -c release -Xswiftc -enable-testing --filter ChatFanOutBenchmark")
 )
 struct ChatFanOutBenchmark {
     @Test("one sender to N clients in one room: 4 chat processes against 1", .timeLimit(.minutes(10)))

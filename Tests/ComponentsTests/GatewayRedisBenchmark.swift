@@ -2,7 +2,7 @@
 // over the demo's 4 chat processes (another master, reached only through Redis pub/sub), against
 // `redis-benchmark` PUBLISH on the same redis-server as the ceiling. Off unless asked for:
 //
-//   PUSH_BENCH_CLIENTS=1000 swift test -c release --filter GatewayRedisBenchmark
+//   PUSH_BENCH_CLIENTS=1000 swift test -c release -Xswiftc -enable-testing --filter GatewayRedisBenchmark
 //
 // It prints paced latency (p50/p99 of 50 pushes 20 ms apart), a burst's deliveries per second, and
 // redis-benchmark's PUBLISH requests per second.
@@ -52,7 +52,7 @@ private func pushClient(_ loop: EventLoop, port: Int, name: String, into deliver
 @Suite(
     "Push through Redis, measured",
     .serialized,
-    .enabled(if: getenv("PUSH_BENCH_CLIENTS") != nil && RedisProcess.isInstalled, "a benchmark, run on request: PUSH_BENCH_CLIENTS=1000 swift test -c release --filter GatewayRedisBenchmark (needs redis-server)")
+    .enabled(if: getenv("PUSH_BENCH_CLIENTS") != nil && RedisProcess.isInstalled, "a benchmark, run on request: PUSH_BENCH_CLIENTS=1000 swift test -c release -Xswiftc -enable-testing --filter GatewayRedisBenchmark (needs redis-server)")
 )
 struct GatewayRedisBenchmark {
     @Test("a group push to N clients on another master through Redis; redis-benchmark PUBLISH as the ceiling", .timeLimit(.minutes(10)))

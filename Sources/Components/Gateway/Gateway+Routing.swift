@@ -103,6 +103,11 @@ extension Gateway {
     }
 
     func publishPresence() {
+        if let redisPresence {
+            // Sets with expiry: written (and renewed) whether empty or not; nobody needs a snapshot.
+            redisPresence.write(clients.map { id, local in GatewayClientEntry(client: clientID(of: id), user: local.user, groups: local.groups) })
+            return
+        }
         // A process with no clients says so once; silence then means the same (its snapshot expires
         // everywhere), so idle processes (a web worker that only pushes) cost nobody a message a second.
         if clients.isEmpty {

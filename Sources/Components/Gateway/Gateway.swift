@@ -32,11 +32,15 @@ public typealias GatewayClientID = String
 /// ```
 ///
 /// Delivery: each process subscribes to the events of the users and groups it has clients in, so a
-/// push goes only to processes that have someone to give it to. Presence (`isOnline`, `count`, `users`)
-/// is answered from a replica that every process keeps of every other's clients, renewed every
-/// `presenceInterval` seconds (2); a process that dies stops renewing and its clients vanish everywhere
-/// within `3 × presenceInterval` of its last renewal. Another process's `bind`/`join` shows in presence within
-/// `announceDelay` plus the backend's latency.
+/// push goes only to processes that have someone to give it to.
+///
+/// Presence (`isOnline`, `count`, `users`): on Redis, sets with expiry — each process keeps its clients
+/// per user and per group in sets of its own that expire `3 × presenceInterval` seconds (6) after their
+/// last renewal (every `presenceInterval`), and a query is the union of the live processes' sets
+/// (`GatewayRedisPresence`), so a crashed process's clients vanish within that bound whoever asks, and a
+/// process that starts later knows everyone at once. On a Channel server, a replica that every process
+/// keeps of every other's clients from their published snapshots, with the same renewal and bound.
+/// Another process's `bind`/`join` shows within `announceDelay` plus the backend's latency.
 public final class Gateway {
     public struct Configuration: Sendable {
         /// How often each process renews its presence; a silent process is forgotten after 3 of these.
@@ -70,6 +74,8 @@ public final class Gateway {
     var users: [String: Set<Int>] = [:]
     var groups: [String: Set<Int>] = [:]
     var presence = GatewayPresence()
+    /// The Redis sets presence lives in, when the backend is Redis.
+    var redisPresence: GatewayRedisPresence?
     var announcing = false
     /// The last snapshot published was empty (see `publishPresence`).
     var announcedEmpty = false
@@ -81,6 +87,12 @@ public final class Gateway {
         self.channel = channel
         self.configuration = configuration
         node = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16) + "." + String(getpid())
+        if case .redis(let address, let prefix) = channel.configuration.backend {
+            // A bad address already fails the channel, which logs it; presence then answers locally.
+            redisPresence = try? GatewayRedisPresence(
+                loop: loop, address: address, prefix: prefix, node: node, ttl: configuration.presenceInterval * 3
+            )
+        }
         start()
     }
 
@@ -115,6 +127,10 @@ public final class Gateway {
     public func stop() {
         if let renewal { _ = loop.cancelTimer(renewal) }
         renewal = nil
+        if let redisPresence {
+            redisPresence.remove()
+            return
+        }
         channel.publish(GatewayWire.presence, GatewayWire.presence(node: node, ttl: 1, clients: [], bye: true))
     }
 
@@ -176,32 +192,51 @@ public final class Gateway {
     // MARK: - Presence (callback form; answered on a later tick of this loop)
 
     public func isOnline(user: String, _ callback: @escaping (Bool) -> Void) {
+        if redisPresence != nil { return clients(ofUser: user) { callback(!$0.isEmpty) } }
         forgetSilent()
         answer(!(users[user]?.isEmpty ?? true) || presence.isOnline(user: user), callback)
     }
 
     /// The ids of `user`'s clients, in every process.
     public func clients(ofUser user: String, _ callback: @escaping ([GatewayClientID]) -> Void) {
-        forgetSilent()
         let here = (users[user] ?? []).map(clientID(of:))
+        if let redisPresence {
+            return redisPresence.clients(ofUser: user) { result in callback(Set(here + ((try? result.get()) ?? [])).sorted()) }
+        }
+        forgetSilent()
         answer((here + presence.clients(ofUser: user)).sorted(), callback)
     }
 
     /// How many clients are in `group`, in every process.
     public func count(group: String, _ callback: @escaping (Int) -> Void) {
+        if let redisPresence {
+            let here = (groups[group] ?? []).map(clientID(of:))
+            return redisPresence.groupMembers(group) { result in
+                callback(Set(here + ((try? result.get()) ?? []).map(\.client)).count)
+            }
+        }
         forgetSilent()
         answer((groups[group]?.count ?? 0) + presence.count(group: group), callback)
     }
 
     /// The distinct users of the clients in `group`, sorted.
     public func users(inGroup group: String, _ callback: @escaping ([String]) -> Void) {
-        forgetSilent()
         let here = (groups[group] ?? []).compactMap { clients[$0]?.user }
+        if let redisPresence {
+            return redisPresence.groupMembers(group) { result in
+                callback(Set(here + ((try? result.get()) ?? []).compactMap(\.user)).sorted())
+            }
+        }
+        forgetSilent()
         answer(Set(here + presence.users(inGroup: group)).sorted(), callback)
     }
 
     /// How many clients are connected, in every process.
     public func count(_ callback: @escaping (Int) -> Void) {
+        if let redisPresence {
+            let here = clients.keys.map(clientID(of:))
+            return redisPresence.allClients { result in callback(Set(here + ((try? result.get()) ?? [])).count) }
+        }
         forgetSilent()
         answer(clients.count + presence.count(), callback)
     }

@@ -20,7 +20,8 @@ public struct RedisPubSubMessage: Sendable, Equatable {
 extension RedisClient {
     /// Subscribes to `channels`; `onMessage` gets what is published on them. The subscriptions are kept
     /// and made again after a reconnect. In RESP2 a subscriber connection runs only (un)subscribe and
-    /// `PING`: use another client for other commands.
+    /// `PING`: use another client for other commands. On RESP3 (`protocolVersion = .resp3`) messages
+    /// arrive as push frames and the same client keeps running every command.
     ///
     /// ```swift
     /// redis.subscribe(["news"], subscribed: { print("ready") }) { message in print(message.string) }
@@ -77,6 +78,12 @@ struct SubscriptionState {
     /// Callbacks for the confirmation of `kind NUL name`.
     var confirmations: [String: () -> Void] = [:]
     private(set) var isSubscriber = false
+    /// RESP3: confirmations and messages come as push frames, apart from replies, so a subscribed
+    /// connection still runs every command and each gets its reply.
+    var pushFrames = false
+
+    /// Whether only (un)subscribe commands and `PING` may run now (RESP2 in subscriber mode).
+    var blocksCommands: Bool { isSubscriber && !pushFrames }
 
     private static let subscribing: Set<String> = ["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"]
     private static let pushKinds: Set<String> = ["message", "pmessage", "subscribe", "unsubscribe", "psubscribe", "punsubscribe"]
@@ -86,10 +93,14 @@ struct SubscriptionState {
     mutating func expectsReply(_ name: String) -> Bool {
         let subscribing = Self.subscribing.contains(name)
         if subscribing { isSubscriber = true }
+        if pushFrames { return !subscribing }
         return !(isSubscriber || subscribing) || name == "PING"
     }
 
-    mutating func connectionStarted() { isSubscriber = false }
+    mutating func connectionStarted() {
+        isSubscriber = false
+        pushFrames = false
+    }
 
     mutating func connectionLost(_ reason: RedisError) { isSubscriber = false }
 
@@ -104,8 +115,8 @@ struct SubscriptionState {
 
     /// Dispatches `reply` if it is a push; false when it is an ordinary reply.
     mutating func handlePush(_ reply: RESPValue) -> Bool {
-        guard case .array(let parts) = reply, parts.count >= 3, case .bulkString(let kindBytes) = parts[0] else { return false }
-        let kind = kindBytes.string
+        // RESP2 sends these as arrays, RESP3 as pushes; the kind may be a bulk or simple string.
+        guard let parts = reply.array, parts.count >= 3, let kind = parts[0].string else { return false }
         guard Self.pushKinds.contains(kind) else { return false }
         switch kind {
         case "message":

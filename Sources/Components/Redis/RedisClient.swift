@@ -1,7 +1,7 @@
 import WorkermanEventLoop
 import WorkermanTransport
 
-/// An asynchronous Redis client over one connection (RESP2), on the loop: every command through
+/// An asynchronous Redis client over one connection (RESP2, or RESP3 on request), on the loop: every command through
 /// `send` (or the typed helpers: `get`, `hset`, `zadd`, …), replies matched in order, so commands issued
 /// back to back are pipelined. `pipeline` and `transaction` send many at once; `subscribe`/`psubscribe`
 /// make it a subscriber. With `reconnectDelay` set it reconnects by itself (with `AUTH`, `SELECT` and
@@ -27,7 +27,8 @@ public final class RedisClient: RedisCommandSender {
     /// Called when a connection is gone (commands waiting have failed by then), with the reason.
     public var onClose: ((RedisError) -> Void)?
     /// Every message of a subscriber connection, raw: `["message", channel, payload]`,
-    /// `["subscribe", channel, n]` … (the handlers given to `subscribe` get them decoded).
+    /// `["subscribe", channel, n]` … (the handlers given to `subscribe` get them decoded); on RESP3,
+    /// every push frame, pub/sub or not (`CLIENT TRACKING`'s `["invalidate", [keys]]`).
     public var onPush: ((RESPValue) -> Void)?
     /// Called when the send buffer empties after having held data (for callers that pace themselves).
     public var onDrain: (() -> Void)?
@@ -38,8 +39,12 @@ public final class RedisClient: RedisCommandSender {
     }
 
     private var connection: TCPClient<RESPCodec>?
-    /// Connected, and `AUTH`/`SELECT` (if any) answered.
+    /// Connected, and `AUTH`/`HELLO`/`SELECT` (if any) answered.
     public private(set) var isConnected = false
+    /// The protocol the current (or last) connection speaks: `.resp3` once the server accepted `HELLO 3`.
+    public private(set) var protocolInUse = RedisProtocolVersion.resp2
+    /// What the server said of itself in answer to `HELLO` (server, version, proto, id, mode, role…).
+    public private(set) var serverInfo: [String: String] = [:]
     private var waiters = PendingReplies<ReplyWaiter>()
     /// Commands issued while connecting (or waiting to reconnect), sent once ready.
     private var unsent: [(command: RedisCommand, waiter: ReplyWaiter, expectsReply: Bool)] = []
@@ -49,6 +54,8 @@ public final class RedisClient: RedisCommandSender {
     private var failedAttempts = 0
     private var handshakeReplies = 0
     var subscriptions = SubscriptionState()
+    /// The `subscribe`/`psubscribe` sequences, finished by `close()`.
+    var streams: [WeakStream] = []
 
     /// A client of the Redis server at `address` (`host:port` or `unix:///path`); call `connect()`.
     ///
@@ -107,6 +114,7 @@ public final class RedisClient: RedisCommandSender {
         connection.onClose = { [weak self] _ in self?.closed() }
         self.connection = connection
         closeReason = nil
+        protocolInUse = .resp2
         subscriptions.connectionStarted()
         connection.connect()
     }
@@ -122,6 +130,7 @@ public final class RedisClient: RedisCommandSender {
     /// Closes the connection and stops reconnecting; commands waiting fail.
     public func close() {
         closedByUser = true
+        finishStreams()
         if let reconnectTimer { loop.cancelTimer(reconnectTimer) }
         reconnectTimer = nil
         closeReason = RedisError(.connection, "\(address): closed by the client")
@@ -157,7 +166,7 @@ public final class RedisClient: RedisCommandSender {
 
     /// Sends many commands as one write (a pipeline) when connected.
     func enqueue(batch commands: [RedisCommand], _ body: @escaping (Int, Result<RESPValue, RedisError>) -> Void) {
-        guard isConnected, let connection, !subscriptions.isSubscriber else {
+        guard isConnected, let connection, !subscriptions.blocksCommands else {
             for (index, command) in commands.enumerated() { enqueue(command, .element(index, body)) }
             return
         }
@@ -189,6 +198,8 @@ public final class RedisClient: RedisCommandSender {
                 handshake.append(RedisCommand("AUTH", RedisArgument(password)))
             }
         }
+        // After AUTH: a server with a password refuses HELLO from a client not yet authenticated.
+        if configuration.protocolVersion == .resp3 { handshake.append(["HELLO", "3"]) }
         if configuration.database != 0 { handshake.append(RedisCommand("SELECT", RedisArgument(configuration.database))) }
         handshakeReplies = handshake.count
         for command in handshake {
@@ -199,6 +210,17 @@ public final class RedisClient: RedisCommandSender {
     }
 
     private func handshakeAnswered(_ name: String, _ result: Result<RESPValue, RedisError>) {
+        if name == "HELLO" {
+            // Refused (Redis before 6 answers "unknown command", or NOPROTO): stay on RESP2, go on.
+            if case .success(let reply) = result {
+                protocolInUse = .resp3
+                subscriptions.pushFrames = true
+                serverInfo = Self.helloFields(reply)
+            }
+            handshakeReplies -= 1
+            if handshakeReplies == 0 { becomeReady() }
+            return
+        }
         if case .failure(let error) = result {
             if error.code == .server {
                 closeReason = RedisError(.handshake, "\(address): \(name) failed: \(error.detail)")
@@ -208,6 +230,21 @@ public final class RedisClient: RedisCommandSender {
         }
         handshakeReplies -= 1
         if handshakeReplies == 0 { becomeReady() }
+    }
+
+    /// The text and number fields of `HELLO`'s map (its `modules` list is left out).
+    package static func helloFields(_ reply: RESPValue) -> [String: String] {
+        guard case .map(let pairs) = reply.withoutAttributes else { return [:] }
+        var fields: [String: String] = [:]
+        for pair in pairs {
+            guard let key = pair.key.string else { continue }
+            if let text = pair.value.string {
+                fields[key] = text
+            } else if let number = pair.value.integer {
+                fields[key] = String(number)
+            }
+        }
+        return fields
     }
 
     private func becomeReady() {
@@ -221,7 +258,13 @@ public final class RedisClient: RedisCommandSender {
     }
 
     private func received(_ reply: RESPValue) {
-        if subscriptions.isSubscriber, subscriptions.handlePush(reply) {
+        if case .push = reply {
+            // RESP3: never the answer to a command, whatever the connection is doing.
+            _ = subscriptions.handlePush(reply)
+            onPush?(reply)
+            return
+        }
+        if !subscriptions.pushFrames, subscriptions.isSubscriber, subscriptions.handlePush(reply) {
             onPush?(reply)
             return
         }

@@ -1,3 +1,4 @@
+import WorkermanEventLoop
 import WorkermanTransport
 
 /// Anything that runs Redis commands: a `RedisClient` or a `RedisPool`. The typed helpers (`get`, `hset`,
@@ -9,6 +10,8 @@ import WorkermanTransport
 /// }
 /// ```
 public protocol RedisCommandSender: AnyObject {
+    /// The loop the commands run on (and the async forms resume on).
+    var loop: EventLoop { get }
     /// Sends `command`; `reply` runs once on the loop with the answer (`-ERR` answers are failures).
     func send(_ command: RedisCommand, _ reply: ((Result<RESPValue, RedisError>) -> Void)?)
     /// Sends `commands` back to back on one connection (as one write when it is up); `reply` runs once

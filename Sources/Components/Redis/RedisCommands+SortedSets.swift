@@ -41,7 +41,9 @@ extension RedisCommandSender {
     ) {
         let command = RedisCommand(reversed ? "ZREVRANGE" : "ZRANGE", RedisArgument(key), RedisArgument(start), RedisArgument(stop), "WITHSCORES")
         call(command, as: [RESPValue].self) { result in
-            completion(result.flatMap { flat -> Result<[(member: String, score: Double)], RedisError> in
+            completion(result.flatMap { replies -> Result<[(member: String, score: Double)], RedisError> in
+                // RESP2 answers member, score, member, score…; RESP3 a [member, score] pair each.
+                let flat = replies.flatMap { reply in reply.array ?? [reply] }
                 guard flat.count % 2 == 0 else { return .failure(RedisError(.unexpectedReply, "WITHSCORES answered \(flat.count) elements")) }
                 var pairs: [(member: String, score: Double)] = []
                 pairs.reserveCapacity(flat.count / 2)

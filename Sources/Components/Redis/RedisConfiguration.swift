@@ -28,6 +28,17 @@ public struct RedisConfiguration: Sendable {
     public var maxSendBufferSize = 64 * 1024 * 1024
     /// How many commands may wait for a connection (issued while connecting or reconnecting).
     public var maxQueuedCommands = 100_000
+    /// The protocol asked for at connect time. `.resp2` (the default) works with every Redis; `.resp3`
+    /// sends `HELLO 3` after `AUTH`: replies then carry their types (maps, sets, doubles, booleans) and a
+    /// subscribed connection keeps running ordinary commands, its messages arriving as pushes. A server
+    /// that refuses `HELLO` (Redis before 6) leaves the connection on RESP2 (`protocolInUse` says which).
+    public var protocolVersion = RedisProtocolVersion.resp2
 
     public init() {}
+}
+
+/// The RESP version a `RedisClient` speaks (see `RedisConfiguration.protocolVersion`).
+public enum RedisProtocolVersion: Int, Sendable, Equatable {
+    case resp2 = 2
+    case resp3 = 3
 }

@@ -24,6 +24,8 @@ public struct RedisError: CodedError {
         case handshake
         /// More commands wait for a connection than `Configuration.maxQueuedCommands`.
         case queueFull
+        /// The awaiting task was cancelled (async forms); the command itself was not withdrawn.
+        case cancelled
     }
 
     public let code: Code

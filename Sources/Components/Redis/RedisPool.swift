@@ -12,6 +12,7 @@ import WorkermanEventLoop
 /// ```
 public final class RedisPool: RedisCommandSender {
     public let clients: [RedisClient]
+    public let loop: EventLoop
     private var next = 0
 
     /// `size` clients of the server at `address`; call `connect()`.
@@ -23,6 +24,7 @@ public final class RedisPool: RedisCommandSender {
         var clients: [RedisClient] = []
         for _ in 0..<max(1, size) { clients.append(try RedisClient(loop: loop, address: address, configuration: configuration)) }
         self.clients = clients
+        self.loop = loop
     }
 
     /// Connects every client.
