@@ -61,9 +61,15 @@ final class MariaDBServer: Sendable {
         }
         let directory = try makeTemporaryDirectory("wm-mariadb-\(name)")
         self.directory = directory
+        // A temporary folder of its own: servers (and installers) started side by side by parallel suites
+        // otherwise share the system's, where one removed the other's internal temporary tables.
+        guard mkdir("\(directory)/tmp", 0o700) == 0 else { throw HarnessError("cannot make \(directory)/tmp") }
         let installPid = try spawn(
             installer,
-            ["--no-defaults", "--datadir=\(directory)/data", "--auth-root-authentication-method=normal", "--skip-test-db"],
+            [
+                "--no-defaults", "--datadir=\(directory)/data", "--auth-root-authentication-method=normal", "--skip-test-db",
+                "--tmpdir=\(directory)/tmp",
+            ],
             environment: [:],
             output: "\(directory)/install.log"
         )
@@ -72,7 +78,7 @@ final class MariaDBServer: Sendable {
         }
         let port = try freePort()
         launch = [mariadbd] + [
-                "--no-defaults", "--datadir=\(directory)/data", "--port=\(port)", "--bind-address=127.0.0.1",
+                "--no-defaults", "--datadir=\(directory)/data", "--tmpdir=\(directory)/tmp", "--port=\(port)", "--bind-address=127.0.0.1",
                 "--socket=\(directory)/sock", "--pid-file=\(directory)/pid", "--user=root", "--skip-log-bin",
                 "--innodb-buffer-pool-size=32M", "--max-allowed-packet=64M", "--init-file=\(Self.initFile)",
                 "--log-error=\(directory)/server.log",
