@@ -145,7 +145,7 @@ final class MariaDBServer: Sendable {
 // Written once, inside `MariaDBServer.shared`'s one-time initialisation (swift_once orders it before any
 // reader), and read only by the atexit handler, after the tests.
 nonisolated(unsafe) private var exitPid: pid_t = 0
-nonisolated(unsafe) private var exitDirectory = ""
+nonisolated(unsafe) private var exitDirectory = ""  // safe: as exitPid above, written once before any reader
 
 /// A table name no other test (or earlier run against a shared server) uses.
 func uniqueTable(_ stem: String) -> String {
