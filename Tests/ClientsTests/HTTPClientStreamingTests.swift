@@ -65,6 +65,23 @@ struct HTTPClientStreamingTests {
         #expect(peak - before < 30 << 20, "resident memory grew by \(peak - before) bytes")
     }
 
+    @Test("a redirect met by a streamed request is buffered under the buffered-body limit, not unbounded")
+    func streamedRequestsRedirectBodyIsBounded() throws {
+        let server = try PythonHTTPServer()
+        defer { server.stop() }
+        var configuration = HTTPClientConfiguration()
+        configuration.limits.maxBodySize = 1024
+        let fixture = try HTTPClientFixture(configuration: configuration)
+        defer { fixture.finish() }
+        let result = try fixture.fetch { completion in
+            fixture.client.stream(
+                try! HTTPClientRequest(url: server.url("/bigredirect")), onHead: { _ in }, onBody: { _, more in more() },
+                completion)
+        }
+        guard case .failure(let error) = result else { Issue.record("followed a redirect with an oversized body"); return }
+        #expect(error.code == .tooLarge, "\(error)")
+    }
+
     @Test("a consumer that stops asking stops the reads: the server's writes stall, then resume")
     func slowConsumerPausesTheServer() throws {
         let server = try PythonHTTPServer()

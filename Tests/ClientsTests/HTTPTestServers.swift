@@ -107,6 +107,8 @@ final class PythonHTTPServer {
                     self.reply(304, headers=[("ETag", '"x"')])
                 elif path == "/redirect":
                     self.reply(int(query["code"][0]), headers=[("Location", query["to"][0])])
+                elif path == "/bigredirect":
+                    self.raw(b"HTTP/1.1 302 Found\r\nLocation: /hello\r\nContent-Length: 4096\r\n\r\n" + b"r" * 4096)
                 elif path == "/loop":
                     self.reply(302, headers=[("Location", "/loop")])
                 elif path == "/gzip":

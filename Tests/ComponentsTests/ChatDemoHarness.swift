@@ -25,8 +25,7 @@ final class ChatDemo {
         var environment = [
             "WEB_PORT": "\(webPort)", "CHAT_PORT": "\(chatPort)", "CHANNEL_PORT": "\(try freePort())",
             "GLOBALDATA_PORT": "\(try freePort())", "WEB_COUNT": "1", "CHAT_COUNT": "\(chatCount)",
-            // A free TCP port number is as good as free for UDP here: nothing else on loopback uses it.
-            "STATISTICS_PORT": "\(try freePort())",
+            "STATISTICS_PORT": "\(try freeUDPPort())",
         ]
         let directory = try makeTemporaryDirectory("wm-components")
         environment["STATISTICS_FILE"] = "\(directory)/statistics.json"

@@ -43,9 +43,15 @@ func makeTemporaryDirectory(_ prefix: String) throws -> String { try TestFiles.m
 
 func removeDirectory(_ path: String) { TestFiles.removeTree(path) }
 
-/// A port that was free a moment ago: bound on 127.0.0.1:0, read back, released.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
+/// A TCP port that was free a moment ago: bound on 127.0.0.1:0, read back, released.
+func freePort() throws -> Int { try freePort(type: SOCK_STREAM) }
+
+/// A UDP port that was free a moment ago. Not `freePort()`'s number: UDP clients (the DNS resolver, the
+/// statistics reporters of other suites) take UDP ports that are free for TCP.
+func freeUDPPort() throws -> Int { try freePort(type: SOCK_DGRAM) }
+
+private func freePort(type: __socket_type) throws -> Int {
+    let fd = socket(AF_INET, CInt(type.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)

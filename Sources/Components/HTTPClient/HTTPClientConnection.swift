@@ -166,7 +166,11 @@ final class HTTPClientConnection {
                     self.head = head
                     if let sink = exchange.sink, exchange.willRedirect?(head) != true, !(100..<200).contains(head.status) {
                         streamingBody = true
+                        parser.limits.maxBodySize = .max
                         sink.onHead(HTTPClientResponse(head: head, body: ByteBuffer(), url: exchange.request.url))
+                    } else {
+                        // Buffered after all (a redirect that is followed, a 1xx): the buffered limit again.
+                        parser.limits.maxBodySize = configuration.limits.maxBodySize
                     }
                 case .body(let piece):
                     guard streamingBody, let sink = exchange.sink else {

@@ -121,6 +121,11 @@ public struct HTTPResponseParser {
                     return .end(reusable: keepAlive)
                 }
                 guard offset < buffer.count else { return nil }
+                // Checked again here, not only at the head: the limit may be lowered once the head is
+                // seen (a streamed exchange whose answer is a redirect is buffered after all).
+                guard remaining <= limits.maxBodySize else {
+                    throw HTTPClientError(.tooLarge, "Content-Length over \(limits.maxBodySize)")
+                }
                 let count = min(remaining, buffer.count - offset)
                 state = .fixed(remaining: remaining - count)
                 return .body(takeBytes(count))
