@@ -160,7 +160,9 @@ idle_bytes() { # name -> bytes per idle TLS connection (server RSS growth / conn
     sleep 1
     after=$(rss_kb $pids)
     grep -q '^ready' "$out" || log "WARN: $1 did not hold all $IDLE_N connections: $(tail -n 1 "$out")"
-    kill -INT "$holder" 2>/dev/null || true
+    # TERM, not INT: a job started with `&` from a script ignores SIGINT, and the holder has no handler of
+    # its own, so INT left it holding for its full 600 s.
+    kill -TERM "$holder" 2>/dev/null || true
     wait "$holder" 2>/dev/null || true
     echo $(( (after - before) * 1024 / IDLE_N ))
 }
