@@ -15,7 +15,7 @@ import Glibc
 
 @Suite("Gateway presence on Redis: sets with expiry", .enabled(if: RedisProcess.isInstalled, "redis-server is not installed"))
 struct GatewayRedisPresenceTests {
-    @Test("unions over live processes; a silent process's clients expire within 3 renewals; async forms", .timeLimit(.minutes(1)))
+    @Test("unions over live processes; a silent process's clients expire within 3 renewals; async forms", .timeLimit(.minutes(2)))
     func presence() throws {
         let redis = try RedisProcess()
         defer { redis.stop() }
