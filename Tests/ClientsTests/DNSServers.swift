@@ -64,13 +64,7 @@ final class DNSMasqProcess {
 /// A UDP port nobody uses now, whose TCP twin is also free (dnsmasq takes both).
 func freeUDPPort() throws -> Int {
     for _ in 0..<20 {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
-        var address = loopback(port: 0)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let port = try FreePort.udp()
         if !isListening(port) { return port }
     }
     throw TestError("no free port")

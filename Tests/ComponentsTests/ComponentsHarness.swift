@@ -43,26 +43,11 @@ func makeTemporaryDirectory(_ prefix: String) throws -> String { try TestFiles.m
 
 func removeDirectory(_ path: String) { TestFiles.removeTree(path) }
 
-/// A TCP port that was free a moment ago: bound on 127.0.0.1:0, read back, released.
-func freePort() throws -> Int { try freePort(type: SOCK_STREAM) }
+/// A TCP port that was free a moment ago (see `FreePort`).
+func freePort() throws -> Int { try FreePort.tcp() }
 
-/// A UDP port that was free a moment ago. Not `freePort()`'s number: UDP clients (the DNS resolver, the
-/// statistics reporters of other suites) take UDP ports that are free for TCP.
-func freeUDPPort() throws -> Int { try freePort(type: SOCK_DGRAM) }
-
-private func freePort(type: __socket_type) throws -> Int {
-    let fd = socket(AF_INET, CInt(type.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw HarnessError("cannot find a free port: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+/// A UDP port that was free a moment ago (see `FreePort`).
+func freeUDPPort() throws -> Int { try FreePort.udp() }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
 func isListening(_ port: Int) -> Bool {

@@ -38,29 +38,12 @@ final class TLSNginxTests: XCTestCase {
         try TLSClientConfiguration(caFile: certificates.caCertificate, useSystemTrustStore: false)
     }
 
-    /// A port nothing listens on now: bound to port 0, read back and closed (nginx cannot report a port it
-    /// chose itself). Another process could take it meanwhile; `startNginx` then tries again.
-    private func freePort() throws -> Int {
-        let fd = socket(AF_INET, CInt(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Errno(rawValue: errno) }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw Errno(rawValue: errno) }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// Starts nginx (one process, in the foreground) serving TLS with the test's server certificate:
     /// `/` answers a fixed text, `/ws` is proxied to `backendPort` with the WebSocket upgrade passed on.
     /// Returns its port once it accepts connections.
     private func startNginx(backendPort: Int = 9) throws -> Int {
         for _ in 0..<3 {
-            let port = try freePort()
+            let port = try FreePort.tcp()
             let configuration = """
                 daemon off;
                 master_process off;

@@ -20,7 +20,7 @@ final class TLSReloadTests: XCTestCase {
         let certificate = directory + "/cert.pem", key = directory + "/key.pem"
         try TestFiles.write(TestFiles.readBytes(certificates.serverCertificate) ?? [], to: certificate)
         try TestFiles.write(TestFiles.readBytes(certificates.serverKey) ?? [], to: key)
-        let port = try Self.freePort()
+        let port = try FreePort.tcp()
         let environment = ["PORT": String(port), "TLS_CERT": certificate, "TLS_KEY": key, "WORKERMAN_FORM": "1"]
         let master = try ChildProcess.spawn(program, ["start"], environment: environment, output: .file(directory + "/master.log", append: false))
         defer {
@@ -52,21 +52,6 @@ final class TLSReloadTests: XCTestCase {
         )
         XCTAssertEqual(ChildProcess.waitForExit(curl, seconds: 15), 0, TestFiles.readText(out) ?? "")
         XCTAssertTrue(TestFiles.readText(out)?.contains("wss://") ?? false)
-    }
-
-    /// A port nothing listens on now (the kernel's pick, released at once).
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, CInt(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw Errno(rawValue: errno) }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// An executable of this package, found next to the test bundle.
